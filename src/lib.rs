@@ -1,0 +1,5 @@
+//! hesscale: exact and approximate Hessian diagonals of small MLPs (see `SPEC.md`).
+
+pub mod error;
+
+pub use error::{Error, Result};
