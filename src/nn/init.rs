@@ -1,0 +1,92 @@
+//! Random models and batches: PyTorch's default initialisation and the sampling of inputs
+//! and targets of the quality protocol (SPEC §3). Every draw comes from the caller's
+//! seeded generator, in a fixed order, so a seed always gives the same problem.
+
+use ndarray::{Array1, Array2};
+use ndarray_rand::rand::Rng;
+use ndarray_rand::rand_distr::{StandardNormal, Uniform};
+use ndarray_rand::RandomExt;
+
+use crate::error::{Error, Result};
+use crate::nn::{Activation, LayerParams, Loss, Mlp, Targets};
+
+/// The layer widths and activation of a random MLP: `inputs → hidden… → outputs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Architecture {
+    pub inputs: usize,
+    pub hidden: Vec<usize>,
+    pub outputs: usize,
+    pub activation: Activation,
+}
+
+impl Architecture {
+    /// The widths of every layer boundary, input to output.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut widths = vec![self.inputs];
+        widths.extend(&self.hidden);
+        widths.push(self.outputs);
+        widths
+    }
+
+    /// The number of scalar parameters of the MLP.
+    pub fn n_params(&self) -> usize {
+        self.widths().windows(2).map(|w| w[1] * w[0] + w[1]).sum()
+    }
+}
+
+/// PyTorch's `nn.Linear` default: weight and bias ~ U(−1/√fan_in, 1/√fan_in), drawn
+/// weight first (row by row), then bias.
+pub fn init_linear<R: Rng + ?Sized>(
+    inputs: usize,
+    outputs: usize,
+    rng: &mut R,
+) -> Result<LayerParams> {
+    let bound = 1.0 / (inputs as f64).sqrt();
+    let uniform = Uniform::new(-bound, bound).map_err(|e| {
+        Error::input(format!(
+            "cannot initialise a layer with {inputs} inputs: {e}"
+        ))
+    })?;
+    Ok(LayerParams {
+        weight: Array2::random_using((outputs, inputs), uniform, rng),
+        bias: Array1::random_using(outputs, uniform, rng),
+    })
+}
+
+/// A randomly initialised MLP of the given architecture (layers drawn input to output).
+pub fn init_mlp<R: Rng + ?Sized>(architecture: &Architecture, rng: &mut R) -> Result<Mlp> {
+    let widths = architecture.widths();
+    let layers = widths
+        .windows(2)
+        .map(|w| init_linear(w[0], w[1], rng))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Mlp {
+        layers,
+        activations: vec![architecture.activation; architecture.hidden.len()],
+    })
+}
+
+/// A batch of the quality protocol: inputs ~ N(0, I), then labels uniform over the
+/// classes (cross_entropy) or targets ~ N(0, I) (mse).
+pub fn sample_batch<R: Rng + ?Sized>(
+    inputs: usize,
+    outputs: usize,
+    loss: Loss,
+    batch_size: usize,
+    rng: &mut R,
+) -> (Array2<f64>, Targets) {
+    let x = Array2::random_using((batch_size, inputs), StandardNormal, rng);
+    let targets = match loss {
+        Loss::CrossEntropy => Targets::Classes(
+            (0..batch_size)
+                .map(|_| rng.random_range(0..outputs))
+                .collect(),
+        ),
+        Loss::Mse => Targets::Values(Array2::random_using(
+            (batch_size, outputs),
+            StandardNormal,
+            rng,
+        )),
+    };
+    (x, targets)
+}

@@ -1,0 +1,125 @@
+//! The Linear layer `a = h Wᵀ + b` (SPEC §1) with every rule the methods compose: forward,
+//! gradient, forward tangent, and the three ways curvature passes through it. Batches are
+//! row-major: row n of `h` is sample n, so `a = h Wᵀ + b` is `[N, out]`.
+
+use ndarray::{Array1, Array2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// A weight `[out, in]` and a bias `[out]`: one Linear layer's parameters, or anything
+/// shaped like them (a gradient, a Hessian diagonal).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerParams {
+    pub weight: Array2<f64>,
+    pub bias: Array1<f64>,
+}
+
+impl LayerParams {
+    /// A weight and bias of zeros for a layer with `inputs` inputs and `outputs` outputs.
+    pub fn zeros(outputs: usize, inputs: usize) -> Self {
+        LayerParams {
+            weight: Array2::zeros((outputs, inputs)),
+            bias: Array1::zeros(outputs),
+        }
+    }
+
+    /// The layer's input width (columns of the weight).
+    pub fn inputs(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// The layer's output width (rows of the weight).
+    pub fn outputs(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// The number of scalar parameters: out·in + out.
+    pub fn len(&self) -> usize {
+        self.weight.len() + self.bias.len()
+    }
+
+    /// True for a layer of no parameters (never the case for a checked model).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forward: `a = h Wᵀ + b`.
+    pub fn forward(&self, inputs: &Array2<f64>) -> Array2<f64> {
+        inputs.dot(&self.weight.t()) + &self.bias
+    }
+
+    /// Gradient with respect to the input: `γ = ∂L/∂h = δ W`.
+    pub fn input_gradient(&self, preact_grad: &Array2<f64>) -> Array2<f64> {
+        preact_grad.dot(&self.weight)
+    }
+
+    /// Gradient with respect to the parameters: `∂L/∂W = δᵀ h`, `∂L/∂b = Σ_n δ_n`.
+    pub fn param_gradient(preact_grad: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
+        LayerParams {
+            weight: preact_grad.t().dot(inputs),
+            bias: preact_grad.sum_axis(Axis(0)),
+        }
+    }
+
+    /// Forward tangent (R-op) of the layer: `ȧ = ḣ Wᵀ + h Ẇᵀ + ḃ` for a tangent of the
+    /// input `ḣ` and of the parameters `(Ẇ, ḃ)`.
+    pub fn forward_tangent(
+        &self,
+        inputs: &Array2<f64>,
+        input_tangent: &Array2<f64>,
+        param_tangent: &LayerParams,
+    ) -> Array2<f64> {
+        input_tangent.dot(&self.weight.t())
+            + inputs.dot(&param_tangent.weight.t())
+            + &param_tangent.bias
+    }
+
+    /// SPEC §1.1: `a` is affine in `W` and samples do not interact, so exactly
+    /// `∂²L/∂W_oi² = Σ_n h_{n,i}² · D_n[o]` and `∂²L/∂b_o² = Σ_n D_n[o]`, where `D_n` is
+    /// (an estimate of) the diagonal of the per-sample Hessian w.r.t. the pre-activations.
+    pub fn param_diag(preact_diag: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
+        let inputs_squared = inputs.mapv(|h| h * h);
+        LayerParams {
+            weight: preact_diag.t().dot(&inputs_squared),
+            bias: preact_diag.sum_axis(Axis(0)),
+        }
+    }
+
+    /// The HesScale pass through the layer, fused with the gradient's (SPEC §2): in one
+    /// sweep over `W`, `γ = δ W` and `c = d (W∘W)` (curvature with the off-diagonal terms
+    /// of `Wᵀ diag(d) W` dropped). Returns `(γ, c)`.
+    pub fn backprop_gradient_and_diag(
+        &self,
+        preact_grad: &Array2<f64>,
+        preact_diag: &Array2<f64>,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let samples = preact_grad.nrows();
+        let weight = self.weight.as_standard_layout();
+        let mut input_grad = Array2::zeros((samples, self.inputs()));
+        let mut input_diag = Array2::zeros((samples, self.inputs()));
+        for n in 0..samples {
+            let mut grad_row = input_grad.row_mut(n);
+            let grad_out = grad_row
+                .as_slice_mut()
+                .expect("fresh arrays are contiguous");
+            let mut diag_row = input_diag.row_mut(n);
+            let diag_out = diag_row
+                .as_slice_mut()
+                .expect("fresh arrays are contiguous");
+            for (o, weight_row) in weight.rows().into_iter().enumerate() {
+                let weight_row = weight_row.to_slice().expect("standard layout rows");
+                let delta = preact_grad[[n, o]];
+                let curvature = preact_diag[[n, o]];
+                for ((g, c), &w) in grad_out.iter_mut().zip(diag_out.iter_mut()).zip(weight_row) {
+                    *g += delta * w;
+                    *c += curvature * w * w;
+                }
+            }
+        }
+        (input_grad, input_diag)
+    }
+
+    /// The exact curvature pass of one sample's full matrix (SPEC §1.2): `Wᵀ M W`.
+    pub fn backprop_matrix(&self, matrix: &Array2<f64>) -> Array2<f64> {
+        self.weight.t().dot(matrix).dot(&self.weight)
+    }
+}

@@ -1,0 +1,352 @@
+//! Losses at the network output `z` (SPEC §1): value, gradient, Hessian (full, diagonal,
+//! and as a Hessian-vector product) and Monte-Carlo square-root factors of the Hessian.
+//! All follow PyTorch's reductions; every per-sample rule is multiplied by `scale`, the
+//! reduction factor (mean: 1/N for cross_entropy and 1/(N·D) for mse; sum: 1).
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{s, Array2, ArrayView1, Zip};
+use ndarray_rand::rand::Rng;
+use ndarray_rand::rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The loss between the output `z` (logits or predictions) and the targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// `ℓ = −log softmax(z)[y]`, targets are class indices.
+    CrossEntropy,
+    /// `ℓ = ‖z − y‖²`, targets are vectors of the output width.
+    Mse,
+}
+
+/// How per-sample losses are combined, as PyTorch's `reduction=`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Reduction {
+    /// Divide the sum by N (cross_entropy) or N·D (mse).
+    #[default]
+    Mean,
+    /// Plain sum over samples (and outputs).
+    Sum,
+}
+
+/// The targets of a batch: class indices for cross_entropy, vectors for mse.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// One class index per sample.
+    Classes(Vec<usize>),
+    /// One target vector per sample, shape [N, D].
+    Values(Array2<f64>),
+}
+
+impl Targets {
+    /// The number of samples the targets describe.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes(classes) => classes.len(),
+            Targets::Values(values) => values.nrows(),
+        }
+    }
+
+    /// True for a batch of no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Row-wise softmax `p = exp(z − max z) / Σ exp(z − max z)`, stable for logits of any size.
+pub fn softmax(logits: &Array2<f64>) -> Array2<f64> {
+    let mut probs = logits.clone();
+    for mut row in probs.rows_mut() {
+        let max = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        row.mapv_inplace(|v| (v - max).exp());
+        let total = row.sum();
+        row.mapv_inplace(|v| v / total);
+    }
+    probs
+}
+
+/// `log Σ_c exp(z_c)` computed as `max z + log Σ exp(z − max z)`.
+fn log_sum_exp(row: ArrayView1<f64>) -> f64 {
+    let max = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    max + row.iter().map(|&v| (v - max).exp()).sum::<f64>().ln()
+}
+
+impl Loss {
+    /// Every loss, in the order `list` and error messages show them.
+    pub const ALL: [Loss; 2] = [Loss::CrossEntropy, Loss::Mse];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross_entropy",
+            Loss::Mse => "mse",
+        }
+    }
+
+    /// The reduction factor multiplying every per-sample term: mean gives 1/N for
+    /// cross_entropy and 1/(N·D) for mse (like `torch.nn.MSELoss()`), sum gives 1.
+    pub fn scale(self, reduction: Reduction, samples: usize, outputs: usize) -> f64 {
+        match (reduction, self) {
+            (Reduction::Sum, _) => 1.0,
+            (Reduction::Mean, Loss::CrossEntropy) => 1.0 / samples as f64,
+            (Reduction::Mean, Loss::Mse) => 1.0 / (samples * outputs) as f64,
+        }
+    }
+
+    fn scale_for(self, reduction: Reduction, outputs: &Array2<f64>) -> f64 {
+        self.scale(reduction, outputs.nrows(), outputs.ncols())
+    }
+
+    /// The reduced loss `L = scale · Σ_n ℓ(z_n, y_n)`.
+    /// cross_entropy: `ℓ = logsumexp(z) − z_y`; mse: `ℓ = ‖z − y‖²`.
+    pub fn value(self, outputs: &Array2<f64>, targets: &Targets, reduction: Reduction) -> f64 {
+        let scale = self.scale_for(reduction, outputs);
+        let total: f64 = match (self, targets) {
+            (Loss::CrossEntropy, Targets::Classes(classes)) => outputs
+                .rows()
+                .into_iter()
+                .zip(classes)
+                .map(|(z, &y)| log_sum_exp(z) - z[y])
+                .sum(),
+            (Loss::Mse, Targets::Values(values)) => (outputs - values).mapv(|r| r * r).sum(),
+            _ => unreachable!("targets were checked against the loss when the problem was built"),
+        };
+        scale * total
+    }
+
+    /// `∂L/∂z` per sample, shape [N, D].
+    /// cross_entropy: `scale · (p − e_y)`; mse: `2·scale · (z − y)`.
+    pub fn gradient(
+        self,
+        outputs: &Array2<f64>,
+        targets: &Targets,
+        reduction: Reduction,
+    ) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        match (self, targets) {
+            (Loss::CrossEntropy, Targets::Classes(classes)) => {
+                let mut grad = softmax(outputs);
+                for (mut row, &y) in grad.rows_mut().into_iter().zip(classes) {
+                    row[y] -= 1.0;
+                }
+                grad * scale
+            }
+            (Loss::Mse, Targets::Values(values)) => (outputs - values) * (2.0 * scale),
+            _ => unreachable!("targets were checked against the loss when the problem was built"),
+        }
+    }
+
+    /// The diagonal of `∇²_z ℓ` per sample, shape [N, D].
+    /// cross_entropy: `scale · (p − p²)`; mse: `2·scale`.
+    pub fn hessian_diag(self, outputs: &Array2<f64>, reduction: Reduction) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        match self {
+            Loss::CrossEntropy => softmax(outputs).mapv(|p| scale * (p - p * p)),
+            Loss::Mse => Array2::from_elem(outputs.raw_dim(), 2.0 * scale),
+        }
+    }
+
+    /// The full `∇²_z ℓ` of sample `sample`, shape [D, D].
+    /// cross_entropy: `scale · (diag(p) − p pᵀ)`; mse: `2·scale · I`.
+    pub fn hessian(
+        self,
+        outputs: &Array2<f64>,
+        reduction: Reduction,
+        sample: usize,
+    ) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        let width = outputs.ncols();
+        match self {
+            Loss::CrossEntropy => {
+                let probs = softmax(&outputs.slice(s![sample..sample + 1, ..]).to_owned());
+                let p = probs.row(0);
+                let mut hessian = Array2::from_shape_fn((width, width), |(i, j)| -p[i] * p[j]);
+                for c in 0..width {
+                    hessian[[c, c]] += p[c];
+                }
+                hessian * scale
+            }
+            Loss::Mse => Array2::eye(width) * (2.0 * scale),
+        }
+    }
+
+    /// `∇²_z ℓ · v` for a stack of tangents: row r of `tangents` is a direction for
+    /// sample `r mod N` (N = rows of `outputs`), so many directions per sample go at once.
+    /// cross_entropy: `scale · (p ⊙ v − p (pᵀv))`; mse: `2·scale · v`.
+    pub fn hessian_vector_product(
+        self,
+        outputs: &Array2<f64>,
+        reduction: Reduction,
+        tangents: &Array2<f64>,
+    ) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        match self {
+            Loss::CrossEntropy => {
+                let probs = softmax(outputs);
+                let samples = outputs.nrows();
+                let mut product = tangents.clone();
+                for (r, mut row) in product.rows_mut().into_iter().enumerate() {
+                    let p = probs.row(r % samples);
+                    let p_dot_v = p.dot(&row);
+                    Zip::from(&mut row)
+                        .and(&p)
+                        .for_each(|v, &pc| *v = scale * pc * (*v - p_dot_v));
+                }
+                product
+            }
+            Loss::Mse => tangents * (2.0 * scale),
+        }
+    }
+
+    /// An exact square-root factor of `∇²_z ℓ`, as a stack of rows: row `c·N + n` is column
+    /// c of sample n's factor `S_n`, with `S_n S_nᵀ = ∇²_z ℓ_n` (used by ggn).
+    /// cross_entropy: `s_c = √(scale·p_c) · (e_c − p)` (since Σ p = 1); mse: `√(2·scale) · e_c`.
+    pub fn sqrt_hessian_columns(self, outputs: &Array2<f64>, reduction: Reduction) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        let (samples, width) = outputs.dim();
+        match self {
+            Loss::CrossEntropy => {
+                let probs = softmax(outputs);
+                Array2::from_shape_fn((width * samples, width), |(row, k)| {
+                    let (c, n) = (row / samples, row % samples);
+                    let unit = if k == c { 1.0 } else { 0.0 };
+                    (scale * probs[[n, c]]).sqrt() * (unit - probs[[n, k]])
+                })
+            }
+            Loss::Mse => Array2::from_shape_fn((width * samples, width), |(row, k)| {
+                if k == row / samples {
+                    (2.0 * scale).sqrt()
+                } else {
+                    0.0
+                }
+            }),
+        }
+    }
+
+    /// BL89's output curvature (Becker & LeCun 1989, SPEC §2): the diagonal of `∇²_z ℓ`
+    /// when log-softmax is treated as an elementwise function. cross_entropy:
+    /// `scale · (p_y − p_y²)` at c = y and 0 elsewhere; mse: the exact diagonal `2·scale`.
+    pub fn elementwise_hessian_diag(
+        self,
+        outputs: &Array2<f64>,
+        targets: &Targets,
+        reduction: Reduction,
+    ) -> Array2<f64> {
+        match (self, targets) {
+            (Loss::CrossEntropy, Targets::Classes(classes)) => {
+                let scale = self.scale_for(reduction, outputs);
+                let probs = softmax(outputs);
+                let mut diag = Array2::zeros(outputs.raw_dim());
+                for (n, &y) in classes.iter().enumerate() {
+                    let p_y = probs[[n, y]];
+                    diag[[n, y]] = scale * (p_y - p_y * p_y);
+                }
+                diag
+            }
+            _ => self.hessian_diag(outputs, reduction),
+        }
+    }
+
+    /// One Monte-Carlo square-root column per sample, shape [N, D], for a total of
+    /// `draws` columns: `E[Σ_m s_m s_mᵀ] = ∇²_z ℓ` (SPEC §2, ggn_mc).
+    /// cross_entropy: ŷ ~ Categorical(p), `s = √scale · (p − e_ŷ) / √draws`;
+    /// mse: ε ~ N(0, I), `s = √(2·scale) · ε / √draws`.
+    pub fn sample_sqrt_hessian<R: Rng + ?Sized>(
+        self,
+        outputs: &Array2<f64>,
+        reduction: Reduction,
+        draws: usize,
+        rng: &mut R,
+    ) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        match self {
+            Loss::CrossEntropy => {
+                let factor = (scale / draws as f64).sqrt();
+                let mut column = softmax(outputs);
+                for mut row in column.rows_mut() {
+                    let sampled = sample_categorical(row.view(), rng);
+                    row[sampled] -= 1.0;
+                    row.mapv_inplace(|v| factor * v);
+                }
+                column
+            }
+            Loss::Mse => {
+                let factor = (2.0 * scale / draws as f64).sqrt();
+                Array2::from_shape_simple_fn(outputs.raw_dim(), || {
+                    factor * rng.sample::<f64, _>(StandardNormal)
+                })
+            }
+        }
+    }
+}
+
+/// Draw a class index from the probabilities `probs` by inverting the cumulative sum.
+fn sample_categorical<R: Rng + ?Sized>(probs: ArrayView1<f64>, rng: &mut R) -> usize {
+    let u: f64 = rng.random();
+    let mut cumulative = 0.0;
+    for (c, &p) in probs.iter().enumerate() {
+        cumulative += p;
+        if u < cumulative {
+            return c;
+        }
+    }
+    probs.len() - 1
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Loss {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        Loss::ALL
+            .into_iter()
+            .find(|loss| loss.name() == name)
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "unknown loss '{name}' (expected one of: cross_entropy, mse)"
+                ))
+            })
+    }
+}
+
+impl Reduction {
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Mean => "mean",
+            Reduction::Sum => "sum",
+        }
+    }
+}
+
+impl fmt::Display for Reduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Reduction {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        match name {
+            "mean" => Ok(Reduction::Mean),
+            "sum" => Ok(Reduction::Sum),
+            _ => Err(Error::input(format!(
+                "unknown reduction '{name}' (expected one of: mean, sum)"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! A checked problem: a model, a loss with its reduction, and a batch of inputs and
+//! targets whose shapes and values all agree. Only a [`Problem`] reaches the methods, so
+//! they never see a ragged weight, a NaN or a class index out of range.
+
+use ndarray::Array2;
+
+use crate::error::{Error, Result};
+use crate::nn::{
+    BackwardPass, ForwardPass, LayerParams, Loss, Mlp, ParamTensors, Reduction, Targets,
+};
+
+/// A model and a batch, validated by [`Problem::new`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    mlp: Mlp,
+    loss: Loss,
+    reduction: Reduction,
+    inputs: Array2<f64>,
+    targets: Targets,
+}
+
+fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Result<()> {
+    match values.into_iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::input(format!(
+            "{what} holds a non-finite value (NaN or infinity) at flat index {index}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl Problem {
+    /// Check that the layers chain (`in` of layer l+1 = `out` of layer l), that each bias
+    /// matches its weight, that there is one activation per hidden layer, that the batch
+    /// fits the input and output widths, and that every value is finite.
+    pub fn new(
+        mlp: Mlp,
+        loss: Loss,
+        reduction: Reduction,
+        inputs: Array2<f64>,
+        targets: Targets,
+    ) -> Result<Self> {
+        if mlp.layers.is_empty() {
+            return Err(Error::input("layers: the model needs at least one layer"));
+        }
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            let name = format!("layers[{l}]");
+            if layer.outputs() == 0 || layer.inputs() == 0 {
+                return Err(Error::input(format!(
+                    "{name}.weight: shape [{}, {}] has a zero dimension",
+                    layer.outputs(),
+                    layer.inputs()
+                )));
+            }
+            if layer.bias.len() != layer.outputs() {
+                return Err(Error::input(format!(
+                    "{name}.bias: length {} does not match the weight's {} rows",
+                    layer.bias.len(),
+                    layer.outputs()
+                )));
+            }
+            if l > 0 && layer.inputs() != mlp.layers[l - 1].outputs() {
+                return Err(Error::input(format!(
+                    "{name}.weight: {} columns do not match the {} outputs of layers[{}]",
+                    layer.inputs(),
+                    mlp.layers[l - 1].outputs(),
+                    l - 1
+                )));
+            }
+            check_finite(&layer.weight, &format!("{name}.weight"))?;
+            check_finite(&layer.bias, &format!("{name}.bias"))?;
+        }
+        if mlp.activations.len() + 1 != mlp.layers.len() {
+            return Err(Error::input(format!(
+                "activations: {} given for {} layers (need one per hidden layer: {})",
+                mlp.activations.len(),
+                mlp.layers.len(),
+                mlp.layers.len() - 1
+            )));
+        }
+        if inputs.nrows() == 0 {
+            return Err(Error::input("inputs: the batch is empty"));
+        }
+        if inputs.ncols() != mlp.inputs() {
+            return Err(Error::input(format!(
+                "inputs: rows have {} values but the first layer takes {}",
+                inputs.ncols(),
+                mlp.inputs()
+            )));
+        }
+        check_finite(&inputs, "inputs")?;
+        if targets.len() != inputs.nrows() {
+            return Err(Error::input(format!(
+                "targets: {} given for a batch of {} inputs",
+                targets.len(),
+                inputs.nrows()
+            )));
+        }
+        match (&targets, loss) {
+            (Targets::Classes(classes), Loss::CrossEntropy) => {
+                if let Some((n, &class)) = classes
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &class)| class >= mlp.outputs())
+                {
+                    return Err(Error::input(format!(
+                        "targets[{n}]: class index {class} is out of range for {} outputs",
+                        mlp.outputs()
+                    )));
+                }
+            }
+            (Targets::Values(values), Loss::Mse) => {
+                if values.ncols() != mlp.outputs() {
+                    return Err(Error::input(format!(
+                        "targets: rows have {} values but the model has {} outputs",
+                        values.ncols(),
+                        mlp.outputs()
+                    )));
+                }
+                check_finite(values, "targets")?;
+            }
+            (Targets::Classes(_), Loss::Mse) => {
+                return Err(Error::input(
+                    "targets: mse needs one target vector per sample, not class indices",
+                ))
+            }
+            (Targets::Values(_), Loss::CrossEntropy) => {
+                return Err(Error::input(
+                    "targets: cross_entropy needs one class index per sample, not vectors",
+                ))
+            }
+        }
+        Ok(Problem {
+            mlp,
+            loss,
+            reduction,
+            inputs,
+            targets,
+        })
+    }
+
+    /// The model.
+    pub fn mlp(&self) -> &Mlp {
+        &self.mlp
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The reduction of the loss over the batch.
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    /// The inputs, shape [N, inputs].
+    pub fn inputs(&self) -> &Array2<f64> {
+        &self.inputs
+    }
+
+    /// The targets of the batch.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    /// The batch size N.
+    pub fn batch_size(&self) -> usize {
+        self.inputs.nrows()
+    }
+
+    /// The same problem with the other reduction (for the scaling identity, SPEC §2.2.7).
+    pub fn with_reduction(&self, reduction: Reduction) -> Problem {
+        Problem {
+            reduction,
+            ..self.clone()
+        }
+    }
+
+    /// The same model and loss on another batch of the same shape.
+    pub fn with_batch(&self, inputs: Array2<f64>, targets: Targets) -> Result<Problem> {
+        Problem::new(self.mlp.clone(), self.loss, self.reduction, inputs, targets)
+    }
+
+    /// The forward pass of the batch.
+    pub fn forward(&self) -> ForwardPass {
+        self.mlp.forward(&self.inputs)
+    }
+
+    /// The reduced loss of a forward pass.
+    pub fn loss_value(&self, pass: &ForwardPass) -> f64 {
+        self.loss
+            .value(pass.output(), &self.targets, self.reduction)
+    }
+
+    /// `∂L/∂z` of a forward pass.
+    pub fn output_gradient(&self, pass: &ForwardPass) -> Array2<f64> {
+        self.loss
+            .gradient(pass.output(), &self.targets, self.reduction)
+    }
+
+    /// The backward pass of the gradient.
+    pub fn backward(&self, pass: &ForwardPass) -> BackwardPass {
+        self.mlp.backward(pass, self.output_gradient(pass))
+    }
+
+    /// The gradient of the reduced loss with respect to every parameter (forward +
+    /// backward): the unit of cost every method is compared with.
+    pub fn gradient(&self) -> ParamTensors {
+        let pass = self.forward();
+        let backward = self.backward(&pass);
+        self.mlp.param_gradient(&pass, &backward)
+    }
+
+    /// The Hessian-vector product `H v` of the reduced loss with respect to all parameters
+    /// (Pearlmutter's R-op), for a direction `v = (Ẇ_l, ḃ_l)` shaped like the parameters.
+    ///
+    /// Forward tangents `ȧ_l = ḣ_{l−1} W_lᵀ + h_{l−1} Ẇ_lᵀ + ḃ_l`, `ḣ_l = φ'(a_l) ⊙ ȧ_l`;
+    /// output `δ̇_L = ∇²_z ℓ · ȧ_L`; then back down
+    /// `(Hv)_{W_l} = δ̇_lᵀ h_{l−1} + δ_lᵀ ḣ_{l−1}`, `(Hv)_{b_l} = Σ_n δ̇_l`,
+    /// `γ̇_{l−1} = δ̇_l W_l + δ_l Ẇ_l`, `δ̇_{l−1} = φ' ⊙ γ̇_{l−1} + φ'' ⊙ ȧ_{l−1} ⊙ γ_{l−1}`.
+    pub fn hessian_vector_product(
+        &self,
+        pass: &ForwardPass,
+        backward: &BackwardPass,
+        direction: &[LayerParams],
+    ) -> ParamTensors {
+        let mlp = &self.mlp;
+        let depth = mlp.depth();
+        let mut input_tangents = vec![Array2::zeros(self.inputs.raw_dim())];
+        let mut preact_tangents = Vec::with_capacity(depth);
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            let input_tangent = input_tangents.last().expect("seeded with a zero tangent");
+            let preact_tangent =
+                layer.forward_tangent(&pass.inputs[l], input_tangent, &direction[l]);
+            if l + 1 < depth {
+                input_tangents
+                    .push(mlp.activations[l].first_derivatives(&pass.preacts[l]) * &preact_tangent);
+            }
+            preact_tangents.push(preact_tangent);
+        }
+        let mut grad_tangent = self.loss.hessian_vector_product(
+            pass.output(),
+            self.reduction,
+            &preact_tangents[depth - 1],
+        );
+        let mut product = Vec::with_capacity(depth);
+        for l in (0..depth).rev() {
+            let delta = &backward.preact_grads[l];
+            let mut block = LayerParams::param_gradient(&grad_tangent, &pass.inputs[l]);
+            block.weight += &delta.t().dot(&input_tangents[l]);
+            product.push(block);
+            if l > 0 {
+                let activation = mlp.activations[l - 1];
+                let preacts = &pass.preacts[l - 1];
+                let hidden_grad_tangent =
+                    mlp.layers[l].input_gradient(&grad_tangent) + delta.dot(&direction[l].weight);
+                grad_tangent = activation.first_derivatives(preacts) * &hidden_grad_tangent
+                    + activation.second_derivatives(preacts)
+                        * &preact_tangents[l - 1]
+                        * &backward.hidden_grads[l - 1];
+            }
+        }
+        product.reverse();
+        product
+    }
+}
