@@ -1,8 +1,14 @@
-//! hesscale: exact and approximate Hessian diagonals of small MLPs (see `SPEC.md`).
+//! hesscale: exact and approximate Hessian diagonals of small MLPs, and the studies that
+//! compare them (see `SPEC.md`). Layers and losses live in [`nn`], the methods that
+//! compose them in [`methods`]; the command line is `cli` → `config` → `runner` → `io`.
 
+pub mod cli;
+pub mod config;
 pub mod error;
+pub mod io;
 pub mod methods;
 pub mod nn;
 pub mod rng;
+pub mod runner;
 
 pub use error::{Error, Result};

@@ -3,11 +3,10 @@
 //! row-major: row n of `h` is sample n, so `a = h Wᵀ + b` is `[N, out]`.
 
 use ndarray::{Array1, Array2, Axis};
-use serde::{Deserialize, Serialize};
 
 /// A weight `[out, in]` and a bias `[out]`: one Linear layer's parameters, or anything
 /// shaped like them (a gradient, a Hessian diagonal).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LayerParams {
     pub weight: Array2<f64>,
     pub bias: Array1<f64>,

@@ -1,0 +1,68 @@
+//! Checked configurations: each subcommand's arguments become a spec type through
+//! `TryFrom`, which rejects every bad value with a one-line message before any work. Only
+//! these types reach the runners.
+
+pub mod diag;
+pub mod sample;
+
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The largest width of any layer we accept.
+pub const MAX_WIDTH: usize = 1 << 16;
+/// The largest number of parameters of a model we accept (400 MB of f64).
+pub const MAX_PARAMS: usize = 50_000_000;
+
+/// Parse a comma-separated list of values for `flag`; an empty text is an empty list.
+pub fn parse_list<T>(flag: &str, text: &str) -> Result<Vec<T>>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|item| {
+            item.trim()
+                .parse::<T>()
+                .map_err(|e| Error::input(format!("--{flag}: '{}': {e}", item.trim())))
+        })
+        .collect()
+}
+
+/// Check a layer width given by `flag`: at least 1, at most [`MAX_WIDTH`].
+pub fn check_width(flag: &str, width: usize) -> Result<usize> {
+    if width == 0 {
+        Err(Error::input(format!("--{flag}: a width of 0 is not allowed")))
+    } else if width > MAX_WIDTH {
+        Err(Error::input(format!(
+            "--{flag}: a width of {width} is over the limit of {MAX_WIDTH}"
+        )))
+    } else {
+        Ok(width)
+    }
+}
+
+/// Check a count given by `flag` (batch size, seeds, samples…): at least 1, at most `max`.
+pub fn check_count(flag: &str, count: usize, max: usize) -> Result<usize> {
+    if count == 0 {
+        Err(Error::input(format!("--{flag}: must be at least 1")))
+    } else if count > max {
+        Err(Error::input(format!("--{flag}: {count} is over the limit of {max}")))
+    } else {
+        Ok(count)
+    }
+}
+
+/// Check a model's parameter count against [`MAX_PARAMS`].
+pub fn check_n_params(n_params: usize) -> Result<usize> {
+    if n_params > MAX_PARAMS {
+        Err(Error::input(format!(
+            "the model would have {n_params} parameters, over the limit of {MAX_PARAMS}"
+        )))
+    } else {
+        Ok(n_params)
+    }
+}

@@ -1,0 +1,35 @@
+//! The diagonals JSON of SPEC §6:
+//! `{"methods": {"<name>": {"layers": [{"weight": [[…]], "bias": […]}, …]}, …}, "meta": {…}}`,
+//! methods in the order they were asked for, floats in shortest round-trip form.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::io::problem::{layer_to_json, LayerJson};
+use crate::methods::Method;
+use crate::nn::ParamTensors;
+
+#[derive(Serialize)]
+struct MethodDiagonalJson {
+    layers: Vec<LayerJson>,
+}
+
+/// The diagonals of several methods as JSON text, with `meta` under its own key.
+pub fn diagonals_to_json(diagonals: &[(Method, ParamTensors)], meta: Value) -> String {
+    let methods: Map<String, Value> = diagonals
+        .iter()
+        .map(|(method, diagonal)| {
+            let stored = MethodDiagonalJson {
+                layers: diagonal.iter().map(layer_to_json).collect(),
+            };
+            (
+                method.to_string(),
+                serde_json::to_value(stored).expect("numbers serialise"),
+            )
+        })
+        .collect();
+    let mut document = Map::new();
+    document.insert("methods".to_string(), Value::Object(methods));
+    document.insert("meta".to_string(), meta);
+    serde_json::to_string(&Value::Object(document)).expect("numbers serialise") + "\n"
+}
