@@ -35,7 +35,9 @@ where
 /// Check a layer width given by `flag`: at least 1, at most [`MAX_WIDTH`].
 pub fn check_width(flag: &str, width: usize) -> Result<usize> {
     if width == 0 {
-        Err(Error::input(format!("--{flag}: a width of 0 is not allowed")))
+        Err(Error::input(format!(
+            "--{flag}: a width of 0 is not allowed"
+        )))
     } else if width > MAX_WIDTH {
         Err(Error::input(format!(
             "--{flag}: a width of {width} is over the limit of {MAX_WIDTH}"
@@ -50,7 +52,9 @@ pub fn check_count(flag: &str, count: usize, max: usize) -> Result<usize> {
     if count == 0 {
         Err(Error::input(format!("--{flag}: must be at least 1")))
     } else if count > max {
-        Err(Error::input(format!("--{flag}: {count} is over the limit of {max}")))
+        Err(Error::input(format!(
+            "--{flag}: {count} is over the limit of {max}"
+        )))
     } else {
         Ok(count)
     }

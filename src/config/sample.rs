@@ -41,7 +41,10 @@ impl TryFrom<SampleArgs> for SampleSpec {
         check_n_params(architecture.n_params())?;
         Ok(SampleSpec {
             architecture,
-            loss: args.loss.parse().map_err(|e| Error::input(format!("--loss: {e}")))?,
+            loss: args
+                .loss
+                .parse()
+                .map_err(|e| Error::input(format!("--loss: {e}")))?,
             reduction: args
                 .reduction
                 .parse()

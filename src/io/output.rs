@@ -53,9 +53,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         file_name.to_string_lossy(),
         std::process::id()
     ));
-    let unwritable = |e: std::io::Error| {
-        Error::input(format!("cannot write '{}': {e}", path.display()))
-    };
+    let unwritable =
+        |e: std::io::Error| Error::input(format!("cannot write '{}': {e}", path.display()));
     let written = fs::File::create(&temporary)
         .map_err(unwritable)
         .and_then(|mut file| {
@@ -97,6 +96,9 @@ mod tests {
     #[test]
     fn dash_means_standard_output() {
         assert_eq!(Output::from_arg("-"), Output::Stdout);
-        assert_eq!(Output::from_arg("a.json"), Output::File(PathBuf::from("a.json")));
+        assert_eq!(
+            Output::from_arg("a.json"),
+            Output::File(PathBuf::from("a.json"))
+        );
     }
 }

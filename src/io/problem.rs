@@ -38,7 +38,11 @@ struct ProblemJson {
 /// A `[rows][cols]` list of lists as a matrix; ragged or empty rows name `field`.
 pub fn matrix_from_rows(rows: &[Vec<f64>], field: &str) -> Result<Array2<f64>> {
     let columns = rows.first().map_or(0, Vec::len);
-    if let Some((r, row)) = rows.iter().enumerate().find(|(_, row)| row.len() != columns) {
+    if let Some((r, row)) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.len() != columns)
+    {
         return Err(Error::input(format!(
             "{field}: row {r} has {} values but row 0 has {columns} (ragged)",
             row.len()
@@ -105,8 +109,8 @@ fn targets_from_json(targets: &Value, loss: Loss) -> Result<Targets> {
 
 /// Parse and check a problem from JSON text; errors name the field at fault.
 pub fn problem_from_json(text: &str) -> Result<Problem> {
-    let stored: ProblemJson =
-        serde_json::from_str(text).map_err(|e| Error::input(format!("invalid problem JSON: {e}")))?;
+    let stored: ProblemJson = serde_json::from_str(text)
+        .map_err(|e| Error::input(format!("invalid problem JSON: {e}")))?;
     let loss: Loss = stored.loss.parse()?;
     let reduction: Reduction = match &stored.reduction {
         Some(name) => name.parse()?,
@@ -134,13 +138,26 @@ pub fn problem_from_json(text: &str) -> Result<Problem> {
         .collect::<Result<Vec<_>>>()?;
     let inputs = matrix_from_rows(&stored.inputs, "inputs")?;
     let targets = targets_from_json(&stored.targets, loss)?;
-    Problem::new(Mlp { layers, activations }, loss, reduction, inputs, targets)
+    Problem::new(
+        Mlp {
+            layers,
+            activations,
+        },
+        loss,
+        reduction,
+        inputs,
+        targets,
+    )
 }
 
 /// Read and check a problem file; the error names the file.
 pub fn read_problem(path: &Path) -> Result<Problem> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("cannot read problem file '{}': {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(format!(
+            "cannot read problem file '{}': {e}",
+            path.display()
+        ))
+    })?;
     problem_from_json(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))
 }
 
@@ -155,7 +172,11 @@ pub fn problem_to_json(problem: &Problem, meta: Value) -> String {
     };
     let stored = ProblemJson {
         layers: mlp.layers.iter().map(layer_to_json).collect(),
-        activations: mlp.activations.iter().map(|a| a.name().to_string()).collect(),
+        activations: mlp
+            .activations
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect(),
         loss: problem.loss().name().to_string(),
         reduction: Some(problem.reduction().name().to_string()),
         inputs: rows_from_matrix(problem.inputs()),
@@ -193,25 +214,84 @@ mod tests {
     fn bad_problems_name_the_field_at_fault() {
         let cases = [
             ("malformed JSON", "{\"layers\": [", "invalid problem JSON"),
-            ("unknown key", &VALID.replace("\"loss\"", "\"lost\""), "unknown field"),
-            ("ragged weight", &VALID.replace("[[1.0, 2.0]]", "[[1.0, 2.0], [1.0]]"), "layers[0].weight: row 1"),
-            ("bias too short", &VALID.replace("\"bias\": [0.5]", "\"bias\": []"), "layers[0].bias"),
-            ("chain broken", &VALID.replace("[[1.0], [-1.0]]", "[[1.0, 1.0], [-1.0, 1.0]]"), "layers[1].weight"),
-            ("class out of range", &VALID.replace("\"targets\": [1]", "\"targets\": [2]"), "targets[0]"),
-            ("class not an integer", &VALID.replace("\"targets\": [1]", "\"targets\": [1.5]"), "targets[0]"),
-            ("unknown activation", &VALID.replace("\"tanh\"", "\"swish\""), "activations[0]"),
-            ("unknown loss", &VALID.replace("\"cross_entropy\"", "\"hinge\""), "unknown loss 'hinge'"),
-            ("no layers", r#"{"layers": [], "activations": [], "loss": "mse", "inputs": [[1.0]], "targets": [[1.0]]}"#, "layers"),
-            ("too many activations", &VALID.replace("[\"tanh\"]", "[\"tanh\", \"relu\"]"), "activations"),
-            ("input width", &VALID.replace("[[0.1, 0.2]]", "[[0.1]]"), "inputs"),
-            ("overflowing number", &VALID.replace("0.5", "1e999"), "invalid problem JSON"),
-            ("missing targets", &VALID.replace(", \"targets\": [1]", ""), "missing field `targets`"),
-            ("mse with classes", &VALID.replace("cross_entropy", "mse"), "targets[0]"),
+            (
+                "unknown key",
+                &VALID.replace("\"loss\"", "\"lost\""),
+                "unknown field",
+            ),
+            (
+                "ragged weight",
+                &VALID.replace("[[1.0, 2.0]]", "[[1.0, 2.0], [1.0]]"),
+                "layers[0].weight: row 1",
+            ),
+            (
+                "bias too short",
+                &VALID.replace("\"bias\": [0.5]", "\"bias\": []"),
+                "layers[0].bias",
+            ),
+            (
+                "chain broken",
+                &VALID.replace("[[1.0], [-1.0]]", "[[1.0, 1.0], [-1.0, 1.0]]"),
+                "layers[1].weight",
+            ),
+            (
+                "class out of range",
+                &VALID.replace("\"targets\": [1]", "\"targets\": [2]"),
+                "targets[0]",
+            ),
+            (
+                "class not an integer",
+                &VALID.replace("\"targets\": [1]", "\"targets\": [1.5]"),
+                "targets[0]",
+            ),
+            (
+                "unknown activation",
+                &VALID.replace("\"tanh\"", "\"swish\""),
+                "activations[0]",
+            ),
+            (
+                "unknown loss",
+                &VALID.replace("\"cross_entropy\"", "\"hinge\""),
+                "unknown loss 'hinge'",
+            ),
+            (
+                "no layers",
+                r#"{"layers": [], "activations": [], "loss": "mse", "inputs": [[1.0]], "targets": [[1.0]]}"#,
+                "layers",
+            ),
+            (
+                "too many activations",
+                &VALID.replace("[\"tanh\"]", "[\"tanh\", \"relu\"]"),
+                "activations",
+            ),
+            (
+                "input width",
+                &VALID.replace("[[0.1, 0.2]]", "[[0.1]]"),
+                "inputs",
+            ),
+            (
+                "overflowing number",
+                &VALID.replace("0.5", "1e999"),
+                "invalid problem JSON",
+            ),
+            (
+                "missing targets",
+                &VALID.replace(", \"targets\": [1]", ""),
+                "missing field `targets`",
+            ),
+            (
+                "mse with classes",
+                &VALID.replace("cross_entropy", "mse"),
+                "targets[0]",
+            ),
         ];
         for (name, text, expected) in cases {
             let error = problem_from_json(text).expect_err(name);
             let message = error.to_string();
-            assert!(message.contains(expected), "{name}: '{message}' lacks '{expected}'");
+            assert!(
+                message.contains(expected),
+                "{name}: '{message}' lacks '{expected}'"
+            );
             assert!(!message.contains('\n'), "{name}: message is one line");
             assert_eq!(error.exit_code(), 2, "{name}");
         }

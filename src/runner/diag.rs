@@ -49,5 +49,6 @@ pub fn run(spec: &DiagSpec) -> Result<()> {
         "batch_size": spec.problem.batch_size(),
         "seed": spec.seed,
     });
-    spec.output.write(diagonals_to_json(&diagonals, meta).as_bytes())
+    spec.output
+        .write(diagonals_to_json(&diagonals, meta).as_bytes())
 }

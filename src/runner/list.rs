@@ -17,7 +17,12 @@ fn cost_label(cost: CostClass) -> &'static str {
 
 /// The method table as aligned text: name, cost, stochastic, what it estimates.
 pub fn render_table(methods: &[MethodInfo]) -> String {
-    let name_width = methods.iter().map(|m| m.name.len()).max().unwrap_or(4).max(6);
+    let name_width = methods
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(6);
     let cost_width = methods
         .iter()
         .map(|m| cost_label(m.cost).len())

@@ -34,5 +34,6 @@ pub fn run(spec: &SampleSpec) -> Result<()> {
         "hidden": spec.architecture.hidden,
         "activation": spec.architecture.activation.name(),
     });
-    spec.output.write(problem_to_json(&problem, meta).as_bytes())
+    spec.output
+        .write(problem_to_json(&problem, meta).as_bytes())
 }
