@@ -1,0 +1,1 @@
+"""Figures of hesscale-cli results (see plots/README.md)."""

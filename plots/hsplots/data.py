@@ -1,0 +1,113 @@
+"""Reading the CSVs of a results directory (written by `hesscale-cli quality` and `cost`)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+# Exact column names of each file: (text columns, numeric columns). Extra columns are
+# ignored; missing ones are an error.
+QUALITY_RUNS = (
+    ["activation", "loss", "reduction", "depth", "width", "batch_size", "seed", "method",
+     "layer", "param"],
+    ["l1", "sum_abs_exact"],
+)
+QUALITY_SUMMARY = (
+    ["activation", "loss", "reduction", "depth", "width", "batch_size", "method", "layer",
+     "seeds", "samples"],
+    ["mean_l1", "se_l1", "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"],
+)
+QUALITY_TIMING = (
+    ["activation", "loss", "depth", "width", "batch_size", "method", "samples"],
+    ["seconds_per_sample"],
+)
+COST = (
+    ["sweep", "depth", "width", "inputs", "outputs", "batch_size", "method", "reps"],
+    ["n_params", "median_seconds", "ratio_to_gradient"],
+)
+
+# Columns that hold integers (compared and sorted as numbers).
+INTEGER_COLUMNS = {"depth", "width", "batch_size", "seed", "seeds", "samples", "inputs",
+                   "outputs", "reps"}
+
+
+class NoData(Exception):
+    """The file is missing or has no data rows: its figures are skipped quietly."""
+
+
+class BadData(Exception):
+    """The file exists but cannot be used: a missing column or an unparsable value."""
+
+
+def read_table(path: Path, schema) -> list[dict]:
+    """Reads a CSV with the given (text columns, numeric columns) schema into a list of
+    dicts. Numeric cells become floats (empty -> NaN); integer-like key columns (depth,
+    width, ...) become ints. Raises NoData for a missing or empty file, BadData for a
+    missing column or a cell that does not parse."""
+    text_columns, number_columns = schema
+    if not path.is_file():
+        raise NoData(f"{path} not found")
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        if not header:
+            raise NoData(f"{path} is empty")
+        missing = [c for c in text_columns + number_columns if c not in header]
+        if missing:
+            raise BadData(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = []
+        for row in reader:
+            line = reader.line_num
+            out = {}
+            for column in text_columns:
+                value = (row[column] or "").strip()
+                if column in INTEGER_COLUMNS:
+                    value = _parse_int(value, path, line, column)
+                out[column] = value
+            for column in number_columns:
+                out[column] = _parse_float((row[column] or "").strip(), path, line, column)
+            rows.append(out)
+    if not rows:
+        raise NoData(f"{path} has no data rows")
+    return rows
+
+
+def _parse_int(text: str, path: Path, line: int, column: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise BadData(f"{path}: line {line}: column {column}: `{text}` is not an integer") \
+            from None
+
+
+def _parse_float(text: str, path: Path, line: int, column: str) -> float:
+    if text == "":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise BadData(f"{path}: line {line}: column {column}: `{text}` is not a number") \
+            from None
+
+
+def group_by(rows, columns) -> dict[tuple, list[dict]]:
+    """Groups rows by the values of the given columns, keys sorted."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[c] for c in columns), []).append(row)
+    return dict(sorted(groups.items(), key=lambda kv: tuple(map(_sortable, kv[0]))))
+
+
+def _sortable(value):
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
+def varying(rows, columns) -> list[str]:
+    """The columns among `columns` that take more than one value in rows."""
+    return [c for c in columns if len({row[c] for row in rows}) > 1]
+
+
+def positive(value: float) -> bool:
+    """True for a finite value > 0 (drawable on a log axis)."""
+    return math.isfinite(value) and value > 0

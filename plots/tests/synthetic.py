@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Synthetic results CSVs in the exact formats of `hesscale-cli quality` and `cost`, with
+the expected shape of the 2022 paper (exact = 0 < hesscale = 1 < bl89 < ggn < ... ≪
+hutchinson:1), for testing the figure scripts. Standard library only.
+
+    python3 plots/tests/synthetic.py DIR     # writes DIR/quality_runs.csv etc.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+import statistics
+import sys
+from pathlib import Path
+
+QUALITY_RUNS_HEADER = ["activation", "loss", "reduction", "depth", "width", "batch_size",
+                       "seed", "method", "layer", "param", "l1", "sum_abs_exact"]
+QUALITY_SUMMARY_HEADER = ["activation", "loss", "reduction", "depth", "width", "batch_size",
+                          "method", "layer", "seeds", "samples", "mean_l1", "se_l1",
+                          "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"]
+QUALITY_TIMING_HEADER = ["activation", "loss", "depth", "width", "batch_size", "method",
+                         "samples", "seconds_per_sample"]
+COST_HEADER = ["sweep", "depth", "width", "inputs", "outputs", "batch_size", "n_params",
+               "method", "reps", "median_seconds", "ratio_to_gradient"]
+
+# Error of each method relative to hesscale's (0 for exact).
+ERROR_FACTOR = {
+    "exact": 0.0, "hesscale": 1.0, "hesscale_gn": 1.7, "bl89": 1.3, "ggn": 1.6,
+    "ggn_mc:1": 3.1, "ggn_mc:50": 1.8, "kfac:1": 3.3, "kfac:50": 2.0,
+    "hutchinson:1": 310.0, "hutchinson:50": 45.0, "hutchinson_signed:1": 260.0,
+    "grad_squared": 3.0, "zero": 3.05,
+}
+METHODS = list(ERROR_FACTOR)
+# Methods that equal exact in the last layer (so their error there is 0).
+EXACT_LAST_LAYER = {"exact", "hesscale", "hesscale_gn", "ggn"}
+# Cost of each method relative to one gradient, before its growth with size.
+COST_FACTOR = {
+    "gradient": 1.0, "exact": 6.0, "hesscale": 1.3, "hesscale_gn": 1.25, "bl89": 1.3,
+    "ggn": 4.0, "ggn_mc:1": 1.4, "kfac:1": 1.6, "hutchinson:1": 2.6, "grad_squared": 1.05,
+}
+
+CELLS = [("tanh", "cross_entropy"), ("relu", "mse")]
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _se(values: list[float]) -> float:
+    return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+
+
+def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng_seed=7):
+    """The rows of quality_runs.csv, quality_summary.csv and quality_timing.csv as lists
+    of dicts (strings), for every cell of CELLS × widths."""
+    rng = random.Random(rng_seed)
+    runs, summary, timing = [], [], []
+    for activation, loss in CELLS:
+        for width in widths:
+            cell = {"activation": activation, "loss": loss, "reduction": "mean",
+                    "depth": str(depth), "width": str(width), "batch_size": str(batch_size)}
+            # totals[method][layer] = per-seed errors; exact_sum[layer] = per-seed Σ|exact|
+            totals = {m: {layer: [] for layer in [*range(1, depth + 1), "all"]}
+                      for m in METHODS}
+            exact_sum = {layer: [] for layer in [*range(1, depth + 1), "all"]}
+            for seed in range(seeds):
+                base = [0.02 * width / 8 * (0.5 + rng.random()) * 2.0 ** -layer
+                        for layer in range(1, depth + 1)]
+                exact = [b * 3 for b in base]
+                for m in METHODS:
+                    sums = {"weight": 0.0, "bias": 0.0, "all": 0.0}
+                    exact_all = 0.0
+                    for layer in range(1, depth + 1):
+                        if layer == depth and m in EXACT_LAST_LAYER:
+                            err = 0.0
+                        else:
+                            err = (base[layer - 1] * ERROR_FACTOR[m]
+                                   * math.exp(rng.gauss(0.0, 0.15)))
+                        parts = {"weight": 0.8 * err, "bias": 0.2 * err, "all": err}
+                        ex = exact[layer - 1]
+                        ex_parts = {"weight": 0.8 * ex, "bias": 0.2 * ex, "all": ex}
+                        for param in ["weight", "bias", "all"]:
+                            runs.append({**cell, "seed": str(seed), "method": m,
+                                         "layer": str(layer), "param": param,
+                                         "l1": _fmt(parts[param]),
+                                         "sum_abs_exact": _fmt(ex_parts[param])})
+                            sums[param] += parts[param]
+                        totals[m][layer].append(err)
+                        exact_all += ex
+                        if m == "exact":
+                            exact_sum[layer].append(ex)
+                    for param in ["weight", "bias", "all"]:
+                        factor = {"weight": 0.8, "bias": 0.2, "all": 1.0}[param]
+                        runs.append({**cell, "seed": str(seed), "method": m, "layer": "all",
+                                     "param": param, "l1": _fmt(sums[param]),
+                                     "sum_abs_exact": _fmt(factor * exact_all)})
+                    totals[m]["all"].append(sums["all"])
+                    if m == "exact":
+                        exact_sum["all"].append(exact_all)
+            for m in METHODS:
+                for layer in [*range(1, depth + 1), "all"]:
+                    errs, hs = totals[m][layer], totals["hesscale"][layer]
+                    mean, mean_h = statistics.fmean(errs), statistics.fmean(hs)
+                    ratios = [e / h for e, h in zip(errs, hs)] if min(hs) > 0 else None
+                    summary.append({
+                        **cell, "method": m, "layer": str(layer), "seeds": str(seeds),
+                        "samples": str(samples), "mean_l1": _fmt(mean), "se_l1": _fmt(_se(errs)),
+                        "normalized_l1": _fmt(mean / mean_h if mean_h > 0 else None),
+                        "ratio_mean": _fmt(statistics.fmean(ratios) if ratios else None),
+                        "ratio_se": _fmt(_se(ratios) if ratios else None),
+                        "relative_l1": _fmt(mean / statistics.fmean(exact_sum[layer])),
+                    })
+                timing.append({
+                    "activation": activation, "loss": loss, "depth": str(depth),
+                    "width": str(width), "batch_size": str(batch_size), "method": m,
+                    "samples": str(samples * seeds),
+                    "seconds_per_sample": _fmt(1e-5 * (1 + COST_FACTOR.get(m, 1.5))
+                                               * (width / 8) ** 2 * (1 + 0.05 * rng.random())),
+                })
+    return runs, summary, timing
+
+
+def n_params(inputs: int, width: int, depth: int, outputs: int) -> int:
+    """Parameters of an MLP inputs → width × depth → outputs with biases."""
+    return inputs * width + width + (depth - 1) * (width * width + width) \
+        + width * outputs + outputs
+
+
+def cost_rows(rng_seed=11):
+    """The rows of cost.csv: depth, outputs and width sweeps, `gradient` included."""
+    rng = random.Random(rng_seed)
+    configs = [("depth", k, 512, 64, 100) for k in range(1, 7)]
+    configs += [("outputs", 1, 256, 64, out) for out in (10, 50, 100, 200)]
+    configs += [("width", 3, w, 64, 100) for w in (64, 128, 256, 512)]
+    rows = []
+    for sweep, depth, width, inputs, outputs in configs:
+        n = n_params(inputs, width, depth, outputs)
+        gradient = 2e-9 * n * (1 + 0.05 * rng.random())
+        for m, factor in COST_FACTOR.items():
+            if m == "gradient":
+                ratio = 1.0
+            elif m == "exact":
+                ratio = factor * depth * width / 64
+            elif m == "ggn":
+                ratio = factor * outputs / 50
+            else:
+                ratio = factor * (1 + 0.1 * rng.random())
+            rows.append({"sweep": sweep, "depth": str(depth), "width": str(width),
+                         "inputs": str(inputs), "outputs": str(outputs), "batch_size": "1",
+                         "n_params": str(n), "method": m, "reps": "21",
+                         "median_seconds": _fmt(gradient * ratio),
+                         "ratio_to_gradient": _fmt(ratio)})
+    return rows
+
+
+def _write(path: Path, header: list[str], rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv", "cost.csv")
+
+
+def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Path]:
+    """Writes the chosen synthetic CSVs into directory (created if needed) and returns
+    their paths. quality_kwargs go to quality_rows (widths, depth, seeds, ...)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    runs, summary, timing = quality_rows(**quality_kwargs)
+    tables = {
+        "quality_runs.csv": (QUALITY_RUNS_HEADER, runs),
+        "quality_summary.csv": (QUALITY_SUMMARY_HEADER, summary),
+        "quality_timing.csv": (QUALITY_TIMING_HEADER, timing),
+        "cost.csv": (COST_HEADER, cost_rows()),
+    }
+    written = []
+    for name in files:
+        header, rows = tables[name]
+        _write(directory / name, header, rows)
+        written.append(directory / name)
+    return written
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    for p in write_results(Path(sys.argv[1])):
+        print(f"wrote {p}")
