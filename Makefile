@@ -16,3 +16,5 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 
 test: lint ## Everything CI checks: lint, then the whole test suite in release mode
 	$(CARGO) test --release
+
+include plots/figures.mk

@@ -23,6 +23,9 @@ pub enum Command {
     Diag(DiagArgs),
     /// List the methods: what each estimates, its cost class, whether it is stochastic.
     List(ListArgs),
+    /// Compare a summary CSV with a baseline: exit 0 if every number is within tolerance,
+    /// 1 (with a table of what moved) if any moved, 2 for trouble.
+    Check(CheckArgs),
 }
 
 /// `hesscale-cli sample`.
@@ -80,4 +83,20 @@ pub struct ListArgs {
     /// Print the table as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `hesscale-cli check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The committed baseline summary CSV.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// The summary CSV to check (e.g. results/quality_summary.csv).
+    pub current: PathBuf,
+    /// Relative tolerance: a value may move by atol + rtol·|baseline|.
+    #[arg(long, default_value_t = 1e-9, allow_hyphen_values = true)]
+    pub rtol: f64,
+    /// Absolute tolerance.
+    #[arg(long, default_value_t = 1e-12, allow_hyphen_values = true)]
+    pub atol: f64,
 }
