@@ -14,7 +14,8 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
 
-test: lint ## Everything CI checks: lint, then the whole test suite in release mode
+test: lint ## Everything CI checks: lint, the Rust test suite (release), the figure scripts' tests
 	$(CARGO) test --release
+	$(MAKE) figures-test
 
 include plots/figures.mk
