@@ -106,29 +106,22 @@ impl fmt::Display for Case {
 /// Random nets for property tests: 1–4 Linear layers, widths 1–12, one activation
 /// everywhere, any loss and reduction, batch sizes in `batches`.
 pub fn arb_case(batches: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Case> {
-    (
-        proptest::collection::vec(1usize..=12, 2..=5),
-        proptest::sample::select(Activation::ALL.to_vec()),
-        proptest::sample::select(Loss::ALL.to_vec()),
-        proptest::sample::select(REDUCTIONS.to_vec()),
-        batches,
-        any::<u64>(),
-    )
-        .prop_map(|(widths, activation, loss, reduction, batch, seed)| {
-            Case::new(&widths, activation, loss, reduction, batch, seed)
-        })
+    arb_case_with(&Activation::ALL, &Loss::ALL, batches, 1..=4)
 }
 
-/// As [`arb_case`] with a chosen activation.
+/// As [`arb_case`], restricted to the given activations, losses, batch sizes and depths
+/// (numbers of Linear layers).
 pub fn arb_case_with(
-    activations: Vec<Activation>,
-    losses: Vec<Loss>,
+    activations: &[Activation],
+    losses: &[Loss],
     batches: std::ops::RangeInclusive<usize>,
+    depths: std::ops::RangeInclusive<usize>,
 ) -> impl Strategy<Value = Case> {
+    let widths = depths.prop_flat_map(|depth| proptest::collection::vec(1usize..=12, depth + 1));
     (
-        proptest::collection::vec(1usize..=12, 2..=5),
-        proptest::sample::select(activations),
-        proptest::sample::select(losses),
+        widths,
+        proptest::sample::select(activations.to_vec()),
+        proptest::sample::select(losses.to_vec()),
         proptest::sample::select(REDUCTIONS.to_vec()),
         batches,
         any::<u64>(),
