@@ -174,7 +174,7 @@ fn arb_mixed_case() -> impl Strategy<Value = Case> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn exact_equals_both_exact_oracles_on_random_nets_with_mixed_activations(

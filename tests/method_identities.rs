@@ -17,7 +17,7 @@ use proptest::prelude::*;
 /// Two exact computations of the same quantity, relative to its largest entry.
 const ROUNDING: f64 = 1e-12;
 
-const CASES: u32 = 48;
+const CASES: u32 = 64;
 
 /// The method's estimate, drawing (if stochastic) from its own stream of `seed`.
 fn estimate(method: Method, problem: &Problem, seed: u64) -> ParamTensors {
