@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use hesscale::cli::{Cli, Command};
 use hesscale::config::diag::DiagSpec;
+use hesscale::config::merge::MergeSpec;
+use hesscale::config::quality::QualitySpec;
 use hesscale::config::sample::SampleSpec;
 use hesscale::{runner, Result};
 
@@ -14,6 +16,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sample(args) => runner::sample::run(&SampleSpec::try_from(args)?),
         Command::Diag(args) => runner::diag::run(&DiagSpec::try_from(args)?),
         Command::List(args) => runner::list::run(&args),
+        Command::Quality(args) => runner::quality::run(&QualitySpec::try_from(args)?),
+        Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?),
     }
 }
 

@@ -3,6 +3,8 @@
 //! these types reach the runners.
 
 pub mod diag;
+pub mod merge;
+pub mod quality;
 pub mod sample;
 
 use std::str::FromStr;
