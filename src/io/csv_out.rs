@@ -454,14 +454,12 @@ pub struct CompleteCells {
     pub ends: Vec<u64>,
     /// The byte offset just past the header.
     pub header_end: u64,
-    /// Whether rows follow the last complete cell (a cell cut short).
-    pub partial: bool,
 }
 
 /// Match the rows of a CSV file against the row keys each cell writes (`expected`, one
 /// list of keys per cell, in order): every complete line must start with its expected
-/// key and a comma and satisfy `parse`. Returns the complete cells; rows of a cell cut
-/// short are reported as `partial`. A row that does not match, or more rows than cells,
+/// key and a comma and satisfy `parse`. Returns the complete cells (the rows of a cell
+/// cut short are left out). A row that does not match, or more rows than cells,
 /// is an input error naming the file and line.
 pub fn complete_cells(
     path: &Path,
@@ -482,7 +480,6 @@ pub fn complete_cells(
                     blocks,
                     ends,
                     header_end: read.header_end,
-                    partial: !block.is_empty(),
                 });
             };
             let bad = |why: String| {
@@ -517,7 +514,6 @@ pub fn complete_cells(
         blocks,
         ends,
         header_end: read.header_end,
-        partial: false,
     })
 }
 
@@ -613,6 +609,29 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
         assert!(read_csv_lines(&path, "a,c").is_err());
         truncate(&path, 8).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n1,2\n");
+    }
+
+    #[test]
+    fn complete_cells_stop_before_a_cell_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        let keys = vec![
+            vec!["a,1".to_string(), "a,2".to_string()],
+            vec!["b,1".to_string(), "b,2".to_string()],
+        ];
+        let any = |_: &str| Ok(());
+        std::fs::write(&path, "h\na,1,x\na,2,y\nb,1,z\nb,2").unwrap();
+        let cells = complete_cells(&path, "h", &keys, any).unwrap();
+        assert_eq!(cells.blocks, vec!["a,1,x\na,2,y\n".to_string()]);
+        assert_eq!((cells.end_of(0), cells.end_of(1)), (2, 14));
+        std::fs::write(&path, "h\na,1,x\nb,2,y\n").unwrap();
+        let error = complete_cells(&path, "h", &keys, any).unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("line 3: expected a row starting 'a,2'"));
+        std::fs::write(&path, "h\na,1,x\na,2,y\nb,1,z\nb,2,w\nc\n").unwrap();
+        let error = complete_cells(&path, "h", &keys, any).unwrap_err();
+        assert!(error.to_string().contains("line 6: more rows"));
     }
 
     #[test]

@@ -205,10 +205,14 @@ fn progress_bar(total: usize, done: usize) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total as u64), target);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} cells  {per_sec}  elapsed {elapsed}  ETA {eta}",
-        )
-        .expect("a valid template"),
+        ProgressStyle::with_template("{elapsed} {wide_bar} {pos}/{len} cells  {rate}  ETA {eta}")
+            .expect("a valid template")
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.2} cells/s", state.per_sec());
+                },
+            ),
     );
     bar.set_position(done as u64);
     bar.reset_eta();
