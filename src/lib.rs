@@ -11,5 +11,6 @@ pub mod methods;
 pub mod nn;
 pub mod rng;
 pub mod runner;
+pub mod study;
 
 pub use error::{Error, Result};

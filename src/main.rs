@@ -7,6 +7,8 @@ use clap::Parser;
 use hesscale::cli::{Cli, Command};
 use hesscale::config::check::CheckSpec;
 use hesscale::config::diag::DiagSpec;
+use hesscale::config::merge::MergeSpec;
+use hesscale::config::quality::QualitySpec;
 use hesscale::config::sample::SampleSpec;
 use hesscale::{runner, Result};
 
@@ -20,6 +22,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => {
             runner::check::run(&CheckSpec::try_from(args)?).map(|c| c.exit_code() as u8)
         }
+        Command::Quality(args) => runner::quality::run(&QualitySpec::try_from(args)?).map(|()| 0),
+        Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
     }
 }
 

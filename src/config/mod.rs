@@ -4,6 +4,8 @@
 
 pub mod check;
 pub mod diag;
+pub mod merge;
+pub mod quality;
 pub mod sample;
 
 use std::str::FromStr;

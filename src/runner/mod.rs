@@ -4,6 +4,8 @@
 pub mod check;
 pub mod diag;
 pub mod list;
+pub mod merge;
+pub mod quality;
 pub mod sample;
 
 /// The tool's name and version, recorded in every output's metadata.
