@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::check::Tolerance;
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
+use crate::study::check::Tolerance;
 
 /// A checked `check` request: two summary files and a valid tolerance.
 #[derive(Clone, Debug, PartialEq)]

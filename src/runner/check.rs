@@ -1,9 +1,9 @@
 //! `hesscale-cli check`: compare a summary with its baseline and print the report.
 
-use crate::check::{compare_summaries, render_report, Comparison};
 use crate::config::check::CheckSpec;
 use crate::error::Result;
 use crate::io::output::Output;
+use crate::study::check::{compare_summaries, render_report, Comparison};
 
 /// Compare, print the report on standard output, and hand the comparison back so that
 /// `main` can pick the exit code (0 nothing moved, 1 something moved).

@@ -5,6 +5,7 @@
 //! * [`quality`]: one cell: a random MLP, its samples, every method's per-seed errors.
 //! * [`summary`]: the summary statistics over seeds, from run rows (pure).
 
+pub mod check;
 pub mod quality;
 pub mod shard;
 pub mod summary;
