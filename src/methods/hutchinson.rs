@@ -4,7 +4,7 @@
 //! `(1/M) Σ_m v_m ⊙ H v_m`. One Hessian-vector product per draw.
 
 use ndarray::Zip;
-use ndarray_rand::rand::Rng;
+use ndarray_rand::rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
 use crate::nn::{LayerParams, ParamTensors, Problem};
@@ -19,9 +19,25 @@ pub enum Estimator {
 }
 
 /// A Rademacher vector (±1 with probability ½ each) shaped like the parameters, drawn
-/// layer by layer, weight (row-major) before bias.
+/// layer by layer, weight (row-major) before bias. Each 64-bit draw of `rng` gives 64
+/// signs, lowest bit first (bit 1 → +1, bit 0 → −1).
 pub fn rademacher_like(params: &[LayerParams], rng: &mut ChaCha8Rng) -> ParamTensors {
-    let mut sign = || if rng.random::<bool>() { 1.0 } else { -1.0 };
+    let mut bits = 0u64;
+    let mut bits_left = 0u32;
+    let mut sign = || {
+        if bits_left == 0 {
+            bits = rng.next_u64();
+            bits_left = u64::BITS;
+        }
+        let positive = bits & 1 == 1;
+        bits >>= 1;
+        bits_left -= 1;
+        if positive {
+            1.0
+        } else {
+            -1.0
+        }
+    };
     params
         .iter()
         .map(|layer| LayerParams {
