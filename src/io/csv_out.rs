@@ -108,9 +108,15 @@ pub struct TimingRow {
     pub seconds_per_sample: f64,
 }
 
-/// An optional number: `{}` or empty.
+/// A float in its shortest round-trip form, with an exponent when very small or large
+/// (`5.682215792024162e-17`, `0.125`, `3.0`): reading it back gives the same bits.
+fn number(value: f64) -> String {
+    format!("{value:?}")
+}
+
+/// An optional float: [`number`] or empty.
 fn optional(value: Option<f64>) -> String {
-    value.map_or_else(String::new, |v| v.to_string())
+    value.map_or_else(String::new, number)
 }
 
 impl RunRow {
@@ -128,8 +134,8 @@ impl RunRow {
             self.method,
             self.layer,
             self.param,
-            self.l1,
-            self.sum_abs_exact
+            number(self.l1),
+            number(self.sum_abs_exact)
         )
     }
 
@@ -168,7 +174,7 @@ impl SummaryRow {
             self.layer,
             self.seeds,
             self.samples,
-            self.mean_l1,
+            number(self.mean_l1),
             optional(self.se_l1),
             optional(self.normalized_l1),
             optional(self.ratio_mean),
@@ -192,7 +198,7 @@ impl TimingCellRow {
             self.seed,
             self.method,
             self.samples,
-            self.seconds
+            number(self.seconds)
         )
     }
 
@@ -226,7 +232,7 @@ impl TimingRow {
             self.batch_size,
             self.method,
             self.samples,
-            self.seconds_per_sample
+            number(self.seconds_per_sample)
         )
     }
 }
@@ -333,7 +339,9 @@ pub fn runs_bytes(result: &CellResult, batch_size: usize) -> String {
             writeln!(
                 text,
                 "{prefix},{},{layer},{param},{},{}",
-                errors.method, value.l1, value.sum_abs_exact
+                errors.method,
+                number(value.l1),
+                number(value.sum_abs_exact)
             )
             .expect("writing to a String");
         }
@@ -356,7 +364,7 @@ pub fn timing_cells_bytes(result: &CellResult, batch_size: usize, samples: usize
     result
         .timings
         .iter()
-        .map(|t| format!("{prefix},{},{samples},{}\n", t.method, t.seconds))
+        .map(|t| format!("{prefix},{},{samples},{}\n", t.method, number(t.seconds)))
         .collect()
 }
 
@@ -576,13 +584,13 @@ mod tests {
         };
         let text = runs_bytes(&result, 1);
         let expected = "\
-tanh,mse,sum,1,4,1,2,hesscale,1,weight,1,2
-tanh,mse,sum,1,4,1,2,hesscale,1,bias,0.5,1
-tanh,mse,sum,1,4,1,2,hesscale,1,all,1.5,3
-tanh,mse,sum,1,4,1,2,hesscale,2,weight,0.25,3
-tanh,mse,sum,1,4,1,2,hesscale,2,bias,0,0.125
+tanh,mse,sum,1,4,1,2,hesscale,1,weight,1.0,2.0
+tanh,mse,sum,1,4,1,2,hesscale,1,bias,0.5,1.0
+tanh,mse,sum,1,4,1,2,hesscale,1,all,1.5,3.0
+tanh,mse,sum,1,4,1,2,hesscale,2,weight,0.25,3.0
+tanh,mse,sum,1,4,1,2,hesscale,2,bias,0.0,0.125
 tanh,mse,sum,1,4,1,2,hesscale,2,all,0.25,3.125
-tanh,mse,sum,1,4,1,2,hesscale,all,weight,1.25,5
+tanh,mse,sum,1,4,1,2,hesscale,all,weight,1.25,5.0
 tanh,mse,sum,1,4,1,2,hesscale,all,bias,0.5,1.125
 tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
 ";
@@ -665,7 +673,7 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
         };
         assert_eq!(
             row.to_line(),
-            "tanh,mse,mean,3,16,1,zero,all,1,5,0.1,,2.5,,,1\n"
+            "tanh,mse,mean,3,16,1,zero,all,1,5,0.1,,2.5,,,1.0\n"
         );
     }
 }

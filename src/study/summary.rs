@@ -31,6 +31,21 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
     (denominator != 0.0).then(|| numerator / denominator)
 }
 
+/// Errors of the reference at most this fraction of `Σ|exact|` are round-off: hesscale is
+/// exact there (SPEC §2.2: last layer, and layer L−1 for mse), so ratios to it are
+/// undefined rather than quotients of rounding noise.
+pub const ROUNDOFF: f64 = 1e-12;
+
+/// `numerator / reference_l1`, or `None` when the reference's error is round-off
+/// (at most [`ROUNDOFF`] · `reference_sum_abs_exact`, which includes 0).
+fn ratio_to_reference(
+    numerator: f64,
+    reference_l1: f64,
+    reference_sum_abs_exact: f64,
+) -> Option<f64> {
+    (reference_l1 > ROUNDOFF * reference_sum_abs_exact).then(|| numerator / reference_l1)
+}
+
 /// The key of a summary row: the grid point, the method and the layer.
 type GroupKey = (String, String, String, usize, usize, usize, String, String);
 
@@ -60,9 +75,10 @@ struct SeedValues {
 ///
 /// * `mean_l1`, `se_l1`: mean and standard error over seeds of the per-seed `l1`;
 /// * `normalized_l1`: `mean_l1` over hesscale's `mean_l1` in the same grid point and layer
-///   (empty when hesscale's is 0 or hesscale did not run);
+///   (empty when hesscale's is 0 up to round-off, see [`ROUNDOFF`], or hesscale did not run);
 /// * `ratio_mean`, `ratio_se`: mean and standard error over seeds of the per-seed ratio
-///   `l1 / l1_hesscale` (empty when hesscale did not run or is 0 for some seed);
+///   `l1 / l1_hesscale` (empty when hesscale did not run or is 0 up to round-off for some
+///   seed);
 /// * `relative_l1`: `mean_l1` over the mean of `sum_abs_exact` (empty when that is 0).
 pub fn summarize(rows: &[RunRow], samples: usize) -> Vec<SummaryRow> {
     let mut order: Vec<GroupKey> = Vec::new();
@@ -96,7 +112,8 @@ fn summary_row(
     samples: usize,
 ) -> SummaryRow {
     let mean_l1 = mean(&values.l1);
-    let normalized_l1 = reference.and_then(|r| ratio(mean_l1, mean(&r.l1)));
+    let normalized_l1 =
+        reference.and_then(|r| ratio_to_reference(mean_l1, mean(&r.l1), mean(&r.sum_abs_exact)));
     let ratios: Option<Vec<f64>> = reference.and_then(|r| {
         values
             .seeds
@@ -104,7 +121,7 @@ fn summary_row(
             .zip(&values.l1)
             .map(|(seed, l1)| {
                 let at = r.seeds.iter().position(|s| s == seed)?;
-                ratio(*l1, r.l1[at])
+                ratio_to_reference(*l1, r.l1[at], r.sum_abs_exact[at])
             })
             .collect()
     });
@@ -253,6 +270,24 @@ mod tests {
         let zero_first = &summary[2];
         assert_eq!(zero_first.normalized_l1, None);
         assert_eq!(zero_first.relative_l1, Some(0.5));
+    }
+
+    #[test]
+    fn a_reference_error_at_round_off_level_gives_no_ratios() {
+        // hesscale exact up to rounding (1e-17 of a diagonal of size 2) in layer 3.
+        let rows = vec![
+            run("hesscale", "3", "all", 0, 2e-17, 2.0),
+            run("bl89", "3", "all", 0, 0.5, 2.0),
+            run("hesscale", "2", "all", 0, 1e-3, 2.0),
+            run("bl89", "2", "all", 0, 0.5, 2.0),
+        ];
+        let summary = summarize(&rows, 1);
+        let (bl89_last, bl89_below) = (&summary[1], &summary[3]);
+        assert_eq!(bl89_last.normalized_l1, None);
+        assert_eq!(bl89_last.ratio_mean, None);
+        assert_eq!(bl89_last.relative_l1, Some(0.25));
+        assert_eq!(bl89_below.normalized_l1, Some(500.0));
+        assert_eq!(bl89_below.ratio_mean, Some(500.0));
     }
 
     #[test]
