@@ -14,9 +14,26 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
 
-test: lint ## Everything CI checks: lint, the Rust test suite (release), the figure scripts' tests
+test: lint ## Everything CI checks: lint, the Rust tests (release), the baseline check, the figure scripts' tests
 	$(CARGO) test --release
+	$(MAKE) check-baseline
 	$(MAKE) figures-test
+
+# The CI regression grid (README "Regression check"): its summary must match the baseline.
+CI_PRESET := experiments/ci-quality.json
+CI_BASELINE := experiments/baselines/ci-quality.csv
+CI_OUT := results/ci
+
+ci-quality: build ## Run the CI regression grid afresh into results/ci
+	rm -rf $(CI_OUT)
+	$(BIN) quality --preset $(CI_PRESET) --out-dir $(CI_OUT)
+
+check-baseline: ci-quality ## Check the CI grid's error numbers against the committed baseline
+	$(BIN) check --baseline $(CI_BASELINE) $(CI_OUT)/quality_summary.csv
+
+baseline: ci-quality ## Regenerate the committed baseline, on purpose, when a change is meant to move the numbers
+	mkdir -p $(dir $(CI_BASELINE))
+	cp $(CI_OUT)/quality_summary.csv $(CI_BASELINE)
 
 include plots/figures.mk
 
