@@ -40,11 +40,23 @@ class BadData(Exception):
     """The file exists but cannot be used: a missing column or an unparsable value."""
 
 
-def read_table(path: Path, schema) -> list[dict]:
+# Every column some figure reads (what --where may filter on).
+ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING, COST)
+                      for c in schema[0] + schema[1]})
+
+# An error below this (normalized to hesscale's, or relative to the exact diagonal's L1
+# size) is floating-point round-off: the method equals the exact diagonal there, e.g. ggn
+# in ReLU networks (SPEC §2.2). Such values are marked, not drawn, on log axes.
+ROUNDOFF = 1e-9
+
+
+def read_table(path: Path, schema, where: dict[str, str] | None = None) -> list[dict]:
     """Reads a CSV with the given (text columns, numeric columns) schema into a list of
     dicts. Numeric cells become floats (empty -> NaN); integer-like key columns (depth,
-    width, ...) become ints. Raises NoData for a missing or empty file, BadData for a
-    missing column or a cell that does not parse."""
+    width, ...) become ints. `where` ({column: value}) keeps only the rows whose column
+    reads as that value; columns the schema lacks are ignored. Raises NoData for a
+    missing or empty file (or no row left by `where`), BadData for a missing column or a
+    cell that does not parse."""
     text_columns, number_columns = schema
     if not path.is_file():
         raise NoData(f"{path} not found")
@@ -70,7 +82,23 @@ def read_table(path: Path, schema) -> list[dict]:
             rows.append(out)
     if not rows:
         raise NoData(f"{path} has no data rows")
+    selected = {c: v for c, v in (where or {}).items() if c in text_columns + number_columns}
+    if selected:
+        rows = [r for r in rows if all(_matches(r[c], v) for c, v in selected.items())]
+        if not rows:
+            condition = ", ".join(f"{c}={v}" for c, v in selected.items())
+            raise NoData(f"{path} has no rows with {condition}")
     return rows
+
+
+def _matches(cell, value: str) -> bool:
+    """Whether a parsed cell equals the text value (numbers compared as numbers)."""
+    if isinstance(cell, str):
+        return cell == value
+    try:
+        return cell == type(cell)(value)
+    except ValueError:
+        return False
 
 
 def _parse_int(text: str, path: Path, line: int, column: str) -> int:
@@ -111,3 +139,15 @@ def varying(rows, columns) -> list[str]:
 def positive(value: float) -> bool:
     """True for a finite value > 0 (drawable on a log axis)."""
     return math.isfinite(value) and value > 0
+
+
+def is_roundoff(value: float) -> bool:
+    """True for a finite error below ROUNDOFF (0 included): exact up to round-off."""
+    return math.isfinite(value) and value < ROUNDOFF
+
+
+def split_roundoff(values: dict) -> tuple[dict, list]:
+    """Splits {name: error} into ({name: error} drawable on a log axis, [names at
+    round-off level]), both in the input order; NaN and infinite values are in neither."""
+    drawable = {k: v for k, v in values.items() if positive(v) and not is_roundoff(v)}
+    return drawable, [k for k, v in values.items() if is_roundoff(v)]

@@ -76,8 +76,9 @@ def ordered_methods(methods) -> list[str]:
     return sorted(set(methods), key=method_sort_key)
 
 
-def apply_style() -> None:
-    """The HesScale papers' look: no top/right spines, TrueType fonts in PDFs, small type."""
+def apply_style(dpi: int = 200) -> None:
+    """The HesScale papers' look: no top/right spines, TrueType fonts in PDFs, small type;
+    PNGs at `dpi`."""
     plt.rcParams.update(
         {
             "axes.spines.top": False,
@@ -93,17 +94,18 @@ def apply_style() -> None:
             "legend.frameon": False,
             "figure.titlesize": 10,
             "figure.dpi": 100,
-            "savefig.dpi": 200,
+            "savefig.dpi": dpi,
             "axes.grid": False,
         }
     )
 
 
 def panel_grid(n_panels: int, panel_size=(4.2, 3.2), max_cols=3, **kwargs):
-    """A figure with n_panels axes in a grid of at most max_cols columns (constrained
-    layout); unused axes are removed. Returns (figure, list of axes)."""
-    ncols = min(n_panels, max_cols)
-    nrows = -(-n_panels // ncols)
+    """A figure with n_panels axes in a grid of at most max_cols columns, as few rows as
+    that allows and the columns spread evenly over them (4 panels: 2 × 2), constrained
+    layout; unused axes are removed. Returns (figure, list of axes)."""
+    nrows = -(-n_panels // max_cols)
+    ncols = -(-n_panels // nrows)
     fig, axes = plt.subplots(
         nrows,
         ncols,

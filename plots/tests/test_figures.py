@@ -13,6 +13,7 @@ import tempfile
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE.parent
@@ -21,20 +22,41 @@ for path in (PLOTS, HERE):
         sys.path.insert(0, str(path))
 
 import make_figures  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import synthetic  # noqa: E402
-from hsplots.figures import FIGURES, per_seed_ratios  # noqa: E402
+from hsplots import figures  # noqa: E402
+from hsplots.data import ROUNDOFF, is_roundoff, split_roundoff  # noqa: E402
+from hsplots.figures import FIGURES, ROUNDOFF_MARK, per_seed_ratios  # noqa: E402
 from hsplots.style import METHOD_COLORS, METHOD_ORDER, method_color  # noqa: E402
 
 FIGURE_NAMES = [name for name, _, _ in FIGURES]
 SCRIPT = PLOTS / "make_figures.py"
 
 
-def run_in_process(results: Path, out: Path) -> tuple[int, str, str]:
+def run_in_process(results: Path, out: Path, *options: str) -> tuple[int, str, str]:
     """make_figures.main on the given directories: (exit code, stdout, stderr)."""
     stdout, stderr = io.StringIO(), io.StringIO()
     with redirect_stdout(stdout), redirect_stderr(stderr):
-        code = make_figures.main(["--results", str(results), "--out", str(out)])
+        try:
+            code = make_figures.main(["--results", str(results), "--out", str(out),
+                                      *options])
+        except SystemExit as e:  # argparse errors
+            code = e.code
     return code, stdout.getvalue(), stderr.getvalue()
+
+
+def drawn_figure(make, results: Path, where=None):
+    """Runs a figure function with save() intercepted; returns the open figure (the
+    caller closes it)."""
+    kept = []
+
+    def keep(fig, out, name):
+        kept.append(fig)
+        return []
+
+    with mock.patch.object(figures, "save", keep):
+        make(results, results / "unused", where)
+    return kept[0]
 
 
 def run_script(results: Path, out: Path) -> subprocess.CompletedProcess:
@@ -77,12 +99,13 @@ class AllFiguresFromSyntheticData(TempDirTest):
         self.assertEqual(out.count("wrote "), len(FIGURE_NAMES))
 
     def test_pdfs_embed_truetype_fonts(self):
-        synthetic.write_results(self.results, files=("cost.csv",))
+        synthetic.write_results(self.results)
         code, _, err = run_in_process(self.results, self.out)
         self.assertEqual(code, 0, err)
-        pdf = (self.out / "fig4b_cost_ratio.pdf").read_bytes()
-        self.assertIn(b"/FontFile2", pdf)  # embedded TrueType (pdf.fonttype 42)
-        self.assertNotIn(b"/Type3", pdf)
+        for name in FIGURE_NAMES:
+            pdf = (self.out / f"{name}.pdf").read_bytes()
+            self.assertIn(b"/FontFile2", pdf, name)  # embedded TrueType (pdf.fonttype 42)
+            self.assertNotIn(b"/Type3", pdf, name)
 
     def test_one_width_skips_only_the_width_figure(self):
         synthetic.write_results(self.results, widths=(16,))
@@ -163,7 +186,133 @@ class UnusableData(TempDirTest):
         self.assert_figures(FIGURE_NAMES[:3])
 
 
+class RoundOffValues(TempDirTest):
+    """Synthetic ReLU cells have ggn at round-off level (normalized ~1e-15), like real
+    runs; that must neither stretch the log axes nor vanish silently."""
+
+    def setUp(self):
+        super().setUp()
+        synthetic.write_results(self.results, files=("quality_summary.csv",
+                                                     "quality_runs.csv"))
+
+    def summary_rows(self) -> list[dict]:
+        text = (self.results / "quality_summary.csv").read_text()
+        return list(csv.DictReader(text.splitlines()))
+
+    def test_the_synthetic_data_has_round_off_errors(self):
+        rows = self.summary_rows()
+        tiny = [r for r in rows if r["layer"] == "all" and r["normalized_l1"]
+                and 0 < float(r["normalized_l1"]) < 1e-12]
+        self.assertTrue(tiny)
+        self.assertEqual({(r["activation"], r["method"]) for r in tiny}, {("relu", "ggn")})
+
+    def test_fig1_marks_round_off_instead_of_a_bar_and_keeps_the_axis(self):
+        fig = drawn_figure(figures.fig_normalized_l1, self.results)
+        try:
+            relu_panels = 0
+            for ax in fig.axes:
+                self.assertGreater(ax.get_ylim()[0], 1e-6, ax.get_title())
+                marks = [t for t in ax.texts if t.get_text() == ROUNDOFF_MARK]
+                if ax.get_title().startswith("relu"):
+                    relu_panels += 1
+                    self.assertEqual(len(marks), 1, ax.get_title())
+                    # the mark sits in ggn's slot, which has no bar
+                    labels = [t.get_text() for t in ax.get_xticklabels()]
+                    self.assertEqual(labels[round(marks[0].get_position()[0])], "ggn")
+                    bar_xs = {round(p.get_x() + p.get_width() / 2) for p in ax.patches}
+                    self.assertNotIn(labels.index("ggn"), bar_xs)
+                else:
+                    self.assertEqual(marks, [], ax.get_title())
+            self.assertGreater(relu_panels, 0)
+            self.assertEqual(len(fig.legends), 1)  # one legend, outside the panels
+        finally:
+            plt.close(fig)
+
+    def test_fig2_symlog_linear_range_ignores_round_off(self):
+        fig = drawn_figure(figures.fig_l1_per_layer, self.results)
+        try:
+            for ax in fig.axes:
+                self.assertGreater(ax.yaxis.get_transform().linthresh, 1e-6, ax.get_title())
+                # depth 3: Linear layers 1..4, the output layer is 4
+                labels = [t.get_text() for t in ax.get_xticklabels()]
+                self.assertEqual(labels, ["1", "2", "3", "4\n(output)"])
+        finally:
+            plt.close(fig)
+
+    def test_fig3_drops_round_off_points_and_names_them(self):
+        fig = drawn_figure(figures.fig_normalized_l1_vs_width, self.results)
+        try:
+            for ax in fig.axes:
+                self.assertGreater(ax.get_ylim()[0], 1e-6, ax.get_title())
+                for line in ax.get_lines():
+                    self.assertFalse(any(is_roundoff(y) for y in line.get_ydata()))
+                if ax.get_title().startswith("relu"):
+                    self.assertIn("not drawn", ax.get_title())
+                    self.assertIn("ggn", ax.get_title())
+                    self.assertNotIn("ggn", [line.get_label() for line in ax.get_lines()])
+        finally:
+            plt.close(fig)
+
+    def test_a_panel_with_only_round_off_errors_still_draws(self):
+        # the ReLU cells' ggn rows alone (their normalized errors were computed with
+        # hesscale, which is no longer there)
+        rows = [r for r in self.summary_rows()
+                if r["activation"] == "relu" and r["method"] == "ggn"]
+        with (self.results / "quality_summary.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        fig = drawn_figure(figures.fig_normalized_l1, self.results)
+        try:
+            for ax in fig.axes:
+                self.assertEqual(ax.get_ylim(), (0.1, 10.0))
+                self.assertEqual([t.get_text() for t in ax.texts], [ROUNDOFF_MARK])
+        finally:
+            plt.close(fig)
+
+
+class Options(TempDirTest):
+    def test_only_where_and_dpi_make_the_compact_example(self):
+        synthetic.write_results(self.results)
+        code, out, err = run_in_process(self.results, self.out, "--only", "fig1",
+                                        "--where", "loss=cross_entropy",
+                                        "--where", "width=16", "--dpi", "50")
+        self.assertEqual(code, 0, err)
+        self.assert_figures(["fig1_normalized_l1"])
+        self.assertEqual(out.count("wrote "), 1)
+        fig = drawn_figure(figures.fig_normalized_l1, self.results,
+                           {"loss": "cross_entropy", "width": "16"})
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes],
+                             ["tanh, cross_entropy, width 16"])
+        finally:
+            plt.close(fig)
+
+    def test_where_matching_nothing_skips(self):
+        synthetic.write_results(self.results, files=("quality_timing.csv",))
+        code, out, err = run_in_process(self.results, self.out, "--only", "fig4a",
+                                        "--where", "width=12345")
+        self.assertEqual(code, 0, err)
+        self.assertIn("has no rows with width=12345", out)
+
+    def test_bad_options_are_usage_errors(self):
+        for options in (["--where", "colour=red"], ["--where", "width"],
+                        ["--only", "fig9"], ["--dpi", "0"]):
+            with self.subTest(options=options):
+                code, _, err = run_in_process(self.results, self.out, *options)
+                self.assertEqual(code, 2)
+                self.assertIn("error:", err)
+
+
 class Helpers(unittest.TestCase):
+    def test_split_roundoff(self):
+        values = {"hesscale": 1.0, "ggn": 1e-15, "exact": 0.0, "bl89": 2.0 * ROUNDOFF,
+                  "missing": float("nan"), "kfac:1": 25.0}
+        drawable, roundoff = split_roundoff(values)
+        self.assertEqual(list(drawable), ["hesscale", "bl89", "kfac:1"])
+        self.assertEqual(roundoff, ["ggn", "exact"])
+        self.assertFalse(is_roundoff(float("nan")))
+
     def test_every_method_has_its_own_colour(self):
         self.assertEqual(set(METHOD_ORDER), set(METHOD_COLORS))
         self.assertEqual(len(set(METHOD_COLORS.values())), len(METHOD_COLORS))
