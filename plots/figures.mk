@@ -4,6 +4,7 @@
 #   make figures                      # results/*.csv -> plots/out/*.png, *.pdf
 #   make figures FIGURES_RESULTS=dir FIGURES_OUT=dir
 #   make figures-test                 # unittest suite of the figure scripts (synthetic data)
+#   make figure-example               # the README's plots/example_normalized_l1.png
 #
 # The first run creates the virtual environment plots/.venv from plots/requirements.txt;
 # a stamp file inside it re-installs only when requirements.txt changes.
@@ -19,9 +20,17 @@ $(FIGURES_STAMP): plots/requirements.txt
 	$(FIGURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
 	touch $@
 
-.PHONY: figures figures-test
+.PHONY: figures figures-test figure-example
 figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
 figures-test: $(FIGURES_STAMP) ## Test the figure scripts on synthetic data
 	$(FIGURES_VENV)/bin/python -m unittest discover -s plots/tests -v
+
+# The README's example: fig1 for the cross_entropy cells at width 32 of `make quality-small`
+# (one ReLU and one tanh panel) at 100 dpi, well under 150 KB.
+FIGURES_EXAMPLE := plots/example_normalized_l1.png
+figure-example: $(FIGURES_STAMP) ## Render the README's example figure from make quality-small data -> plots/example_normalized_l1.png
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) \
+		--out $(FIGURES_OUT)/example --only fig1 --where loss=cross_entropy --where width=32 --dpi 100
+	cp $(FIGURES_OUT)/example/fig1_normalized_l1.png $(FIGURES_EXAMPLE)
