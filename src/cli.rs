@@ -23,6 +23,8 @@ pub enum Command {
     Diag(DiagArgs),
     /// List the methods: what each estimates, its cost class, whether it is stochastic.
     List(ListArgs),
+    /// Time a gradient and every method, interleaved, over sweeps of network sizes.
+    Cost(CostArgs),
 }
 
 /// `hesscale-cli sample`.
@@ -80,4 +82,45 @@ pub struct ListArgs {
     /// Print the table as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `hesscale-cli cost`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Sweeps, comma-separated: depth (64 → k×512 tanh → 100, mse), outputs
+    /// (64 → 256 tanh → out, mse), width (6 → w,w,w tanh → 10, cross_entropy).
+    #[arg(long, default_value = "depth,outputs")]
+    pub sweep: String,
+    /// Override the sizes of the (single) chosen sweep: its k, out or w values,
+    /// comma-separated, e.g. `1,2`.
+    #[arg(long)]
+    pub sizes: Option<String>,
+    /// Methods to time next to the gradient, comma-separated, or `all`.
+    #[arg(long, default_value = "all")]
+    pub methods: String,
+    /// Number of samples in the batch.
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: usize,
+    /// Timed rounds per size (each round times the gradient and every method once).
+    #[arg(long, default_value_t = 30)]
+    pub reps: usize,
+    /// Untimed warm-up rounds per size before the timed ones.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Worker threads of the pool the timing runs in (1 gives clean timings).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Skip exact, ggn and every method with more than one draw at sizes where one call
+    /// is estimated to take more than this many multiply-adds (`inf`: never skip).
+    #[arg(long, default_value = "2e9")]
+    pub max_work: String,
+    /// Seed of the problems (one fixed problem per sweep and size) and of the methods' draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder of cost.csv and cost.meta.json (created if missing).
+    #[arg(long, default_value = "results")]
+    pub out_dir: PathBuf,
+    /// Replace an existing cost.csv and cost.meta.json.
+    #[arg(long)]
+    pub force: bool,
 }

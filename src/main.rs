@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use hesscale::cli::{Cli, Command};
+use hesscale::config::cost::CostSpec;
 use hesscale::config::diag::DiagSpec;
 use hesscale::config::sample::SampleSpec;
 use hesscale::{runner, Result};
@@ -14,6 +15,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sample(args) => runner::sample::run(&SampleSpec::try_from(args)?),
         Command::Diag(args) => runner::diag::run(&DiagSpec::try_from(args)?),
         Command::List(args) => runner::list::run(&args),
+        Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?),
     }
 }
 

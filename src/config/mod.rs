@@ -2,6 +2,7 @@
 //! `TryFrom`, which rejects every bad value with a one-line message before any work. Only
 //! these types reach the runners.
 
+pub mod cost;
 pub mod diag;
 pub mod sample;
 

@@ -1,6 +1,7 @@
 //! Runners: each takes a checked spec from `crate::config`, computes, and hands the
 //! results to an exporter (`crate::io`) for the bytes.
 
+pub mod cost;
 pub mod diag;
 pub mod list;
 pub mod sample;
