@@ -21,7 +21,8 @@ pub const MAX_REPS: usize = 1_000_000;
 /// The most worker threads.
 pub const MAX_THREADS: usize = 1024;
 /// The default `--max-work`: capped methods run only where one call is estimated at
-/// no more than this many multiply-adds (about a second on one core, often less).
+/// no more than this many multiply-adds (see [`estimated_work`]; up to about a second
+/// per call on one core).
 pub const DEFAULT_MAX_WORK: f64 = 2e9;
 
 /// A family of networks that grows along one size (SPEC §4).
@@ -142,14 +143,22 @@ pub fn is_capped(method: Method) -> bool {
     matches!(method, Method::Exact | Method::Ggn) || method.draws().is_some_and(|m| m > 1)
 }
 
-/// The estimated multiply-adds of one call of `method` on a network with layer
-/// boundaries `widths` (input to output) and a batch of `batch` samples, counting the
-/// matrix products that dominate (SPEC §2 and the method files):
-/// a pass `P = Σ_l in_l·out_l`; the gradient and the one-backward methods `3·N·P`;
-/// exact `3·N·P + Σ_l out_l · N · 2 · (weights above layer l)` (one forward tangent and
-/// one reverse pass above l per unit of l); ggn `2·N·P + D·N·(weights above layer 1)`;
-/// ggn_mc:M and kfac:M `2·N·P + M·N·(weights above layer 1)`; hutchinson:M
-/// `3·N·P + 6·M·N·P` (one HVP: two products forward, four backward).
+/// The rows of a matrix product as the matrix kernel computes them: in panels of 8
+/// (matrixmultiply's f64 kernels), so a product of 1 row costs as much as one of 8.
+fn padded_rows(rows: usize) -> f64 {
+    (rows.div_ceil(8) * 8) as f64
+}
+
+/// The estimated multiply-adds of one call of `method` (`None`: the gradient) on a
+/// network with layer boundaries `widths` (input to output) and a batch of N = `batch`
+/// samples, counting the matrix products that dominate, each as (rows rounded up to a
+/// multiple of 8, see [`padded_rows`]) × (weights it passes). With `P = Σ_l in_l·out_l`,
+/// `A_l` the weights of the layers above layer l and `F = 2·⌈N⌉₈·P` (forward and
+/// gradient backward): one-backward methods and the gradient `F + N·P`; exact
+/// `F + Σ_l 2·⌈out_l·N⌉₈·A_l + N·P` (a forward tangent and a reverse pass above l per
+/// unit of l); ggn `F + ⌈D·N⌉₈·A_1 + N·P`; ggn_mc:M and kfac:M `F + ⌈M·N⌉₈·A_1 + N·P`;
+/// hutchinson:M `F + M·(4·⌈N⌉₈·P + 2·N·P)` (per HVP four N-row products and two outer
+/// products).
 pub fn estimated_work(method: Option<Method>, widths: &[usize], batch: usize) -> f64 {
     let weights: Vec<f64> = widths
         .windows(2)
@@ -158,29 +167,31 @@ pub fn estimated_work(method: Option<Method>, widths: &[usize], batch: usize) ->
     let above = |l: usize| -> f64 { weights[l + 1..].iter().sum() };
     let pass: f64 = weights.iter().sum();
     let samples = batch as f64;
-    let outputs = *widths.last().expect("a network has an output") as f64;
+    let outputs = *widths.last().expect("a network has an output");
+    let base = 2.0 * padded_rows(batch) * pass + samples * pass;
     match method {
-        None => 3.0 * samples * pass,
-        Some(Method::Exact) => {
-            let tangents: f64 = (0..weights.len())
-                .map(|l| widths[l + 1] as f64 * samples * 2.0 * above(l))
-                .sum();
-            3.0 * samples * pass + tangents
-        }
-        Some(Method::Ggn) => 2.0 * samples * pass + outputs * samples * above(0),
-        Some(Method::GgnMc { draws } | Method::Kfac { draws }) => {
-            2.0 * samples * pass + draws as f64 * samples * above(0)
-        }
-        Some(Method::Hutchinson { draws } | Method::HutchinsonSigned { draws }) => {
-            3.0 * samples * pass + 6.0 * draws as f64 * samples * pass
-        }
-        Some(
+        None
+        | Some(
             Method::HesScale
             | Method::HesScaleGn
             | Method::Bl89
             | Method::GradSquared
             | Method::Zero,
-        ) => 3.0 * samples * pass,
+        ) => base,
+        Some(Method::Exact) => {
+            let tangents: f64 = (0..weights.len())
+                .map(|l| 2.0 * padded_rows(widths[l + 1] * batch) * above(l))
+                .sum();
+            base + tangents
+        }
+        Some(Method::Ggn) => base + padded_rows(outputs * batch) * above(0),
+        Some(Method::GgnMc { draws } | Method::Kfac { draws }) => {
+            base + padded_rows(draws * batch) * above(0)
+        }
+        Some(Method::Hutchinson { draws } | Method::HutchinsonSigned { draws }) => {
+            base - samples * pass
+                + draws as f64 * (4.0 * padded_rows(batch) * pass + 2.0 * samples * pass)
+        }
     }
 }
 
@@ -363,5 +374,71 @@ impl TryFrom<CostArgs> for CostSpec {
         };
         check_out_dir(&spec.out_dir, args.force)?;
         Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_counted_in_panels_of_eight() {
+        assert_eq!(padded_rows(1), 8.0);
+        assert_eq!(padded_rows(8), 8.0);
+        assert_eq!(padded_rows(9), 16.0);
+    }
+
+    #[test]
+    fn work_estimates_follow_the_formulas() {
+        // 2 → 3 → 4: weights 6 and 12, P = 18; N = 1.
+        let widths = [2, 3, 4];
+        let base = 2.0 * 8.0 * 18.0 + 18.0;
+        assert_eq!(estimated_work(None, &widths, 1), base);
+        assert_eq!(estimated_work(Some(Method::HesScale), &widths, 1), base);
+        // exact: layer 0 (3 units) through the 12 weights above, layer 1 through none.
+        assert_eq!(
+            estimated_work(Some(Method::Exact), &widths, 1),
+            base + 2.0 * 8.0 * 12.0
+        );
+        assert_eq!(
+            estimated_work(Some(Method::Ggn), &widths, 1),
+            base + 8.0 * 12.0
+        );
+        assert_eq!(
+            estimated_work(Some(Method::GgnMc { draws: 50 }), &widths, 1),
+            base + 56.0 * 12.0
+        );
+        assert_eq!(
+            estimated_work(Some(Method::Hutchinson { draws: 2 }), &widths, 1),
+            2.0 * 8.0 * 18.0 + 2.0 * (4.0 * 8.0 * 18.0 + 2.0 * 18.0)
+        );
+    }
+
+    #[test]
+    fn only_the_expensive_methods_are_capped() {
+        for method in Method::all() {
+            let expensive = matches!(method, Method::Exact | Method::Ggn)
+                || method.draws().is_some_and(|m| m > 1);
+            assert_eq!(is_capped(method), expensive, "{method}");
+        }
+    }
+
+    #[test]
+    fn the_default_cap_skips_exact_in_the_deep_nets_only() {
+        let work = |sweep: Sweep, size: usize, method: Method| {
+            estimated_work(Some(method), &sweep.architecture(size).widths(), 1)
+        };
+        assert!(work(Sweep::Depth, 4, Method::Exact) <= DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Depth, 8, Method::Exact) > DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Width, 512, Method::Exact) <= DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Outputs, 2048, Method::Ggn) <= DEFAULT_MAX_WORK);
+    }
+
+    #[test]
+    fn sweeps_parse_by_name() {
+        assert_eq!("outputs".parse::<Sweep>().unwrap(), Sweep::Outputs);
+        let error = "breadth".parse::<Sweep>().unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("depth, outputs, width"));
     }
 }
