@@ -123,4 +123,8 @@ pub struct CostArgs {
     /// Replace an existing cost.csv and cost.meta.json.
     #[arg(long)]
     pub force: bool,
+    /// Keep the C allocator's defaults instead of keeping freed memory for reuse (see
+    /// the README): every call then page-faults its large arrays afresh.
+    #[arg(long)]
+    pub malloc_defaults: bool,
 }

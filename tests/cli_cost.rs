@@ -131,6 +131,7 @@ fn a_tiny_width_sweep_times_every_method_or_reports_it_skipped() {
     assert!(meta["tool"].as_str().unwrap().starts_with("hesscale-cli "));
     assert!(meta["started"].as_str().unwrap().ends_with('Z'));
     assert_eq!(meta["cases"].as_array().unwrap().len(), 2);
+    assert!(meta["allocator"].is_string());
 }
 
 #[test]
@@ -152,7 +153,11 @@ fn methods_can_be_chosen_and_the_results_are_not_overwritten_without_force() {
     let before = fs::read(dir.path().join("cost.csv")).unwrap();
     run(&[]).code(2).stderr(predicate::str::contains("--force"));
     assert_eq!(fs::read(dir.path().join("cost.csv")).unwrap(), before);
-    run(&["--force"]).success();
+    run(&["--force", "--malloc-defaults"]).success();
+    let meta: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("cost.meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["allocator"], "system defaults");
 }
 
 #[test]

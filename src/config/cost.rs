@@ -211,6 +211,8 @@ pub struct CostSpec {
     pub max_work: f64,
     pub seed: u64,
     pub out_dir: PathBuf,
+    /// Leave the C allocator's settings alone (see `runner::cost::keep_freed_memory`).
+    pub malloc_defaults: bool,
 }
 
 impl CostSpec {
@@ -371,6 +373,7 @@ impl TryFrom<CostArgs> for CostSpec {
             max_work: parse_max_work(&args.max_work)?,
             seed: args.seed,
             out_dir: args.out_dir,
+            malloc_defaults: args.malloc_defaults,
         };
         check_out_dir(&spec.out_dir, args.force)?;
         Ok(spec)

@@ -195,6 +195,37 @@ fn time_case(spec: &CostSpec, case: &CostCase, progress: &ProgressBar) -> Result
     Ok(case_rows(case, &gradient, &outcomes))
 }
 
+/// Make the C allocator keep freed memory for reuse: glibc trims the top of the heap and
+/// serves large blocks with fresh `mmap`s by default, so a call that allocates
+/// parameter-sized arrays page-faults all of them again on every repetition, and how
+/// much depends on what the other methods of the round freed. With trimming off and
+/// `mmap` only above 32 MiB (glibc's largest threshold), repeated calls reuse the same
+/// memory, as in a training loop in steady state. Returns what was set, for the
+/// metadata, or `None` where there is no glibc.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn keep_freed_memory() -> Option<&'static str> {
+    use std::os::raw::c_int;
+    extern "C" {
+        fn mallopt(param: c_int, value: c_int) -> c_int;
+    }
+    const M_TRIM_THRESHOLD: c_int = -1;
+    const M_MMAP_THRESHOLD: c_int = -3;
+    // SAFETY: `mallopt` only changes glibc's allocator parameters; it is called before
+    // any timing, and the values are within glibc's documented ranges.
+    let set = unsafe {
+        mallopt(M_TRIM_THRESHOLD, c_int::MAX) == 1 && mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1
+    };
+    set.then_some(
+        "glibc mallopt: M_TRIM_THRESHOLD = 2^31 - 1 (no trimming), M_MMAP_THRESHOLD = 32 MiB",
+    )
+}
+
+/// Elsewhere the allocator is left as it is.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn keep_freed_memory() -> Option<&'static str> {
+    None
+}
+
 /// The CPU model (from /proc/cpuinfo where there is one) and the logical cores.
 pub fn machine_description() -> Value {
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
@@ -213,7 +244,12 @@ pub fn machine_description() -> Value {
     })
 }
 
-fn metadata(spec: &CostSpec, started: SystemTime, finished: SystemTime) -> Value {
+fn metadata(
+    spec: &CostSpec,
+    allocator: Option<&str>,
+    started: SystemTime,
+    finished: SystemTime,
+) -> Value {
     let cases: Vec<Value> = spec
         .cases
         .iter()
@@ -245,6 +281,7 @@ fn metadata(spec: &CostSpec, started: SystemTime, finished: SystemTime) -> Value
         "elapsed_seconds": finished.duration_since(started).map(|d| d.as_secs_f64()).unwrap_or(0.0),
         "machine": machine_description(),
         "threads": spec.threads,
+        "allocator": allocator.unwrap_or("system defaults"),
         "reps": spec.reps,
         "warmup": spec.warmup,
         "seed": spec.seed,
@@ -261,6 +298,11 @@ fn metadata(spec: &CostSpec, started: SystemTime, finished: SystemTime) -> Value
 /// Time every case of the spec and write `cost.csv` and `cost.meta.json`.
 pub fn run(spec: &CostSpec) -> Result<()> {
     let started = SystemTime::now();
+    let allocator = if spec.malloc_defaults {
+        None
+    } else {
+        keep_freed_memory()
+    };
     let rounds = (spec.warmup + spec.reps) * spec.cases.len();
     let progress = ProgressBar::with_draw_target(Some(rounds as u64), ProgressDrawTarget::stderr());
     progress.set_style(
@@ -270,8 +312,11 @@ pub fn run(spec: &CostSpec) -> Result<()> {
         .expect("a valid template")
         .progress_chars("=> "),
     );
+    // This thread becomes the pool's first worker and `install` runs the timing on it,
+    // so the allocations come from the main heap that `keep_freed_memory` set up.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(spec.threads)
+        .use_current_thread()
         .build()
         .map_err(|e| Error::runtime(format!("cannot start {} threads: {e}", spec.threads)))?;
     let rows = pool.install(|| -> Result<Vec<CostRow>> {
@@ -284,7 +329,7 @@ pub fn run(spec: &CostSpec) -> Result<()> {
     progress.finish_and_clear();
     let finished = SystemTime::now();
     write_atomically(&spec.csv_path(), cost_csv(&rows).as_bytes())?;
-    let meta = serde_json::to_string_pretty(&metadata(spec, started, finished))
+    let meta = serde_json::to_string_pretty(&metadata(spec, allocator, started, finished))
         .expect("metadata serialises")
         + "\n";
     write_atomically(&spec.meta_path(), meta.as_bytes())
