@@ -4,6 +4,23 @@
 
 use ndarray::{Array1, Array2, Axis};
 
+/// `Σ_n left[n]ᵀ right[n]`, shape [left columns, right columns]: the outer products of
+/// the rows of two batches, summed over the samples (`δᵀ h` and the like). A batch is one
+/// matrix product; a single sample is a plain outer product written row by row, which
+/// gives the same numbers (one rounding per element, zeros as +0 like the matrix
+/// kernel's) without the matrix kernel's slow rank-1 writes into a row-major result.
+pub fn summed_outer_products(left: &Array2<f64>, right: &Array2<f64>) -> Array2<f64> {
+    if left.nrows() != 1 {
+        return left.t().dot(right);
+    }
+    let (left, right) = (left.row(0), right.row(0));
+    let mut values = Vec::with_capacity(left.len() * right.len());
+    for &l in &left {
+        values.extend(right.iter().map(|&r| 0.0 + l * r));
+    }
+    Array2::from_shape_vec((left.len(), right.len()), values).expect("the length is rows x columns")
+}
+
 /// A weight `[out, in]` and a bias `[out]`: one Linear layer's parameters, or anything
 /// shaped like them (a gradient, a Hessian diagonal).
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +71,7 @@ impl LayerParams {
     /// Gradient with respect to the parameters: `∂L/∂W = δᵀ h`, `∂L/∂b = Σ_n δ_n`.
     pub fn param_gradient(preact_grad: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
         LayerParams {
-            weight: preact_grad.t().dot(inputs),
+            weight: summed_outer_products(preact_grad, inputs),
             bias: preact_grad.sum_axis(Axis(0)),
         }
     }
@@ -78,7 +95,7 @@ impl LayerParams {
     pub fn param_diag(preact_diag: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
         let inputs_squared = inputs.mapv(|h| h * h);
         LayerParams {
-            weight: preact_diag.t().dot(&inputs_squared),
+            weight: summed_outer_products(preact_diag, &inputs_squared),
             bias: preact_diag.sum_axis(Axis(0)),
         }
     }
@@ -120,5 +137,32 @@ impl LayerParams {
     /// The exact curvature pass of one sample's full matrix (SPEC §1.2): `Wᵀ M W`.
     pub fn backprop_matrix(&self, matrix: &Array2<f64>) -> Array2<f64> {
         self.weight.t().dot(matrix).dot(&self.weight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// The same bits as the matrix product, signed zeros included.
+    fn assert_same_bits(actual: &Array2<f64>, expected: &Array2<f64>) {
+        assert_eq!(actual.dim(), expected.dim());
+        for (a, e) in actual.iter().zip(expected) {
+            assert_eq!(a.to_bits(), e.to_bits(), "{a} vs {e}");
+        }
+    }
+
+    #[test]
+    fn summed_outer_products_match_the_matrix_product_bit_for_bit() {
+        let one_left = array![[0.3, -0.0, 0.0, -1.7, 1e-300]];
+        let one_right = array![[-2.5, 0.0, -0.0, 0.1, 1e300, 3.0, -1e-300]];
+        assert_same_bits(
+            &summed_outer_products(&one_left, &one_right),
+            &one_left.t().dot(&one_right),
+        );
+        let left = array![[0.3, -0.0], [1.1, 2.0], [-0.7, 0.5]];
+        let right = array![[1.0, -2.0, 0.0], [0.25, 0.0, -3.0], [4.0, 1.5, 0.5]];
+        assert_same_bits(&summed_outer_products(&left, &right), &left.t().dot(&right));
     }
 }
