@@ -19,11 +19,28 @@ pub enum Estimator {
 }
 
 /// Overwrite `direction` with a Rademacher vector (±1 with probability ½ each), drawn
-/// layer by layer, weight (row-major) before bias.
+/// layer by layer, weight (row-major) before bias. Each sign is the top bit of one 32-bit
+/// word of `rng` (+1 when set), exactly as `rng.random::<bool>()` draws it; the words are
+/// taken in blocks, which is the same stream, only faster.
 pub fn fill_rademacher(direction: &mut [LayerParams], rng: &mut ChaCha8Rng) {
+    let mut words = [0u32; 256];
     for layer in direction {
-        for value in layer.weight.iter_mut().chain(layer.bias.iter_mut()) {
-            *value = if rng.random::<bool>() { 1.0 } else { -1.0 };
+        let weight = layer
+            .weight
+            .as_slice_mut()
+            .expect("directions are standard layout");
+        let bias = layer
+            .bias
+            .as_slice_mut()
+            .expect("directions are standard layout");
+        for values in [weight, bias] {
+            for chunk in values.chunks_mut(words.len()) {
+                let words = &mut words[..chunk.len()];
+                rng.fill(words);
+                for (value, &word) in chunk.iter_mut().zip(words.iter()) {
+                    *value = if (word as i32) < 0 { 1.0 } else { -1.0 };
+                }
+            }
         }
     }
 }
@@ -85,4 +102,33 @@ pub fn hessian_diag_estimate(
         }
     }
     mean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_draws_give_the_signs_of_one_bool_per_value() {
+        let shapes = [(3, 300), (7, 3)];
+        let mut direction: ParamTensors = shapes
+            .iter()
+            .map(|&(outputs, inputs)| LayerParams::zeros(outputs, inputs))
+            .collect();
+        let mut fast = crate::rng::stream_rng(1, 2, 3);
+        let mut slow = crate::rng::stream_rng(1, 2, 3);
+        // Start in the middle of a block of the generator, twice over.
+        for _ in 0..2 {
+            let _: u32 = fast.random();
+            let _: u32 = slow.random();
+            fill_rademacher(&mut direction, &mut fast);
+            for layer in &direction {
+                for &value in layer.weight.iter().chain(&layer.bias) {
+                    let expected = if slow.random::<bool>() { 1.0 } else { -1.0 };
+                    assert_eq!(value, expected);
+                }
+            }
+        }
+        assert_eq!(fast.random::<u64>(), slow.random::<u64>());
+    }
 }
