@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/hesscale-cli
 
-.PHONY: help build test lint cost
+.PHONY: help build test lint quality quality-small cost
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -14,8 +14,38 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
 
-test: lint ## Everything CI checks: lint, then the whole test suite in release mode
+test: lint ## Everything CI checks: lint, the Rust tests (release), the baseline check, the figure scripts' tests
 	$(CARGO) test --release
+	$(MAKE) check-baseline
+	$(MAKE) figures-test
+
+# The CI regression grid (README "Regression check"): its summary must match the baseline.
+CI_PRESET := experiments/ci-quality.json
+CI_BASELINE := experiments/baselines/ci-quality.csv
+CI_OUT := results/ci
+
+ci-quality: build ## Run the CI regression grid afresh into results/ci
+	rm -rf $(CI_OUT)
+	$(BIN) quality --preset $(CI_PRESET) --out-dir $(CI_OUT)
+
+check-baseline: ci-quality ## Check the CI grid's error numbers against the committed baseline
+	$(BIN) check --baseline $(CI_BASELINE) $(CI_OUT)/quality_summary.csv
+
+baseline: ci-quality ## Regenerate the committed baseline, on purpose, when a change is meant to move the numbers
+	mkdir -p $(dir $(CI_BASELINE))
+	cp $(CI_OUT)/quality_summary.csv $(CI_BASELINE)
+
+include plots/figures.mk
+
+# The quality study (README "### quality"). Both pass --resume: rerunning continues.
+QUALITY_OUT ?= results
+
+quality: build ## The default quality study (widths 16,32,64 x 30 seeds) into results/ (or QUALITY_OUT), resumable
+	$(BIN) quality --widths 16,32,64 --seeds 30 --out-dir $(QUALITY_OUT) --resume
+
+quality-small: build ## A quick quality grid that feeds every quality figure (< 1 min) into results/ (or QUALITY_OUT)
+	$(BIN) quality --activations tanh,relu --losses cross_entropy,mse --widths 8,16,32 \
+		--seeds 5 --samples 100 --out-dir $(QUALITY_OUT) --resume
 
 COST_ARGS ?=
 cost: build ## Time the gradient and every method on the default sweeps into results/ (COST_ARGS=--force to replace)

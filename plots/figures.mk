@@ -20,8 +20,8 @@ $(FIGURES_STAMP): plots/requirements.txt
 	touch $@
 
 .PHONY: figures figures-test
-figures: $(FIGURES_STAMP)
+figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
-figures-test: $(FIGURES_STAMP)
+figures-test: $(FIGURES_STAMP) ## Test the figure scripts on synthetic data
 	$(FIGURES_VENV)/bin/python -m unittest discover -s plots/tests -v

@@ -23,6 +23,13 @@ pub enum Command {
     Diag(DiagArgs),
     /// List the methods: what each estimates, its cost class, whether it is stochastic.
     List(ListArgs),
+    /// Compare a summary CSV with a baseline: exit 0 if every number is within tolerance,
+    /// 1 (with a table of what moved) if any moved, 2 for trouble.
+    Check(CheckArgs),
+    /// Run the approximation-quality study (SPEC §3) over a grid and write CSVs.
+    Quality(QualityArgs),
+    /// Combine the out-dirs of `quality --shard I/N` runs into one set of files.
+    Merge(MergeArgs),
     /// Time a gradient and every method, interleaved, over sweeps of network sizes.
     Cost(CostArgs),
 }
@@ -84,8 +91,96 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-/// `hesscale-cli cost`.
+/// `hesscale-cli check`.
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The committed baseline summary CSV.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// The summary CSV to check (e.g. results/quality_summary.csv).
+    pub current: PathBuf,
+    /// Relative tolerance: a value may move by atol + rtol·|baseline|.
+    #[arg(long, default_value_t = 1e-9, allow_hyphen_values = true)]
+    pub rtol: f64,
+    /// Absolute tolerance.
+    #[arg(long, default_value_t = 1e-12, allow_hyphen_values = true)]
+    pub atol: f64,
+}
+
+/// `hesscale-cli quality`. Every grid option is optional here so that a `--preset` can
+/// set it; explicit flags win over the preset, and the defaults shown apply last
+/// (`crate::config::quality`). A flag given twice takes its last value, so options can be
+/// appended to a command line to change it.
+#[derive(Debug, Default, Args)]
+#[command(args_override_self = true)]
+pub struct QualityArgs {
+    /// Hidden widths, comma-separated (one grid axis) [default: 16].
+    #[arg(long)]
+    pub widths: Option<String>,
+    /// Numbers of hidden layers, comma-separated (one grid axis) [default: 3].
+    #[arg(long)]
+    pub depth: Option<String>,
+    /// Input width [default: 6].
+    #[arg(long)]
+    pub inputs: Option<usize>,
+    /// Output width (classes for cross_entropy) [default: 10].
+    #[arg(long)]
+    pub outputs: Option<usize>,
+    /// Activations, comma-separated: tanh, sigmoid, relu, leaky_relu, elu, softplus, identity [default: tanh].
+    #[arg(long)]
+    pub activations: Option<String>,
+    /// Losses, comma-separated: cross_entropy, mse [default: cross_entropy].
+    #[arg(long)]
+    pub losses: Option<String>,
+    /// Reductions, comma-separated: mean, sum [default: mean].
+    #[arg(long)]
+    pub reduction: Option<String>,
+    /// Samples per batch [default: 1].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Batches (inputs) per seed [default: 1000].
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seeds (random networks) per grid point [default: 40].
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// Base seed of every random stream [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Approximations to compare with the exact diagonal, comma-separated, or `all` [default: all].
+    #[arg(long)]
+    pub methods: Option<String>,
+    /// Worker threads (cells run in parallel) [default: the number of CPUs].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Directory of the CSVs and quality.meta.json [default: results].
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Continue the run recorded in --out-dir, skipping finished cells.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only slice I of N (1-based) of the cells, e.g. `--shard 2/8`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// JSON file that sets any of these options by name (e.g. experiments/paper2022.json).
+    #[arg(long)]
+    pub preset: Option<PathBuf>,
+}
+
+/// `hesscale-cli merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The out-dirs of the shards (`quality --shard I/N`), in any order.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged files (must not already hold results).
+    #[arg(long)]
+    pub out_dir: PathBuf,
+}
+
+/// `hesscale-cli cost`. A flag given twice takes its last value.
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct CostArgs {
     /// Sweeps, comma-separated: depth (64 → k×512 tanh → 100, mse), outputs
     /// (64 → 256 tanh → out, mse), width (6 → w,w,w tanh → 10, cross_entropy).

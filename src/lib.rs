@@ -2,7 +2,6 @@
 //! compare them (see `SPEC.md`). Layers and losses live in [`nn`], the methods that
 //! compose them in [`methods`]; the command line is `cli` → `config` → `runner` → `io`.
 
-pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -11,5 +10,6 @@ pub mod methods;
 pub mod nn;
 pub mod rng;
 pub mod runner;
+pub mod study;
 
 pub use error::{Error, Result};

@@ -2,8 +2,11 @@
 //! `TryFrom`, which rejects every bad value with a one-line message before any work. Only
 //! these types reach the runners.
 
+pub mod check;
 pub mod cost;
 pub mod diag;
+pub mod merge;
+pub mod quality;
 pub mod sample;
 
 use std::str::FromStr;

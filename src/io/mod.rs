@@ -2,6 +2,8 @@
 //! so that a reader never sees a half-written one.
 
 pub mod cost_out;
+pub mod csv_out;
 pub mod diagonals;
 pub mod output;
 pub mod problem;
+pub mod results_dir;

@@ -4,7 +4,7 @@
 //! `(1/M) Σ_m v_m ⊙ H v_m`. One Hessian-vector product per draw.
 
 use ndarray::Zip;
-use ndarray_rand::rand::Rng;
+use ndarray_rand::rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
 use crate::nn::{LayerParams, ParamTensors, Problem};
@@ -19,28 +19,20 @@ pub enum Estimator {
 }
 
 /// Overwrite `direction` with a Rademacher vector (±1 with probability ½ each), drawn
-/// layer by layer, weight (row-major) before bias. Each sign is the top bit of one 32-bit
-/// word of `rng` (+1 when set), exactly as `rng.random::<bool>()` draws it; the words are
-/// taken in blocks, which is the same stream, only faster.
+/// layer by layer, weight (row-major) before bias. Each 64-bit draw of `rng` gives 64
+/// signs, lowest bit first (bit 1 → +1, bit 0 → −1).
 pub fn fill_rademacher(direction: &mut [LayerParams], rng: &mut ChaCha8Rng) {
-    let mut words = [0u32; 256];
+    let mut bits = 0u64;
+    let mut bits_left = 0u32;
     for layer in direction {
-        let weight = layer
-            .weight
-            .as_slice_mut()
-            .expect("directions are standard layout");
-        let bias = layer
-            .bias
-            .as_slice_mut()
-            .expect("directions are standard layout");
-        for values in [weight, bias] {
-            for chunk in values.chunks_mut(words.len()) {
-                let words = &mut words[..chunk.len()];
-                rng.fill(words);
-                for (value, &word) in chunk.iter_mut().zip(words.iter()) {
-                    *value = if (word as i32) < 0 { 1.0 } else { -1.0 };
-                }
+        for value in layer.weight.iter_mut().chain(layer.bias.iter_mut()) {
+            if bits_left == 0 {
+                bits = rng.next_u64();
+                bits_left = u64::BITS;
             }
+            *value = if bits & 1 == 1 { 1.0 } else { -1.0 };
+            bits >>= 1;
+            bits_left -= 1;
         }
     }
 }
@@ -109,26 +101,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_draws_give_the_signs_of_one_bool_per_value() {
-        let shapes = [(3, 300), (7, 3)];
-        let mut direction: ParamTensors = shapes
+    fn each_draw_gives_64_signs_lowest_bit_first_across_layers() {
+        let shapes = [(3, 30), (7, 3)];
+        let params: ParamTensors = shapes
             .iter()
             .map(|&(outputs, inputs)| LayerParams::zeros(outputs, inputs))
             .collect();
-        let mut fast = crate::rng::stream_rng(1, 2, 3);
-        let mut slow = crate::rng::stream_rng(1, 2, 3);
-        // Start in the middle of a block of the generator, twice over.
+        let mut rng = crate::rng::stream_rng(1, 2, 3);
+        let mut reference = crate::rng::stream_rng(1, 2, 3);
         for _ in 0..2 {
-            let _: u32 = fast.random();
-            let _: u32 = slow.random();
-            fill_rademacher(&mut direction, &mut fast);
-            for layer in &direction {
-                for &value in layer.weight.iter().chain(&layer.bias) {
-                    let expected = if slow.random::<bool>() { 1.0 } else { -1.0 };
-                    assert_eq!(value, expected);
+            let direction = rademacher_like(&params, &mut rng);
+            let values: Vec<f64> = direction
+                .iter()
+                .flat_map(|layer| layer.weight.iter().chain(&layer.bias).copied())
+                .collect();
+            assert_eq!(values.len(), 3 * 30 + 3 + 7 * 3 + 7);
+            for chunk in values.chunks(64) {
+                let bits = reference.next_u64();
+                for (k, &value) in chunk.iter().enumerate() {
+                    assert_eq!(value, if bits >> k & 1 == 1 { 1.0 } else { -1.0 });
                 }
             }
         }
-        assert_eq!(fast.random::<u64>(), slow.random::<u64>());
     }
 }

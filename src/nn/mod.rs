@@ -175,9 +175,10 @@ pub fn tile_rows(per_sample: &Array2<f64>, times: usize) -> Array2<f64> {
     per_sample
         .broadcast((times, samples, width))
         .expect("a leading axis always broadcasts")
-        .to_owned()
+        .as_standard_layout()
+        .into_owned()
         .into_shape_with_order((times * samples, width))
-        .expect("an owned standard-layout array reshapes")
+        .expect("a standard-layout array reshapes")
 }
 
 /// `Σ_c S[c·N + n, o]²` for a stack of rows with `samples` = N: the per-sample diagonal

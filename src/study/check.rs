@@ -10,51 +10,20 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::io::csv_out::SUMMARY_HEADER;
 use crate::{Error, Result};
 
-/// The exact header of a summary CSV, in order.
-pub const SUMMARY_HEADER: [&str; 16] = [
-    "activation",
-    "loss",
-    "reduction",
-    "depth",
-    "width",
-    "batch_size",
-    "method",
-    "layer",
-    "seeds",
-    "samples",
-    "mean_l1",
-    "se_l1",
-    "normalized_l1",
-    "ratio_mean",
-    "ratio_se",
-    "relative_l1",
-];
+/// The number of key columns: the summary header ([`SUMMARY_HEADER`]) starts with the
+/// columns that identify a row (`activation` … `samples`), which must match exactly as
+/// text; the numeric value columns (`mean_l1` … `relative_l1`) follow.
+const KEY_COLUMNS: usize = 10;
+/// The number of numeric value columns after the keys.
+const VALUE_COLUMNS: usize = 6;
 
-/// The columns that identify a row; they must match exactly (as text) between the files.
-pub const KEY_COLUMNS: [&str; 10] = [
-    "activation",
-    "loss",
-    "reduction",
-    "depth",
-    "width",
-    "batch_size",
-    "method",
-    "layer",
-    "seeds",
-    "samples",
-];
-
-/// The numeric columns compared within the tolerance; a value may be empty (undefined).
-pub const VALUE_COLUMNS: [&str; 6] = [
-    "mean_l1",
-    "se_l1",
-    "normalized_l1",
-    "ratio_mean",
-    "ratio_se",
-    "relative_l1",
-];
+/// The summary header's column names, in order.
+fn summary_columns() -> Vec<&'static str> {
+    SUMMARY_HEADER.split(',').collect()
+}
 
 /// How far a value may move: `|current − baseline| ≤ atol + rtol·|baseline|`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,7 +127,7 @@ impl Comparison {
 /// One parsed data row of a summary CSV.
 struct Row {
     key: String,
-    values: [Option<f64>; VALUE_COLUMNS.len()],
+    values: [Option<f64>; VALUE_COLUMNS],
 }
 
 /// Reads `baseline` and `current`, checks that both have the summary header and the same
@@ -203,9 +172,10 @@ pub fn compare_summaries(
     }
 
     let mut moved = Vec::new();
+    let columns = summary_columns();
     for base in &base_rows {
         let cur = cur_by_key[base.key.as_str()];
-        for (i, column) in VALUE_COLUMNS.iter().enumerate() {
+        for (i, column) in columns[KEY_COLUMNS..].iter().enumerate() {
             let (b, c) = (base.values[i], cur.values[i]);
             let relative_difference = match (b, c) {
                 (None, None) => continue,
@@ -226,7 +196,7 @@ pub fn compare_summaries(
     Ok(Comparison {
         tolerance,
         rows: base_rows.len(),
-        values: base_rows.len() * VALUE_COLUMNS.len(),
+        values: base_rows.len() * VALUE_COLUMNS,
         moved,
     })
 }
@@ -252,18 +222,18 @@ fn read_summary(path: &Path, role: &str) -> Result<Vec<Row>> {
 
     let header = reader.headers().map_err(csv_error)?.clone();
     check_header(&header).map_err(|m| Error::input(format!("{role} {}: {m}", path.display())))?;
-    let key_index: Vec<usize> = KEY_COLUMNS.iter().map(|c| column_index(c)).collect();
-    let value_index: Vec<usize> = VALUE_COLUMNS.iter().map(|c| column_index(c)).collect();
+    let columns = summary_columns();
+    let (key_columns, value_columns) = columns.split_at(KEY_COLUMNS);
 
     let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(csv_error)?;
         let line = record.position().map_or(0, |p| p.line());
-        let key = KEY_COLUMNS
+        let key = key_columns
             .iter()
-            .zip(&key_index)
-            .map(|(name, &i)| format!("{name}={}", &record[i]))
+            .enumerate()
+            .map(|(i, name)| format!("{name}={}", &record[i]))
             .collect::<Vec<_>>()
             .join(",");
         if let Some(first) = seen.insert(key.clone(), line) {
@@ -272,8 +242,9 @@ fn read_summary(path: &Path, role: &str) -> Result<Vec<Row>> {
                 path.display()
             )));
         }
-        let mut values = [None; VALUE_COLUMNS.len()];
-        for ((slot, name), &i) in values.iter_mut().zip(VALUE_COLUMNS).zip(&value_index) {
+        let mut values = [None; VALUE_COLUMNS];
+        for (offset, (slot, name)) in values.iter_mut().zip(value_columns).enumerate() {
+            let i = KEY_COLUMNS + offset;
             *slot = parse_value(&record[i]).map_err(|()| {
                 Error::input(format!(
                     "{role} {}: line {line}: column {name}: `{}` is not a finite number",
@@ -290,28 +261,20 @@ fn read_summary(path: &Path, role: &str) -> Result<Vec<Row>> {
 /// Checks that `header` is exactly [`SUMMARY_HEADER`], else says which column is wrong.
 fn check_header(header: &csv::StringRecord) -> std::result::Result<(), String> {
     let found: Vec<&str> = header.iter().collect();
-    if found == SUMMARY_HEADER {
+    let expected = summary_columns();
+    if found == expected {
         return Ok(());
     }
-    if let Some(missing) = SUMMARY_HEADER.iter().find(|c| !found.contains(c)) {
+    if let Some(missing) = expected.iter().find(|c| !found.contains(c)) {
         return Err(format!("missing column {missing}"));
     }
-    if let Some(extra) = found.iter().find(|c| !SUMMARY_HEADER.contains(c)) {
+    if let Some(extra) = found.iter().find(|c| !expected.contains(c)) {
         return Err(format!("unexpected column {extra}"));
     }
     Err(format!(
-        "columns must be exactly {} (in this order, once each), found {}",
-        SUMMARY_HEADER.join(","),
+        "columns must be exactly {SUMMARY_HEADER} (in this order, once each), found {}",
         found.join(",")
     ))
-}
-
-/// The position of `column` in [`SUMMARY_HEADER`].
-fn column_index(column: &str) -> usize {
-    SUMMARY_HEADER
-        .iter()
-        .position(|c| *c == column)
-        .expect("key and value columns are part of the summary header")
 }
 
 /// Parses a value cell: empty is `None`, a finite number is `Some`, anything else (NaN and
@@ -475,7 +438,7 @@ mod tests {
         assert!(cmp.passed());
         assert_eq!(cmp.exit_code(), 0);
         assert_eq!(cmp.rows, 4);
-        assert_eq!(cmp.values, 4 * VALUE_COLUMNS.len());
+        assert_eq!(cmp.values, 4 * VALUE_COLUMNS);
         assert!(render_report(&cmp).starts_with("OK: all 24 values in 4 rows"));
     }
 

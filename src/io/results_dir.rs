@@ -1,0 +1,193 @@
+//! A `quality` out-dir: its files, `quality.meta.json` (what was run, by which build,
+//! when), and the checks that keep one run from overwriting another.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::config::quality::{parse_shard, QualityGrid, Shard};
+use crate::error::{Error, Result};
+use crate::io::csv_out::{RUNS_FILE, SUMMARY_FILE, TIMING_CELLS_FILE, TIMING_FILE};
+use crate::io::output::write_atomically;
+
+/// The metadata file of an out-dir.
+pub const META_FILE: &str = "quality.meta.json";
+
+/// Every file a `quality` run or a `merge` writes.
+pub const RESULT_FILES: [&str; 5] = [
+    META_FILE,
+    RUNS_FILE,
+    TIMING_CELLS_FILE,
+    SUMMARY_FILE,
+    TIMING_FILE,
+];
+
+/// The git revision the binary was built from (`git rev-parse --short HEAD` at build
+/// time), or `unknown`.
+pub fn git_revision() -> &'static str {
+    env!("HESSCALE_GIT_REVISION")
+}
+
+/// Create `dir` (and its parents) if needed; an input error if that fails or if `dir` is
+/// not a directory.
+pub fn create_out_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::input(format!("--out-dir: cannot create '{}': {e}", dir.display())))
+}
+
+/// The result files already in `dir`.
+pub fn existing_results(dir: &Path) -> Vec<&'static str> {
+    RESULT_FILES
+        .into_iter()
+        .filter(|name| dir.join(name).exists())
+        .collect()
+}
+
+/// An input error if `dir` already holds results: a run never overwrites another.
+pub fn refuse_existing_results(dir: &Path, hint: &str) -> Result<()> {
+    let existing = existing_results(dir);
+    if existing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "--out-dir '{}' already holds results ({}); {hint}",
+            dir.display(),
+            existing.join(", ")
+        )))
+    }
+}
+
+/// The current time in UTC as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_now() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    utc_timestamp(seconds)
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian calendar,
+/// H. Hinnant's `civil_from_days`).
+pub fn utc_timestamp(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let second_of_day = seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+/// Write `meta` as pretty JSON, atomically.
+pub fn write_meta(dir: &Path, meta: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(meta).expect("JSON values serialise") + "\n";
+    write_atomically(&dir.join(META_FILE), text.as_bytes())
+}
+
+/// What `--resume` and `merge` need from a recorded `quality.meta.json`.
+#[derive(Clone, Debug)]
+pub struct RecordedRun {
+    /// The path of the meta file.
+    pub path: PathBuf,
+    /// The whole document.
+    pub meta: Value,
+    /// Its `config` object.
+    pub config: Value,
+    /// The grid the config describes.
+    pub grid: QualityGrid,
+    /// Its shard.
+    pub shard: Shard,
+}
+
+/// Read and check `dir/quality.meta.json`.
+pub fn read_meta(dir: &Path) -> Result<RecordedRun> {
+    let path = dir.join(META_FILE);
+    let shown = path.display();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::input(format!("cannot read '{shown}': {e}")))?;
+    let meta: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::input(format!("'{shown}': invalid JSON: {e}")))?;
+    let config = meta
+        .get("config")
+        .cloned()
+        .ok_or_else(|| Error::input(format!("'{shown}': no 'config' object")))?;
+    let grid = QualityGrid::from_json(&config)
+        .map_err(|e| Error::input(format!("'{shown}': config: {e}")))?;
+    let shard = meta
+        .get("shard")
+        .and_then(|s| Some(format!("{}/{}", s.get("index")?, s.get("count")?)))
+        .ok_or_else(|| Error::input(format!("'{shown}': no 'shard' object")))
+        .and_then(|text| {
+            parse_shard(&text).map_err(|e| Error::input(format!("'{shown}': shard: {e}")))
+        })?;
+    Ok(RecordedRun {
+        path,
+        meta,
+        config,
+        grid,
+        shard,
+    })
+}
+
+/// The keys of two `config` objects whose values differ, as `key: A vs B` (in the order
+/// of `left`'s keys, then keys only `right` has).
+pub fn config_differences(left: &Value, right: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let left = left.as_object().unwrap_or(&empty);
+    let right = right.as_object().unwrap_or(&empty);
+    let shown = |value: Option<&Value>| value.map_or("(missing)".to_string(), Value::to_string);
+    left.keys()
+        .chain(right.keys().filter(|k| !left.contains_key(*k)))
+        .filter(|key| left.get(*key) != right.get(*key))
+        .map(|key| {
+            format!(
+                "{key}: {} vs {}",
+                shown(left.get(key)),
+                shown(right.get(key))
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn differences_name_the_keys() {
+        let a = json!({"widths": [16], "seeds": 3, "samples": 5});
+        let b = json!({"widths": [16, 32], "seeds": 3, "extra": 1});
+        assert_eq!(
+            config_differences(&a, &b),
+            vec![
+                "widths: [16] vs [16,32]",
+                "samples: 5 vs (missing)",
+                "extra: (missing) vs 1"
+            ]
+        );
+        assert!(config_differences(&a, &a).is_empty());
+    }
+}

@@ -1,0 +1,316 @@
+//! Summary statistics over seeds (SPEC §3), computed from the rows of `quality_runs.csv`
+//! only, so a run, a resumed run and a merge of shards give the same summary. Pure
+//! functions of their inputs; timing is aggregated here too, from per-cell timings.
+
+use std::collections::HashMap;
+
+use crate::io::csv_out::{RunRow, SummaryRow, TimingCellRow, TimingRow};
+
+/// The method every `normalized_l1` and ratio is relative to.
+pub const REFERENCE_METHOD: &str = "hesscale";
+
+/// The arithmetic mean (NaN for no values, never asked for here).
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// The standard error of the mean: the sample standard deviation (divisor n − 1) over
+/// √n. `None` for fewer than two values.
+pub fn standard_error(values: &[f64]) -> Option<f64> {
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let m = mean(values);
+    let variance = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64;
+    Some((variance / n as f64).sqrt())
+}
+
+/// `numerator / denominator`, or `None` when the denominator is 0.
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator != 0.0).then(|| numerator / denominator)
+}
+
+/// Errors of the reference at most this fraction of `Σ|exact|` are round-off: hesscale is
+/// exact there (SPEC §2.2: last layer, and layer L−1 for mse), so ratios to it are
+/// undefined rather than quotients of rounding noise.
+pub const ROUNDOFF: f64 = 1e-12;
+
+/// `numerator / reference_l1`, or `None` when the reference's error is round-off
+/// (at most [`ROUNDOFF`] · `reference_sum_abs_exact`, which includes 0).
+fn ratio_to_reference(
+    numerator: f64,
+    reference_l1: f64,
+    reference_sum_abs_exact: f64,
+) -> Option<f64> {
+    (reference_l1 > ROUNDOFF * reference_sum_abs_exact).then(|| numerator / reference_l1)
+}
+
+/// The key of a summary row: the grid point, the method and the layer.
+type GroupKey = (String, String, String, usize, usize, usize, String, String);
+
+fn group_key(row: &RunRow, method: &str) -> GroupKey {
+    (
+        row.activation.clone(),
+        row.loss.clone(),
+        row.reduction.clone(),
+        row.depth,
+        row.width,
+        row.batch_size,
+        method.to_string(),
+        row.layer.clone(),
+    )
+}
+
+/// The per-seed values of one group, in the order the seeds appear.
+#[derive(Default)]
+struct SeedValues {
+    seeds: Vec<usize>,
+    l1: Vec<f64>,
+    sum_abs_exact: Vec<f64>,
+}
+
+/// One summary row per (grid point, method, layer), from the `param = all` rows, in the
+/// order the groups first appear in `rows`. `samples` is the samples per seed of the run.
+///
+/// * `mean_l1`, `se_l1`: mean and standard error over seeds of the per-seed `l1`;
+/// * `normalized_l1`: `mean_l1` over hesscale's `mean_l1` in the same grid point and layer
+///   (empty when hesscale's is 0 up to round-off, see [`ROUNDOFF`], or hesscale did not run);
+/// * `ratio_mean`, `ratio_se`: mean and standard error over seeds of the per-seed ratio
+///   `l1 / l1_hesscale` (empty when hesscale did not run or is 0 up to round-off for some
+///   seed);
+/// * `relative_l1`: `mean_l1` over the mean of `sum_abs_exact` (empty when that is 0).
+pub fn summarize(rows: &[RunRow], samples: usize) -> Vec<SummaryRow> {
+    let mut order: Vec<GroupKey> = Vec::new();
+    let mut groups: HashMap<GroupKey, SeedValues> = HashMap::new();
+    for row in rows.iter().filter(|row| row.param == "all") {
+        let key = group_key(row, &row.method);
+        let values = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            SeedValues::default()
+        });
+        values.seeds.push(row.seed);
+        values.l1.push(row.l1);
+        values.sum_abs_exact.push(row.sum_abs_exact);
+    }
+    order
+        .iter()
+        .map(|key| {
+            let values = &groups[key];
+            let mut reference_key = key.clone();
+            reference_key.6 = REFERENCE_METHOD.to_string();
+            summary_row(key, values, groups.get(&reference_key), samples)
+        })
+        .collect()
+}
+
+/// The summary row of one group, given the reference method's values in the same group.
+fn summary_row(
+    key: &GroupKey,
+    values: &SeedValues,
+    reference: Option<&SeedValues>,
+    samples: usize,
+) -> SummaryRow {
+    let mean_l1 = mean(&values.l1);
+    let normalized_l1 =
+        reference.and_then(|r| ratio_to_reference(mean_l1, mean(&r.l1), mean(&r.sum_abs_exact)));
+    let ratios: Option<Vec<f64>> = reference.and_then(|r| {
+        values
+            .seeds
+            .iter()
+            .zip(&values.l1)
+            .map(|(seed, l1)| {
+                let at = r.seeds.iter().position(|s| s == seed)?;
+                ratio_to_reference(*l1, r.l1[at], r.sum_abs_exact[at])
+            })
+            .collect()
+    });
+    let (activation, loss, reduction, depth, width, batch_size, method, layer) = key.clone();
+    SummaryRow {
+        activation,
+        loss,
+        reduction,
+        depth,
+        width,
+        batch_size,
+        method,
+        layer,
+        seeds: values.l1.len(),
+        samples,
+        mean_l1,
+        se_l1: standard_error(&values.l1),
+        normalized_l1,
+        ratio_mean: ratios.as_deref().map(mean),
+        ratio_se: ratios.as_deref().and_then(standard_error),
+        relative_l1: ratio(mean_l1, mean(&values.sum_abs_exact)),
+    }
+}
+
+/// One timing row per (activation, loss, depth, width, batch size, method), in the order
+/// the groups first appear: every seed and reduction of the grid point pooled, so
+/// `samples` is the number of samples timed and `seconds_per_sample` is the total time
+/// over it.
+pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
+    type Key = (String, String, usize, usize, usize, String);
+    let mut order: Vec<Key> = Vec::new();
+    let mut totals: HashMap<Key, (usize, f64)> = HashMap::new();
+    for row in cells {
+        let key = (
+            row.activation.clone(),
+            row.loss.clone(),
+            row.depth,
+            row.width,
+            row.batch_size,
+            row.method.clone(),
+        );
+        let total = totals.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            (0, 0.0)
+        });
+        total.0 += row.samples;
+        total.1 += row.seconds;
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let (samples, seconds) = totals[&key];
+            let (activation, loss, depth, width, batch_size, method) = key;
+            TimingRow {
+                activation,
+                loss,
+                depth,
+                width,
+                batch_size,
+                method,
+                samples,
+                seconds_per_sample: seconds / samples as f64,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn run(method: &str, layer: &str, param: &str, seed: usize, l1: f64, exact: f64) -> RunRow {
+        RunRow {
+            activation: "tanh".into(),
+            loss: "cross_entropy".into(),
+            reduction: "mean".into(),
+            depth: 3,
+            width: 16,
+            batch_size: 1,
+            seed,
+            method: method.into(),
+            layer: layer.into(),
+            param: param.into(),
+            l1,
+            sum_abs_exact: exact,
+        }
+    }
+
+    #[test]
+    fn mean_and_standard_error_by_hand() {
+        // values 1, 2, 3, 6: mean 3, sample variance (4 + 1 + 0 + 9) / 3 = 14/3,
+        // se = sqrt(14/3 / 4) = sqrt(7/6).
+        let values = [1.0, 2.0, 3.0, 6.0];
+        assert_eq!(mean(&values), 3.0);
+        assert_relative_eq!(standard_error(&values).unwrap(), (7.0f64 / 6.0).sqrt());
+        assert_eq!(standard_error(&[5.0]), None);
+    }
+
+    #[test]
+    fn summary_by_hand() {
+        // Two seeds. hesscale: 2, 4 (mean 3); ggn: 4, 12 (mean 8); sum_abs_exact 10, 30.
+        let rows = vec![
+            run("hesscale", "all", "all", 0, 2.0, 10.0),
+            run("hesscale", "all", "weight", 0, 99.0, 99.0), // not param=all: ignored
+            run("ggn", "all", "all", 0, 4.0, 10.0),
+            run("hesscale", "all", "all", 1, 4.0, 30.0),
+            run("ggn", "all", "all", 1, 12.0, 30.0),
+        ];
+        let summary = summarize(&rows, 7);
+        assert_eq!(summary.len(), 2);
+        let (hesscale, ggn) = (&summary[0], &summary[1]);
+        assert_eq!(
+            (hesscale.method.as_str(), ggn.method.as_str()),
+            ("hesscale", "ggn")
+        );
+        assert_eq!((ggn.seeds, ggn.samples), (2, 7));
+        assert_eq!(ggn.mean_l1, 8.0);
+        // sample std of (4, 12) = sqrt(32), se = sqrt(32)/sqrt(2) = 4.
+        assert_relative_eq!(ggn.se_l1.unwrap(), 4.0);
+        assert_relative_eq!(ggn.normalized_l1.unwrap(), 8.0 / 3.0);
+        // per-seed ratios 2 and 3: mean 2.5, se = sqrt(0.5)/sqrt(2) = 0.5.
+        assert_relative_eq!(ggn.ratio_mean.unwrap(), 2.5);
+        assert_relative_eq!(ggn.ratio_se.unwrap(), 0.5);
+        assert_relative_eq!(ggn.relative_l1.unwrap(), 8.0 / 20.0);
+        assert_eq!(hesscale.normalized_l1, Some(1.0));
+        assert_eq!(hesscale.ratio_mean, Some(1.0));
+        assert_eq!(hesscale.ratio_se, Some(0.0));
+    }
+
+    #[test]
+    fn undefined_values_are_empty() {
+        // hesscale exact in the last layer (error 0), one seed, a zero exact diagonal.
+        let rows = vec![
+            run("hesscale", "4", "all", 0, 0.0, 0.0),
+            run("zero", "4", "all", 0, 0.0, 0.0),
+            run("zero", "1", "all", 0, 1.5, 3.0),
+        ];
+        let summary = summarize(&rows, 1);
+        let zero_last = &summary[1];
+        assert_eq!(zero_last.se_l1, None);
+        assert_eq!(zero_last.normalized_l1, None);
+        assert_eq!(zero_last.ratio_mean, None);
+        assert_eq!(zero_last.relative_l1, None);
+        // No hesscale in layer 1: no ratios, but the relative error is defined.
+        let zero_first = &summary[2];
+        assert_eq!(zero_first.normalized_l1, None);
+        assert_eq!(zero_first.relative_l1, Some(0.5));
+    }
+
+    #[test]
+    fn a_reference_error_at_round_off_level_gives_no_ratios() {
+        // hesscale exact up to rounding (1e-17 of a diagonal of size 2) in layer 3.
+        let rows = vec![
+            run("hesscale", "3", "all", 0, 2e-17, 2.0),
+            run("bl89", "3", "all", 0, 0.5, 2.0),
+            run("hesscale", "2", "all", 0, 1e-3, 2.0),
+            run("bl89", "2", "all", 0, 0.5, 2.0),
+        ];
+        let summary = summarize(&rows, 1);
+        let (bl89_last, bl89_below) = (&summary[1], &summary[3]);
+        assert_eq!(bl89_last.normalized_l1, None);
+        assert_eq!(bl89_last.ratio_mean, None);
+        assert_eq!(bl89_last.relative_l1, Some(0.25));
+        assert_eq!(bl89_below.normalized_l1, Some(500.0));
+        assert_eq!(bl89_below.ratio_mean, Some(500.0));
+    }
+
+    #[test]
+    fn timing_pools_seeds_and_reductions() {
+        let timing = |reduction: &str, seed, seconds| TimingCellRow {
+            activation: "tanh".into(),
+            loss: "mse".into(),
+            reduction: reduction.into(),
+            depth: 3,
+            width: 8,
+            batch_size: 1,
+            seed,
+            method: "exact".into(),
+            samples: 10,
+            seconds,
+        };
+        let rows = aggregate_timing(&[
+            timing("mean", 0, 1.0),
+            timing("mean", 1, 2.0),
+            timing("sum", 0, 3.0),
+        ]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].samples, 30);
+        assert_relative_eq!(rows[0].seconds_per_sample, 0.2);
+    }
+}

@@ -1,0 +1,507 @@
+//! `hesscale-cli quality` and `merge` end to end: the README's command lines, byte-identity
+//! across thread counts, resume after an interruption, shards + merge, and every input
+//! error (exit code 2, one `Error:` line, no files written). Grids are tiny so the suite
+//! stays fast.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+/// The README's commands (checked to appear there verbatim).
+const README_FULL: &str = "hesscale-cli quality --widths 16,32,64 --seeds 30";
+const README_QUICK: &str =
+    "hesscale-cli quality --widths 4,8 --seeds 3 --samples 20 --out-dir results/quick";
+const README_PAPER: &str = "hesscale-cli quality --preset experiments/paper2022.json";
+const README_SHARDS: [&str; 3] = [
+    "hesscale-cli quality --widths 16,32,64 --seeds 30 --shard 1/3 --out-dir results/shard-1",
+    "hesscale-cli quality --widths 16,32,64 --seeds 30 --shard 2/3 --out-dir results/shard-2",
+    "hesscale-cli quality --widths 16,32,64 --seeds 30 --shard 3/3 --out-dir results/shard-3",
+];
+const README_MERGE: &str =
+    "hesscale-cli merge results/shard-1 results/shard-2 results/shard-3 --out-dir results/merged";
+
+/// The files that must be byte-identical between equivalent runs.
+const DETERMINISTIC: [&str; 2] = ["quality_runs.csv", "quality_summary.csv"];
+
+/// A small grid with two of every axis the CI baseline varies.
+const GRID: &[&str] = &[
+    "quality",
+    "--activations",
+    "tanh,relu",
+    "--losses",
+    "cross_entropy,mse",
+    "--reduction",
+    "mean,sum",
+    "--depth",
+    "2,3",
+    "--widths",
+    "4",
+    "--inputs",
+    "3",
+    "--outputs",
+    "4",
+    "--seeds",
+    "2",
+    "--samples",
+    "5",
+    "--methods",
+    "hesscale,ggn,ggn_mc:2,hutchinson:2,zero",
+];
+
+fn bin() -> Command {
+    Command::cargo_bin("hesscale-cli").unwrap()
+}
+
+fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Run a README command line (without its `hesscale-cli`) plus `extra` in `dir`.
+fn run_line(dir: &Path, line: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.remove(0), "hesscale-cli");
+    bin().current_dir(dir).args(words).args(extra).assert()
+}
+
+/// Run `args` with `--out-dir out` and expect success.
+fn run_ok(args: &[&str], out: &Path) {
+    bin()
+        .args(args)
+        .arg("--out-dir")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Assert that two out-dirs hold the same deterministic files.
+fn assert_same_results(a: &Path, b: &Path) {
+    for name in DETERMINISTIC {
+        assert!(
+            read(&a.join(name)) == read(&b.join(name)),
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn lines(path: &Path) -> usize {
+    String::from_utf8(read(path)).unwrap().lines().count()
+}
+
+#[test]
+fn readme_shows_the_tested_commands() {
+    let readme = fs::read_to_string(repo_file("README.md")).unwrap();
+    for line in [README_FULL, README_QUICK, README_PAPER, README_MERGE]
+        .iter()
+        .chain(&README_SHARDS)
+    {
+        assert!(readme.contains(line), "README lacks `{line}`");
+    }
+}
+
+#[test]
+fn readme_quick_command_writes_every_file() {
+    let dir = TempDir::new().unwrap();
+    run_line(dir.path(), README_QUICK, &[]).success();
+    let out = dir.path().join("results/quick");
+    let runs = String::from_utf8(read(&out.join("quality_runs.csv"))).unwrap();
+    assert!(runs.starts_with(
+        "activation,loss,reduction,depth,width,batch_size,seed,method,layer,param,l1,sum_abs_exact\n"
+    ));
+    // 2 widths x 3 seeds x 14 methods x (4 layers + all) x 3 params.
+    assert_eq!(runs.lines().count(), 1 + 2 * 3 * 14 * 5 * 3);
+    let summary = String::from_utf8(read(&out.join("quality_summary.csv"))).unwrap();
+    assert!(summary.starts_with(
+        "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,\
+         mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1\n"
+    ));
+    assert_eq!(summary.lines().count(), 1 + 2 * 14 * 5);
+    assert!(summary.contains("tanh,cross_entropy,mean,3,8,1,hesscale,all,3,20,"));
+    let timing = String::from_utf8(read(&out.join("quality_timing.csv"))).unwrap();
+    assert!(timing
+        .starts_with("activation,loss,depth,width,batch_size,method,samples,seconds_per_sample\n"));
+    assert!(timing.contains("tanh,cross_entropy,3,4,1,exact,60,"));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&read(&out.join("quality.meta.json"))).unwrap();
+    assert_eq!(meta["config"]["widths"], serde_json::json!([4, 8]));
+    assert_eq!(meta["shard"], serde_json::json!({"index": 1, "count": 1}));
+    for key in ["tool", "git_revision", "threads", "started", "finished"] {
+        assert!(!meta[key].is_null(), "meta lacks {key}");
+    }
+}
+
+#[test]
+fn readme_full_and_paper_commands_parse_and_run_small() {
+    let dir = TempDir::new().unwrap();
+    run_line(dir.path(), README_FULL, &["--samples", "2", "--seeds", "1"]).success();
+    let summary = read(&dir.path().join("results/quality_summary.csv"));
+    assert_eq!(
+        String::from_utf8(summary).unwrap().lines().count(),
+        1 + 3 * 14 * 5
+    );
+
+    fs::create_dir(dir.path().join("experiments")).unwrap();
+    fs::copy(
+        repo_file("experiments/paper2022.json"),
+        dir.path().join("experiments/paper2022.json"),
+    )
+    .unwrap();
+    run_line(
+        dir.path(),
+        README_PAPER,
+        &["--samples", "2", "--seeds", "1"],
+    )
+    .success();
+    let out = dir.path().join("results/paper2022");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&read(&out.join("quality.meta.json"))).unwrap();
+    let config = &meta["config"];
+    assert_eq!(config["widths"], serde_json::json!([16]));
+    assert_eq!(config["depths"], serde_json::json!([3]));
+    assert_eq!(config["activations"], serde_json::json!(["tanh"]));
+    assert_eq!(config["methods"].as_array().unwrap().len(), 14);
+    assert_eq!(
+        (config["inputs"].as_u64(), config["outputs"].as_u64()),
+        (Some(6), Some(10))
+    );
+    assert_eq!(
+        config["samples"], 2,
+        "an explicit flag overrides the preset"
+    );
+}
+
+#[test]
+fn csvs_are_byte_identical_for_any_thread_count() {
+    let dir = TempDir::new().unwrap();
+    let one = dir.path().join("one");
+    let two = dir.path().join("two");
+    run_ok(&[GRID, &["--threads", "1"]].concat(), &one);
+    run_ok(&[GRID, &["--threads", "2"]].concat(), &two);
+    assert_same_results(&one, &two);
+    // 2 activations x 2 losses x 2 reductions x 2 depths x 1 width x 2 seeds = 32 cells.
+    let rows_per_cell_d2 = 5 * 4 * 3;
+    let rows_per_cell_d3 = 5 * 5 * 3;
+    assert_eq!(
+        lines(&one.join("quality_runs.csv")),
+        1 + 16 * (rows_per_cell_d2 + rows_per_cell_d3)
+    );
+}
+
+/// Turn a finished out-dir into one interrupted `cut` bytes into its runs file's rows.
+fn interrupt_at(out: &Path, cut: usize) {
+    let runs = out.join("quality_runs.csv");
+    let bytes = read(&runs);
+    fs::write(&runs, &bytes[..cut]).unwrap();
+    fs::remove_file(out.join("quality_summary.csv")).unwrap();
+    fs::remove_file(out.join("quality_timing.csv")).unwrap();
+}
+
+#[test]
+fn resume_after_a_cut_mid_row_equals_an_uninterrupted_run() {
+    let dir = TempDir::new().unwrap();
+    let clean = dir.path().join("clean");
+    let cut = dir.path().join("cut");
+    run_ok(GRID, &clean);
+    run_ok(GRID, &cut);
+    let size = read(&cut.join("quality_runs.csv")).len();
+    interrupt_at(&cut, size / 3 + 7);
+    run_ok(&[GRID, &["--resume", "--threads", "2"]].concat(), &cut);
+    assert_same_results(&clean, &cut);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&read(&cut.join("quality.meta.json"))).unwrap();
+    assert_eq!(meta["resumed"].as_array().unwrap().len(), 1);
+    // Resuming a finished run changes nothing.
+    run_ok(&[GRID, &["--resume"]].concat(), &cut);
+    assert_same_results(&clean, &cut);
+}
+
+#[test]
+fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
+    let dir = TempDir::new().unwrap();
+    let clean = dir.path().join("clean");
+    let killed = dir.path().join("killed");
+    // More samples and methods than elsewhere so that the run lasts long enough to be
+    // killed (a few hundred milliseconds).
+    let slower = [
+        "--widths",
+        "4,8",
+        "--samples",
+        "20",
+        "--methods",
+        "all",
+        "--threads",
+        "1",
+    ];
+    let args = [GRID, &slower].concat();
+    run_ok(&args, &clean);
+    let total = lines(&clean.join("quality_runs.csv"));
+
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
+        .args(&args)
+        .arg("--out-dir")
+        .arg(&killed)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = killed.join("quality_runs.csv");
+    let start = Instant::now();
+    while fs::read(&runs).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rows appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written = lines(&runs);
+    assert!(written < total, "the run finished before it was killed");
+    assert!(!killed.join("quality_summary.csv").exists());
+
+    run_ok(&[args.as_slice(), &["--resume"]].concat(), &killed);
+    assert_same_results(&clean, &killed);
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_files() {
+    let dir = TempDir::new().unwrap();
+    let small = ["--samples", "2", "--seeds", "1"];
+    run_line(
+        dir.path(),
+        README_FULL,
+        &[&small[..], &["--out-dir", "whole"]].concat(),
+    )
+    .success();
+    for line in README_SHARDS {
+        run_line(dir.path(), line, &small).success();
+    }
+    run_line(dir.path(), README_MERGE, &[]).success();
+    assert_same_results(
+        &dir.path().join("whole"),
+        &dir.path().join("results/merged"),
+    );
+    let merged = dir.path().join("results/merged");
+    assert_eq!(
+        lines(&merged.join("quality_timing.csv")),
+        lines(&dir.path().join("whole/quality_timing.csv"))
+    );
+    // Merging again into a directory that holds results is refused.
+    run_line(dir.path(), README_MERGE, &[])
+        .code(2)
+        .stderr(predicate::str::contains("already holds results"));
+}
+
+/// Shards 1..=3 of GRID in `root/s1..s3`; returns their paths.
+fn three_shards(root: &Path, extra: &[&str]) -> Vec<PathBuf> {
+    (1..=3)
+        .map(|i| {
+            let out = root.join(format!("s{i}"));
+            let shard = format!("{i}/3");
+            let args = [GRID, &["--shard", shard.as_str()]].concat();
+            let args = if i == 3 {
+                [args.as_slice(), extra].concat()
+            } else {
+                args
+            };
+            run_ok(&args, &out);
+            out
+        })
+        .collect()
+}
+
+fn merge(dirs: &[&Path], out: &Path) -> assert_cmd::assert::Assert {
+    bin()
+        .arg("merge")
+        .args(dirs)
+        .arg("--out-dir")
+        .arg(out)
+        .assert()
+}
+
+#[test]
+fn merge_refuses_overlapping_missing_mismatched_or_incomplete_shards() {
+    let dir = TempDir::new().unwrap();
+    let shards = three_shards(dir.path(), &[]);
+    let out = dir.path().join("merged");
+    let expect_error = |dirs: &[&Path], message: &str| {
+        merge(dirs, &out)
+            .code(2)
+            .stderr(predicate::str::starts_with("Error: merge: "))
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+        assert!(!out.exists(), "nothing is written after an error");
+    };
+    expect_error(&[&shards[0], &shards[1]], "missing shard(s): 3/3");
+
+    let copy = dir.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    for entry in fs::read_dir(&shards[0]).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    expect_error(
+        &[&shards[0], &copy, &shards[1], &shards[2]],
+        "are both shard 1/3",
+    );
+
+    let other = dir.path().join("other");
+    run_ok(&[GRID, &["--shard", "3/3", "--seed", "1"]].concat(), &other);
+    expect_error(
+        &[&shards[0], &shards[1], &other],
+        "different configurations (seed: 0 vs 1)",
+    );
+
+    let runs = shards[2].join("quality_runs.csv");
+    let bytes = read(&runs);
+    fs::write(&runs, &bytes[..bytes.len() / 2]).unwrap();
+    expect_error(&[&shards[0], &shards[1], &shards[2]], "is incomplete");
+}
+
+/// Expect an input error: exit code 2, one line starting `Error:` containing `message`,
+/// and no out-dir created.
+fn expect_input_error(args: &[&str], message: &str) {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    bin()
+        .current_dir(dir.path())
+        .args(args)
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with("Error: "))
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+    assert!(!out.exists(), "{args:?}: the out-dir was created");
+}
+
+#[test]
+fn invalid_grids_fail_before_any_work() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--widths", "16,0"],
+            "--widths: a width of 0 is not allowed",
+        ),
+        (&["--depth", "0"], "--depth: a depth of 0 is not allowed"),
+        (
+            &["--seeds", "0"],
+            "--seeds: a seed count of 0 is not allowed",
+        ),
+        (
+            &["--samples", "0"],
+            "--samples: a sample count of 0 is not allowed",
+        ),
+        (
+            &["--shard", "0/4"],
+            "--shard: '0/4': the shard index I must be between 1 and N",
+        ),
+        (&["--shard", "5/4"], "--shard: '5/4'"),
+        (&["--shard", "x/y"], "--shard: 'x/y' is not of the form I/N"),
+        (
+            &["--activations", "tanh,swish"],
+            "--activations: 'swish': unknown activation",
+        ),
+        (&["--losses", "hinge"], "--losses: 'hinge': unknown loss"),
+        (
+            &["--reduction", "median"],
+            "--reduction: 'median': unknown reduction",
+        ),
+        (
+            &["--methods", "hesscale,magic"],
+            "--methods: unknown method 'magic'",
+        ),
+        (&["--widths", "8,8"], "--widths: 8 is listed twice"),
+        (
+            &["--widths", "8192", "--batch-size", "64", "--threads", "2"],
+            "GiB of memory",
+        ),
+    ];
+    for (args, message) in cases {
+        expect_input_error(&[&["quality"], *args].concat(), message);
+    }
+}
+
+#[test]
+fn bad_presets_fail_before_any_work() {
+    let dir = TempDir::new().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let unknown = write("unknown.json", r#"{"widths": [8], "widht": 16}"#);
+    let malformed = write("malformed.json", r#"{"widths": [8"#);
+    let bad_value = write("bad.json", r#"{"depth": [3, 0]}"#);
+    let missing = dir.path().join("missing.json").display().to_string();
+    let cases = [
+        (unknown, "unknown key 'widht'"),
+        (malformed, "invalid JSON"),
+        (bad_value, "key 'depth': a depth of 0"),
+        (missing, "--preset: cannot read"),
+    ];
+    for (path, message) in cases {
+        expect_input_error(&["quality", "--preset", &path], message);
+    }
+}
+
+#[test]
+fn an_unwritable_out_dir_fails_before_any_work() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    bin()
+        .args(["quality", "--seeds", "1", "--samples", "1", "--out-dir"])
+        .arg(file.join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "Error: --out-dir: cannot create",
+        ))
+        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+}
+
+#[test]
+fn existing_results_are_never_overwritten_and_resume_checks_the_configuration() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    run_ok(GRID, &out);
+    let before = read(&out.join("quality_runs.csv"));
+    bin()
+        .args(GRID)
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already holds results"))
+        .stderr(predicate::str::contains("--resume"));
+    bin()
+        .args(GRID)
+        .args(["--seeds", "3", "--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "records another configuration (seeds: 2 vs 3",
+        ));
+    bin()
+        .args(GRID)
+        .args(["--shard", "1/2", "--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "records shard 1/1 but --shard is 1/2",
+        ));
+    assert_eq!(read(&out.join("quality_runs.csv")), before);
+}
