@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/hesscale-cli
 
-.PHONY: help build test lint quality quality-small
+.PHONY: help build test lint quality quality-small cost
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -46,3 +46,7 @@ quality: build ## The default quality study (widths 16,32,64 x 30 seeds) into re
 quality-small: build ## A quick quality grid that feeds every quality figure (< 1 min) into results/ (or QUALITY_OUT)
 	$(BIN) quality --activations tanh,relu --losses cross_entropy,mse --widths 8,16,32 \
 		--seeds 5 --samples 100 --out-dir $(QUALITY_OUT) --resume
+
+COST_ARGS ?=
+cost: build ## Time the gradient and every method on the default sweeps into results/ (COST_ARGS=--force to replace)
+	$(BIN) cost --out-dir results $(COST_ARGS)

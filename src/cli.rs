@@ -30,6 +30,8 @@ pub enum Command {
     Quality(QualityArgs),
     /// Combine the out-dirs of `quality --shard I/N` runs into one set of files.
     Merge(MergeArgs),
+    /// Time a gradient and every method, interleaved, over sweeps of network sizes.
+    Cost(CostArgs),
 }
 
 /// `hesscale-cli sample`.
@@ -174,4 +176,50 @@ pub struct MergeArgs {
     /// Where to write the merged files (must not already hold results).
     #[arg(long)]
     pub out_dir: PathBuf,
+}
+
+/// `hesscale-cli cost`. A flag given twice takes its last value.
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct CostArgs {
+    /// Sweeps, comma-separated: depth (64 → k×512 tanh → 100, mse), outputs
+    /// (64 → 256 tanh → out, mse), width (6 → w,w,w tanh → 10, cross_entropy).
+    #[arg(long, default_value = "depth,outputs")]
+    pub sweep: String,
+    /// Override the sizes of the (single) chosen sweep: its k, out or w values,
+    /// comma-separated, e.g. `1,2`.
+    #[arg(long)]
+    pub sizes: Option<String>,
+    /// Methods to time next to the gradient, comma-separated, or `all`.
+    #[arg(long, default_value = "all")]
+    pub methods: String,
+    /// Number of samples in the batch.
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: usize,
+    /// Timed rounds per size (each round times the gradient and every method once).
+    #[arg(long, default_value_t = 30)]
+    pub reps: usize,
+    /// Untimed warm-up rounds per size before the timed ones.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Worker threads of the pool the timing runs in (1 gives clean timings).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Skip exact, ggn and every method with more than one draw at sizes where one call
+    /// is estimated to take more than this many multiply-adds (`inf`: never skip).
+    #[arg(long, default_value = "2e9")]
+    pub max_work: String,
+    /// Seed of the problems (one fixed problem per sweep and size) and of the methods' draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder of cost.csv and cost.meta.json (created if missing).
+    #[arg(long, default_value = "results")]
+    pub out_dir: PathBuf,
+    /// Replace an existing cost.csv and cost.meta.json.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep the C allocator's defaults instead of keeping freed memory for reuse (see
+    /// the README): every call then page-faults its large arrays afresh.
+    #[arg(long)]
+    pub malloc_defaults: bool,
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use hesscale::cli::{Cli, Command};
 use hesscale::config::check::CheckSpec;
+use hesscale::config::cost::CostSpec;
 use hesscale::config::diag::DiagSpec;
 use hesscale::config::merge::MergeSpec;
 use hesscale::config::quality::QualitySpec;
@@ -24,6 +25,7 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Quality(args) => runner::quality::run(&QualitySpec::try_from(args)?).map(|()| 0),
         Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
+        Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?).map(|()| 0),
     }
 }
 

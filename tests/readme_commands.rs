@@ -18,6 +18,10 @@ const SHRINK: &[(&str, &[&str])] = &[
         "--preset experiments/paper2022.json",
         &["--samples", "3", "--seeds", "2"],
     ),
+    (
+        "hesscale-cli cost",
+        &["--reps", "1", "--warmup", "0", "--max-work", "1e8"],
+    ),
 ];
 
 /// The `hesscale-cli …` lines of the README's `sh` blocks, with `\` continuations joined
@@ -60,7 +64,9 @@ fn link_experiments(workspace: &Path) {
 #[test]
 fn the_readme_shows_every_subcommand() {
     let lines = readme_command_lines();
-    for subcommand in ["sample", "diag", "list", "quality", "merge", "check"] {
+    for subcommand in [
+        "sample", "diag", "list", "quality", "merge", "check", "cost",
+    ] {
         let prefix = format!("hesscale-cli {subcommand}");
         assert!(
             lines.iter().any(|line| line.starts_with(&prefix)),

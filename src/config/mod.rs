@@ -3,6 +3,7 @@
 //! these types reach the runners.
 
 pub mod check;
+pub mod cost;
 pub mod diag;
 pub mod merge;
 pub mod quality;

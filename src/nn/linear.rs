@@ -2,7 +2,37 @@
 //! gradient, forward tangent, and the three ways curvature passes through it. Batches are
 //! row-major: row n of `h` is sample n, so `a = h Wᵀ + b` is `[N, out]`.
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+/// `a · b`, for `a` a batch of rows (`h Wᵀ`, `δ W`). A single row (one sample) is
+/// computed as `(bᵀ aᵀ)ᵀ`: the matrix kernel pads the rows of its result to panels of 8
+/// and the columns to panels of 4, so the transposed product does half the wasted work,
+/// and it packs `b` along its rows. Each element is the same chain of multiply-adds in the
+/// same order either way, so the numbers are the same to the bit (tested below).
+pub fn rows_times(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+    if a.nrows() == 1 {
+        b.t().dot(&a.t()).reversed_axes()
+    } else {
+        a.dot(&b)
+    }
+}
+
+/// `Σ_n left[n]ᵀ right[n]`, shape [left columns, right columns]: the outer products of
+/// the rows of two batches, summed over the samples (`δᵀ h` and the like). A batch is one
+/// matrix product; a single sample is a plain outer product written row by row, which
+/// gives the same numbers (one rounding per element, zeros as +0 like the matrix
+/// kernel's) without the matrix kernel's slow rank-1 writes into a row-major result.
+pub fn summed_outer_products(left: &Array2<f64>, right: &Array2<f64>) -> Array2<f64> {
+    if left.nrows() != 1 {
+        return left.t().dot(right);
+    }
+    let (left, right) = (left.row(0), right.row(0));
+    let mut values = Vec::with_capacity(left.len() * right.len());
+    for &l in &left {
+        values.extend(right.iter().map(|&r| 0.0 + l * r));
+    }
+    Array2::from_shape_vec((left.len(), right.len()), values).expect("the length is rows x columns")
+}
 
 /// A weight `[out, in]` and a bias `[out]`: one Linear layer's parameters, or anything
 /// shaped like them (a gradient, a Hessian diagonal).
@@ -43,18 +73,18 @@ impl LayerParams {
 
     /// Forward: `a = h Wᵀ + b`.
     pub fn forward(&self, inputs: &Array2<f64>) -> Array2<f64> {
-        inputs.dot(&self.weight.t()) + &self.bias
+        rows_times(inputs.view(), self.weight.t()) + &self.bias
     }
 
     /// Gradient with respect to the input: `γ = ∂L/∂h = δ W`.
     pub fn input_gradient(&self, preact_grad: &Array2<f64>) -> Array2<f64> {
-        preact_grad.dot(&self.weight)
+        rows_times(preact_grad.view(), self.weight.view())
     }
 
     /// Gradient with respect to the parameters: `∂L/∂W = δᵀ h`, `∂L/∂b = Σ_n δ_n`.
     pub fn param_gradient(preact_grad: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
         LayerParams {
-            weight: preact_grad.t().dot(inputs),
+            weight: summed_outer_products(preact_grad, inputs),
             bias: preact_grad.sum_axis(Axis(0)),
         }
     }
@@ -67,8 +97,8 @@ impl LayerParams {
         input_tangent: &Array2<f64>,
         param_tangent: &LayerParams,
     ) -> Array2<f64> {
-        input_tangent.dot(&self.weight.t())
-            + inputs.dot(&param_tangent.weight.t())
+        rows_times(input_tangent.view(), self.weight.t())
+            + rows_times(inputs.view(), param_tangent.weight.t())
             + &param_tangent.bias
     }
 
@@ -78,7 +108,7 @@ impl LayerParams {
     pub fn param_diag(preact_diag: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
         let inputs_squared = inputs.mapv(|h| h * h);
         LayerParams {
-            weight: preact_diag.t().dot(&inputs_squared),
+            weight: summed_outer_products(preact_diag, &inputs_squared),
             bias: preact_diag.sum_axis(Axis(0)),
         }
     }
@@ -120,5 +150,63 @@ impl LayerParams {
     /// The exact curvature pass of one sample's full matrix (SPEC §1.2): `Wᵀ M W`.
     pub fn backprop_matrix(&self, matrix: &Array2<f64>) -> Array2<f64> {
         self.weight.t().dot(matrix).dot(&self.weight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// The same bits as the matrix product, signed zeros included.
+    fn assert_same_bits(actual: &Array2<f64>, expected: &Array2<f64>) {
+        assert_eq!(actual.dim(), expected.dim());
+        for (a, e) in actual.iter().zip(expected) {
+            assert_eq!(a.to_bits(), e.to_bits(), "{a} vs {e}");
+        }
+    }
+
+    /// Values in [−0.5, 0.5) from a fixed linear congruential sequence.
+    fn filled(rows: usize, columns: usize, state: &mut u64) -> Array2<f64> {
+        Array2::from_shape_simple_fn((rows, columns), || {
+            *state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (*state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        })
+    }
+
+    #[test]
+    fn rows_times_matches_the_matrix_product_bit_for_bit() {
+        let mut state = 1;
+        // Inner sizes below and above the kernel's blocks of 256.
+        for (rows, inner, columns) in [
+            (1, 512, 512),
+            (1, 600, 300),
+            (1, 257, 9),
+            (1, 5, 1),
+            (3, 300, 7),
+        ] {
+            let a = filled(rows, inner, &mut state);
+            let weight = filled(columns, inner, &mut state);
+            let square = filled(inner, columns, &mut state);
+            let product = rows_times(a.view(), weight.t());
+            assert!(product.is_standard_layout());
+            assert_same_bits(&product, &a.dot(&weight.t()));
+            assert_same_bits(&rows_times(a.view(), square.view()), &a.dot(&square));
+        }
+    }
+
+    #[test]
+    fn summed_outer_products_match_the_matrix_product_bit_for_bit() {
+        let one_left = array![[0.3, -0.0, 0.0, -1.7, 1e-300]];
+        let one_right = array![[-2.5, 0.0, -0.0, 0.1, 1e300, 3.0, -1e-300]];
+        assert_same_bits(
+            &summed_outer_products(&one_left, &one_right),
+            &one_left.t().dot(&one_right),
+        );
+        let left = array![[0.3, -0.0], [1.1, 2.0], [-0.7, 0.5]];
+        let right = array![[1.0, -2.0, 0.0], [0.25, 0.0, -3.0], [4.0, 1.5, 0.5]];
+        assert_same_bits(&summed_outer_products(&left, &right), &left.t().dot(&right));
     }
 }

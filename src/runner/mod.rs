@@ -2,6 +2,7 @@
 //! results to an exporter (`crate::io`) for the bytes.
 
 pub mod check;
+pub mod cost;
 pub mod diag;
 pub mod list;
 pub mod merge;
