@@ -102,6 +102,31 @@ impl LayerParams {
             + &param_tangent.bias
     }
 
+    /// Tangent (R-op) of the input gradient `γ = δ W`: `γ̇ = δ̇ W + δ Ẇ`, for the gradient
+    /// `δ` at the pre-activations, its tangent `δ̇` and the parameters' tangent `Ẇ`.
+    pub fn input_gradient_tangent(
+        &self,
+        preact_grad: &Array2<f64>,
+        preact_grad_tangent: &Array2<f64>,
+        param_tangent: &LayerParams,
+    ) -> Array2<f64> {
+        self.input_gradient(preact_grad_tangent)
+            + rows_times(preact_grad.view(), param_tangent.weight.view())
+    }
+
+    /// Tangent (R-op) of the parameter gradient: `(∂L/∂W)˙ = δ̇ᵀ h + δᵀ ḣ`,
+    /// `(∂L/∂b)˙ = Σ_n δ̇_n` — a block of the Hessian-vector product.
+    pub fn param_gradient_tangent(
+        preact_grad: &Array2<f64>,
+        preact_grad_tangent: &Array2<f64>,
+        inputs: &Array2<f64>,
+        input_tangent: &Array2<f64>,
+    ) -> LayerParams {
+        let mut tangent = LayerParams::param_gradient(preact_grad_tangent, inputs);
+        tangent.weight += &summed_outer_products(preact_grad, input_tangent);
+        tangent
+    }
+
     /// SPEC §1.1: `a` is affine in `W` and samples do not interact, so exactly
     /// `∂²L/∂W_oi² = Σ_n h_{n,i}² · D_n[o]` and `∂²L/∂b_o² = Σ_n D_n[o]`, where `D_n` is
     /// (an estimate of) the diagonal of the per-sample Hessian w.r.t. the pre-activations.
@@ -145,11 +170,6 @@ impl LayerParams {
             }
         }
         (input_grad, input_diag)
-    }
-
-    /// The exact curvature pass of one sample's full matrix (SPEC §1.2): `Wᵀ M W`.
-    pub fn backprop_matrix(&self, matrix: &Array2<f64>) -> Array2<f64> {
-        self.weight.t().dot(matrix).dot(&self.weight)
     }
 }
 

@@ -246,14 +246,17 @@ impl Problem {
         let mut product = Vec::with_capacity(depth);
         for l in (0..depth).rev() {
             let delta = &backward.preact_grads[l];
-            let mut block = LayerParams::param_gradient(&grad_tangent, &pass.inputs[l]);
-            block.weight += &delta.t().dot(&input_tangents[l]);
-            product.push(block);
+            product.push(LayerParams::param_gradient_tangent(
+                delta,
+                &grad_tangent,
+                &pass.inputs[l],
+                &input_tangents[l],
+            ));
             if l > 0 {
                 let activation = mlp.activations[l - 1];
                 let preacts = &pass.preacts[l - 1];
                 let hidden_grad_tangent =
-                    mlp.layers[l].input_gradient(&grad_tangent) + delta.dot(&direction[l].weight);
+                    mlp.layers[l].input_gradient_tangent(delta, &grad_tangent, &direction[l]);
                 grad_tangent = activation.first_derivatives(preacts) * &hidden_grad_tangent
                     + activation.second_derivatives(preacts)
                         * &preact_tangents[l - 1]
