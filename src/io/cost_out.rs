@@ -2,7 +2,7 @@
 //! the gradient as a row too, and `cost.meta.json`, the run's machine and configuration.
 //! Rendering is a pure function of the rows, so it is tested without timing anything.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::io::format::optional_number;
 
 /// The timings file, under `--out-dir`.
 pub const COST_CSV: &str = "cost.csv";
@@ -51,10 +51,6 @@ pub struct CostRow {
     pub skipped: String,
 }
 
-fn optional(value: Option<f64>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
 /// The rows as CSV text: the header of [`COST_HEADER`], then one line per row. Floats
 /// are in shortest round-trip form; a missing value is an empty field.
 pub fn cost_csv(rows: &[CostRow]) -> String {
@@ -74,8 +70,8 @@ pub fn cost_csv(rows: &[CostRow]) -> String {
                 row.n_params.to_string(),
                 row.method.clone(),
                 row.reps.to_string(),
-                optional(row.median_seconds),
-                optional(row.ratio_to_gradient),
+                optional_number(row.median_seconds),
+                optional_number(row.ratio_to_gradient),
                 row.skipped.clone(),
             ])
             .expect("writing to memory cannot fail");
@@ -84,39 +80,8 @@ pub fn cost_csv(rows: &[CostRow]) -> String {
         .expect("every field is UTF-8")
 }
 
-/// A time as UTC in RFC 3339 form, to the second: `2024-05-01T12:34:56Z`.
-pub fn utc_timestamp(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
 
@@ -162,14 +127,5 @@ mod tests {
         let text = cost_csv(&[row(GRADIENT, Some(value), Some(1.0), "")]);
         let field = text.lines().nth(1).unwrap().split(',').nth(9).unwrap();
         assert_eq!(field.parse::<f64>().unwrap(), value);
-    }
-
-    #[test]
-    fn timestamps_are_utc_rfc3339() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723);
-        assert_eq!(utc_timestamp(leap_day), "2000-02-29T01:02:03Z");
-        let later = UNIX_EPOCH + Duration::from_secs(1_714_566_896);
-        assert_eq!(utc_timestamp(later), "2024-05-01T12:34:56Z");
     }
 }

@@ -5,6 +5,7 @@
 //! is its fields joined by commas. Floats use Rust's `{}` (shortest round-trip), so a row
 //! read back and written again gives the same bytes; an undefined value is empty.
 
+use crate::io::format::{number, optional_number};
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -108,17 +109,6 @@ pub struct TimingRow {
     pub seconds_per_sample: f64,
 }
 
-/// A float in its shortest round-trip form, with an exponent when very small or large
-/// (`5.682215792024162e-17`, `0.125`, `3.0`): reading it back gives the same bits.
-fn number(value: f64) -> String {
-    format!("{value:?}")
-}
-
-/// An optional float: [`number`] or empty.
-fn optional(value: Option<f64>) -> String {
-    value.map_or_else(String::new, number)
-}
-
 impl RunRow {
     /// The row as one CSV line, with its newline.
     pub fn to_line(&self) -> String {
@@ -175,11 +165,11 @@ impl SummaryRow {
             self.seeds,
             self.samples,
             number(self.mean_l1),
-            optional(self.se_l1),
-            optional(self.normalized_l1),
-            optional(self.ratio_mean),
-            optional(self.ratio_se),
-            optional(self.relative_l1)
+            optional_number(self.se_l1),
+            optional_number(self.normalized_l1),
+            optional_number(self.ratio_mean),
+            optional_number(self.ratio_se),
+            optional_number(self.relative_l1)
         )
     }
 }

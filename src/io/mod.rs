@@ -4,6 +4,7 @@
 pub mod cost_out;
 pub mod csv_out;
 pub mod diagonals;
+pub mod format;
 pub mod output;
 pub mod problem;
 pub mod results_dir;

@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::config::cost::{estimated_work, CostCase, CostSpec};
 use crate::error::{Error, Result};
-use crate::io::cost_out::{cost_csv, utc_timestamp, CostRow, GRADIENT};
+use crate::io::cost_out::{cost_csv, CostRow, GRADIENT};
+use crate::io::format::utc_timestamp;
 use crate::io::output::write_atomically;
 use crate::methods::Method;
 use crate::nn::init::{init_mlp, sample_batch};

@@ -13,9 +13,10 @@ use crate::error::{Error, Result};
 use crate::io::csv_out::{
     complete_cells, file_bytes, RUNS_FILE, RUNS_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER,
 };
+use crate::io::format::utc_now;
 use crate::io::output::write_atomically;
 use crate::io::results_dir::{
-    config_differences, create_out_dir, git_revision, read_meta, refuse_existing_results, utc_now,
+    config_differences, create_out_dir, git_revision, read_meta, refuse_existing_results,
     write_meta, RecordedRun,
 };
 use crate::runner::quality::{expected_keys, parse_run_line, parse_timing_line, write_summaries};

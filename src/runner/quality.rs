@@ -22,9 +22,10 @@ use crate::io::csv_out::{
     truncate, Appender, RunRow, TimingCellRow, RUNS_FILE, RUNS_HEADER, SUMMARY_FILE,
     SUMMARY_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE, TIMING_HEADER,
 };
+use crate::io::format::utc_now;
 use crate::io::output::write_atomically;
 use crate::io::results_dir::{
-    config_differences, create_out_dir, git_revision, read_meta, refuse_existing_results, utc_now,
+    config_differences, create_out_dir, git_revision, read_meta, refuse_existing_results,
     write_meta, META_FILE,
 };
 use crate::runner::tool_version;
