@@ -114,7 +114,7 @@ mod tests {
             lines,
             [
                 "sweep,depth,width,inputs,outputs,batch_size,n_params,method,reps,median_seconds,ratio_to_gradient,skipped",
-                "depth,2,512,64,100,1,347236,gradient,30,0.00025,1,",
+                "depth,2,512,64,100,1,347236,gradient,30,0.00025,1.0,",
                 "depth,2,512,64,100,1,347236,hesscale,30,0.0003,1.2,",
                 "depth,2,512,64,100,1,347236,exact,0,,,\"size cap: about 1.0e10, say\"",
             ]
