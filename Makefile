@@ -1,6 +1,6 @@
 # hesscale-cli: build, test, run the studies. `make help` lists the targets.
 CARGO ?= cargo
-BIN := target/release/hesscale-cli
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
 
 .PHONY: help build test lint quality quality-small cost
 
