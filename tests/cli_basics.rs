@@ -246,6 +246,36 @@ fn bad_inputs_give_one_line_errors_and_exit_code_2() {
             "--batch-size",
         ),
         (
+            "batch too large for memory",
+            &[
+                "sample",
+                "--inputs",
+                "65536",
+                "--hidden",
+                "",
+                "--outputs",
+                "1",
+                "--batch-size",
+                "100000",
+                "-o",
+                "{dir}/out.json",
+            ],
+            "GiB of memory",
+        ),
+        (
+            "draws over the limit",
+            &[
+                "diag",
+                "--problem",
+                "{dir}/problem.json",
+                "--methods",
+                "ggn_mc:1000000000000",
+                "-o",
+                "{dir}/out.json",
+            ],
+            "between 1 and 100000",
+        ),
+        (
             "unknown activation",
             &["sample", "--activation", "swish", "-o", "{dir}/out.json"],
             "swish",
@@ -385,6 +415,37 @@ fn bad_problem_files_name_the_file_and_field() {
             "{name}: '{stderr}' lacks '{needle}'"
         );
     }
+}
+
+#[test]
+fn an_exact_diagonal_too_large_for_memory_is_refused_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.json");
+    cli()
+        .args([
+            "sample",
+            "--inputs",
+            "1",
+            "--hidden",
+            "65536",
+            "--outputs",
+            "1",
+            "-o",
+        ])
+        .arg(&path)
+        .assert()
+        .success();
+    let run = |methods: &str| {
+        let mut command = cli();
+        command
+            .args(["diag", "--methods", methods, "--problem"])
+            .arg(&path);
+        command
+    };
+    run("exact").assert().code(2).stderr(
+        predicate::str::contains("GiB of memory").and(predicate::str::contains("wide.json")),
+    );
+    run("hesscale").assert().success();
 }
 
 #[test]

@@ -169,7 +169,22 @@ fn bad_flags_fail_with_one_line_and_exit_code_2() {
         (&["--sweep", "breadth"], "unknown sweep 'breadth'"),
         (&["--sweep", ""], "--sweep"),
         (&["--methods", "hesscale,newton"], "unknown method 'newton'"),
-        (&["--methods", "ggn_mc:0"], "at least 1"),
+        (&["--methods", "ggn_mc:0"], "between 1 and"),
+        (
+            &["--sweep", "depth", "--sizes", "4,4"],
+            "4 is given more than once",
+        ),
+        (
+            &[
+                "--sweep",
+                "outputs",
+                "--sizes",
+                "65536",
+                "--batch-size",
+                "100000",
+            ],
+            "GiB of memory",
+        ),
         (&["--reps", "0"], "--reps: must be at least 1"),
         (&["--batch-size", "0"], "--batch-size: must be at least 1"),
         (&["--threads", "0"], "--threads"),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::cli::CostArgs;
+use crate::config::memory::{check_memory, method_bytes};
 use crate::config::{check_count, check_n_params, check_width, parse_list};
 use crate::error::{Error, Result};
 use crate::io::cost_out::{COST_CSV, COST_META};
@@ -325,6 +326,15 @@ impl TryFrom<CostArgs> for CostSpec {
                 if sizes.is_empty() {
                     return Err(Error::input("--sizes: give at least one size"));
                 }
+                if let Some(repeated) = sizes
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, size)| sizes[..i].contains(size).then_some(size))
+                {
+                    return Err(Error::input(format!(
+                        "--sizes: {repeated} is given more than once"
+                    )));
+                }
                 Some(sizes)
             }
         };
@@ -375,6 +385,20 @@ impl TryFrom<CostArgs> for CostSpec {
             out_dir: args.out_dir,
             malloc_defaults: args.malloc_defaults,
         };
+        for case in &spec.cases {
+            let widths = case.architecture.widths();
+            let timed_methods = spec
+                .methods
+                .iter()
+                .filter(|&&method| spec.skip_reason(case, method).is_none());
+            let largest = timed_methods
+                .map(|&method| method_bytes(Some(method), &widths, batch_size))
+                .fold(0.0, f64::max);
+            check_memory(
+                method_bytes(None, &widths, batch_size) + largest,
+                &format!("the {} sweep at size {}", case.sweep, case.size),
+            )?;
+        }
         check_out_dir(&spec.out_dir, args.force)?;
         Ok(spec)
     }

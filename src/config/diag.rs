@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use crate::cli::DiagArgs;
+use crate::config::checked_output;
+use crate::config::memory::{check_memory, problem_bytes};
 use crate::error::{Error, Result};
 use crate::io::output::Output;
 use crate::io::problem::read_problem;
@@ -27,12 +29,19 @@ impl TryFrom<DiagArgs> for DiagSpec {
         let methods = Method::parse_list(&args.methods)
             .map_err(|e| Error::input(format!("--methods: {e}")))?;
         let problem = read_problem(&args.problem)?;
+        let mlp = problem.mlp();
+        let mut widths = vec![mlp.inputs()];
+        widths.extend(mlp.layers.iter().map(|layer| layer.outputs()));
+        check_memory(
+            problem_bytes(&widths, problem.batch_size(), &methods),
+            &format!("diag of '{}' with these methods", args.problem.display()),
+        )?;
         Ok(DiagSpec {
             problem_path: args.problem,
             problem,
             methods,
             seed: args.seed,
-            output: Output::from_arg(&args.output),
+            output: checked_output(&args.output)?,
         })
     }
 }

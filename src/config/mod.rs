@@ -5,6 +5,7 @@
 pub mod check;
 pub mod cost;
 pub mod diag;
+pub mod memory;
 pub mod merge;
 pub mod quality;
 pub mod sample;
@@ -12,6 +13,7 @@ pub mod sample;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::io::output::Output;
 
 /// The largest width of any layer we accept.
 pub const MAX_WIDTH: usize = 1 << 16;
@@ -62,6 +64,13 @@ pub fn check_count(flag: &str, count: usize, max: usize) -> Result<usize> {
     } else {
         Ok(count)
     }
+}
+
+/// The destination of `--output`, checked to be writable before any work.
+pub fn checked_output(arg: &str) -> Result<Output> {
+    let output = Output::from_arg(arg);
+    output.check_writable()?;
+    Ok(output)
 }
 
 /// Check a model's parameter count against [`MAX_PARAMS`].

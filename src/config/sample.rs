@@ -1,7 +1,8 @@
 //! The checked configuration of `hesscale-cli sample`.
 
 use crate::cli::SampleArgs;
-use crate::config::{check_count, check_n_params, check_width, parse_list};
+use crate::config::memory::{check_memory, problem_bytes};
+use crate::config::{check_count, check_n_params, check_width, checked_output, parse_list};
 use crate::error::{Error, Result};
 use crate::io::output::Output;
 use crate::nn::init::Architecture;
@@ -39,6 +40,11 @@ impl TryFrom<SampleArgs> for SampleSpec {
                 .map_err(|e| Error::input(format!("--activation: {e}")))?,
         };
         check_n_params(architecture.n_params())?;
+        let batch_size = check_count("batch-size", args.batch_size, MAX_BATCH)?;
+        check_memory(
+            problem_bytes(&architecture.widths(), batch_size, &[]),
+            "the problem",
+        )?;
         Ok(SampleSpec {
             architecture,
             loss: args
@@ -49,9 +55,9 @@ impl TryFrom<SampleArgs> for SampleSpec {
                 .reduction
                 .parse()
                 .map_err(|e| Error::input(format!("--reduction: {e}")))?,
-            batch_size: check_count("batch-size", args.batch_size, MAX_BATCH)?,
+            batch_size,
             seed: args.seed,
-            output: Output::from_arg(&args.output),
+            output: checked_output(&args.output)?,
         })
     }
 }

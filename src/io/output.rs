@@ -26,6 +26,19 @@ impl Output {
         }
     }
 
+    /// Check, before any work, that the result can be written: a file's folder must exist
+    /// and take a new file (tried with an empty probe file that is removed at once).
+    pub fn check_writable(&self) -> Result<()> {
+        let Output::File(path) = self else {
+            return Ok(());
+        };
+        let (folder, file_name) = folder_and_name(path)?;
+        let probe = folder.join(format!(".{file_name}.probe-{}", std::process::id()));
+        fs::write(&probe, b"")
+            .and_then(|()| fs::remove_file(&probe))
+            .map_err(|e| Error::input(format!("cannot write '{}': {e}", path.display())))
+    }
+
     /// Write `bytes` in full, or nothing at all.
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
         match self {
@@ -38,9 +51,8 @@ impl Output {
     }
 }
 
-/// Write `bytes` to `path` through a temporary file in the same folder that is renamed
-/// over `path` once complete, so `path` holds either its old contents or all the new ones.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// The folder a file path lives in (`.` for a bare name) and the file's name.
+fn folder_and_name(path: &Path) -> Result<(PathBuf, String)> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -48,21 +60,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::input(format!("'{}' is not a file path", path.display())))?;
-    let temporary = folder.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let unwritable =
-        |e: std::io::Error| Error::input(format!("cannot write '{}': {e}", path.display()));
+    Ok((folder, file_name.to_string_lossy().into_owned()))
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder that is renamed
+/// over `path` once complete, so `path` holds either its old contents or all the new ones.
+/// A failure here is a runtime error: paths the user gives are checked before the work
+/// ([`Output::check_writable`]), so what fails now is the disk or the system.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (folder, file_name) = folder_and_name(path)?;
+    let temporary = folder.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let written = fs::File::create(&temporary)
-        .map_err(unwritable)
         .and_then(|mut file| {
-            file.write_all(bytes)
-                .and_then(|()| file.sync_all())
-                .map_err(|e| Error::runtime(format!("cannot write '{}': {e}", path.display())))
+            file.write_all(bytes)?;
+            file.sync_all()
         })
-        .and_then(|()| fs::rename(&temporary, path).map_err(unwritable));
+        .and_then(|()| fs::rename(&temporary, path))
+        .map_err(|e| Error::runtime(format!("cannot write '{}': {e}", path.display())));
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
@@ -85,12 +99,27 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_folder_is_an_input_error_naming_the_path() {
+    fn a_missing_folder_is_found_before_work_as_an_input_error() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("missing").join("out.json");
-        let error = write_atomically(&path, b"x").unwrap_err();
+        let output = Output::File(dir.path().join("missing").join("out.json"));
+        let error = output.check_writable().unwrap_err();
         assert_eq!(error.exit_code(), 2);
         assert!(error.to_string().contains("out.json"), "{error}");
+        assert!(Output::File(dir.path().join("out.json"))
+            .check_writable()
+            .is_ok());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the probe is removed"
+        );
+    }
+
+    #[test]
+    fn a_write_that_fails_during_the_run_is_a_runtime_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = write_atomically(&dir.path().join("gone").join("out.json"), b"x").unwrap_err();
+        assert_eq!(error.exit_code(), 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use ndarray::Array2;
 
-use crate::nn::{tile_rows, ParamTensors, Problem};
+use crate::nn::{tile_rows, ForwardPass, ParamTensors, Problem};
 
 /// `D_l`, the exact diagonal of the per-sample Hessian w.r.t. every layer's
 /// pre-activations, shape [N, out_l] per layer.
@@ -15,10 +15,9 @@ use crate::nn::{tile_rows, ParamTensors, Problem};
 /// forward `ȧ_k = (φ'(a_{k−1}) ⊙ ȧ_{k−1}) W_kᵀ` up to the output; `δ̇_L = ∇²_z ℓ · ȧ_L`;
 /// back down `δ̇_{k−1} = φ'(a_{k−1}) ⊙ (δ̇_k W_k) + φ''(a_{k−1}) ⊙ γ_{k−1} ⊙ ȧ_{k−1}`; and
 /// `D_l[n, o] = δ̇_l[o·N + n, o]`.
-pub fn preact_hessian_diags(problem: &Problem) -> Vec<Array2<f64>> {
+pub fn preact_hessian_diags(problem: &Problem, pass: &ForwardPass) -> Vec<Array2<f64>> {
     let mlp = problem.mlp();
-    let pass = problem.forward();
-    let backward = problem.backward(&pass);
+    let backward = problem.backward(pass);
     let depth = mlp.depth();
     let samples = problem.batch_size();
     // Per hidden layer k: φ'(a_k) and the residual factor φ''(a_k) ⊙ γ_k.
@@ -73,5 +72,5 @@ pub fn hessian_diag(problem: &Problem) -> ParamTensors {
     let pass = problem.forward();
     problem
         .mlp()
-        .param_diag_from_preact(&pass, &preact_hessian_diags(problem))
+        .param_diag_from_preact(&pass, &preact_hessian_diags(problem, &pass))
 }

@@ -76,6 +76,9 @@ pub struct MethodInfo {
     pub stochastic: bool,
 }
 
+/// The most Monte-Carlo draws a method may take (`:M`).
+pub const MAX_DRAWS: usize = 100_000;
+
 /// Every method family, in the order `list`, `all` and the output files use.
 const FAMILIES: [&str; 11] = [
     "exact",
@@ -189,7 +192,7 @@ impl Method {
             ),
             Method::Ggn => (
                 "ggn",
-                "the exact diagonal of the generalized Gauss-Newton matrix (full per-layer matrices)",
+                "the exact diagonal of the generalized Gauss-Newton matrix (exact square-root factors backpropagated)",
                 CostClass::Quadratic,
             ),
             Method::GgnMc { .. } => (
@@ -329,9 +332,9 @@ impl FromStr for Method {
                         "method '{text}': the sample count M must be a whole number >= 1"
                     ))
                 })?;
-                if draws == 0 {
+                if draws == 0 || draws > MAX_DRAWS {
                     return Err(Error::input(format!(
-                        "method '{text}': the sample count M must be at least 1"
+                        "method '{text}': the sample count M must be between 1 and {MAX_DRAWS}"
                     )));
                 }
                 (family, draws)

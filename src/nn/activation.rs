@@ -155,14 +155,6 @@ impl Activation {
         }
     }
 
-    /// True when φ'' ≡ 0, so the residual term of SPEC §1.2 vanishes and Hessian = GGN.
-    pub fn is_piecewise_linear(self) -> bool {
-        matches!(
-            self,
-            Activation::Relu | Activation::LeakyRelu | Activation::Identity
-        )
-    }
-
     /// φ applied to every element of a batch of pre-activations.
     pub fn forward(self, preacts: &Array2<f64>) -> Array2<f64> {
         preacts.mapv(|a| self.value(a))

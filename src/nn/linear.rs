@@ -71,6 +71,11 @@ impl LayerParams {
         self.len() == 0
     }
 
+    /// True when every weight and bias is a finite number (no NaN, no infinity).
+    pub fn is_finite(&self) -> bool {
+        self.weight.iter().chain(&self.bias).all(|v| v.is_finite())
+    }
+
     /// Forward: `a = h Wᵀ + b`.
     pub fn forward(&self, inputs: &Array2<f64>) -> Array2<f64> {
         rows_times(inputs.view(), self.weight.t()) + &self.bias

@@ -176,11 +176,6 @@ impl Problem {
         }
     }
 
-    /// The same model and loss on another batch of the same shape.
-    pub fn with_batch(&self, inputs: Array2<f64>, targets: Targets) -> Result<Problem> {
-        Problem::new(self.mlp.clone(), self.loss, self.reduction, inputs, targets)
-    }
-
     /// The forward pass of the batch.
     pub fn forward(&self) -> ForwardPass {
         self.mlp.forward(&self.inputs)

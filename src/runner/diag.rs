@@ -8,7 +8,7 @@ use crate::config::diag::DiagSpec;
 use crate::error::{Error, Result};
 use crate::io::diagonals::diagonals_to_json;
 use crate::methods::Method;
-use crate::nn::{ParamTensors, Problem};
+use crate::nn::{LayerParams, ParamTensors, Problem};
 use crate::rng::{stream_id, stream_rng};
 use crate::runner::tool_version;
 
@@ -24,10 +24,7 @@ pub fn compute_diagonals(
         .map(|&method| {
             let mut rng = stream_rng(seed, 0, stream_id(&method.to_string()));
             let diagonal = method.estimate(problem, &mut rng);
-            let finite = diagonal
-                .iter()
-                .all(|layer| layer.weight.iter().chain(&layer.bias).all(|v| v.is_finite()));
-            if finite {
+            if diagonal.iter().all(LayerParams::is_finite) {
                 Ok((method, diagonal))
             } else {
                 Err(Error::runtime(format!(
