@@ -76,6 +76,23 @@ fn the_readme_shows_every_subcommand() {
 }
 
 #[test]
+fn the_readme_shows_the_method_table_that_list_prints() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md is readable");
+    let table = Command::cargo_bin("hesscale-cli")
+        .unwrap()
+        .arg("list")
+        .output()
+        .unwrap()
+        .stdout;
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{table}```")),
+        "the README's `list` block differs from the program's output:\n{table}"
+    );
+}
+
+#[test]
 fn every_readme_command_line_runs() {
     let workspace = tempfile::tempdir().unwrap();
     link_experiments(workspace.path());

@@ -59,7 +59,9 @@ pub enum CostClass {
     BackwardPerDraw,
     /// A Hessian-vector product (two passes) per draw.
     HvpPerDraw,
-    /// Per-layer full matrices or one HVP per unit: quadratic in the width.
+    /// One backward pass per output unit (D square-root columns).
+    BackwardPerOutput,
+    /// One Hessian-vector product per unit of every layer: quadratic in the width.
     Quadratic,
 }
 
@@ -193,7 +195,7 @@ impl Method {
             Method::Ggn => (
                 "ggn",
                 "the exact diagonal of the generalized Gauss-Newton matrix (exact square-root factors backpropagated)",
-                CostClass::Quadratic,
+                CostClass::BackwardPerOutput,
             ),
             Method::GgnMc { .. } => (
                 "ggn_mc:M",

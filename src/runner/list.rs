@@ -11,6 +11,7 @@ fn cost_label(cost: CostClass) -> &'static str {
         CostClass::Backward => "1 backward",
         CostClass::BackwardPerDraw => "M backward",
         CostClass::HvpPerDraw => "M HVPs",
+        CostClass::BackwardPerOutput => "D backward",
         CostClass::Quadratic => "width x backward",
     }
 }
