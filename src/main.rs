@@ -19,7 +19,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Sample(args) => runner::sample::run(&SampleSpec::try_from(args)?).map(|()| 0),
         Command::Diag(args) => runner::diag::run(&DiagSpec::try_from(args)?).map(|()| 0),
-        Command::List(args) => runner::list::run(&args).map(|()| 0),
+        Command::List(args) => runner::list::run(args.json).map(|()| 0),
         Command::Check(args) => {
             runner::check::run(&CheckSpec::try_from(args)?).map(|c| c.exit_code() as u8)
         }

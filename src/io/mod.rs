@@ -5,6 +5,7 @@ pub mod cost_out;
 pub mod csv_out;
 pub mod diagonals;
 pub mod format;
+pub mod method_table;
 pub mod output;
 pub mod problem;
 pub mod results_dir;
