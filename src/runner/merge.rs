@@ -11,7 +11,8 @@ use crate::config::merge::MergeSpec;
 use crate::config::quality::Shard;
 use crate::error::{Error, Result};
 use crate::io::csv_out::{
-    complete_cells, file_bytes, RUNS_FILE, RUNS_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER,
+    file_bytes, CompleteCells, RunRow, TimingCellRow, RUNS_FILE, RUNS_HEADER, SUMMARY_FILE,
+    TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE,
 };
 use crate::io::format::utc_now;
 use crate::io::output::write_atomically;
@@ -19,15 +20,15 @@ use crate::io::results_dir::{
     config_differences, create_out_dir, git_revision, read_meta, refuse_existing_results,
     write_meta, RecordedRun,
 };
-use crate::runner::quality::{expected_keys, parse_run_line, parse_timing_line, write_summaries};
+use crate::runner::quality::{read_finished, summary_bytes};
 use crate::runner::tool_version;
 use crate::study::shard::{check_shard_set, grid_cells, interleave, shard_cells};
 
-/// One shard directory read back: its metadata and the text of each of its cells.
+/// One shard directory read back: its metadata and each of its cells, as text and rows.
 struct ShardFiles {
     recorded: RecordedRun,
-    runs: Vec<String>,
-    timing: Vec<String>,
+    runs: CompleteCells<RunRow>,
+    timing: CompleteCells<TimingCellRow>,
 }
 
 /// Read a shard directory's metadata.
@@ -43,14 +44,7 @@ fn read_recorded(dir: &Path) -> Result<RecordedRun> {
 /// Read a shard directory's cells and check that it holds every one of them.
 fn read_shard(dir: &Path, recorded: RecordedRun) -> Result<ShardFiles> {
     let cells = shard_cells(&recorded.grid, recorded.shard);
-    let (run_keys, timing_keys) = expected_keys(&recorded.grid, &cells);
-    let runs = complete_cells(&dir.join(RUNS_FILE), RUNS_HEADER, &run_keys, parse_run_line)?;
-    let timing = complete_cells(
-        &dir.join(TIMING_CELLS_FILE),
-        TIMING_CELLS_HEADER,
-        &timing_keys,
-        parse_timing_line,
-    )?;
+    let (runs, timing) = read_finished(dir, &recorded.grid, &cells)?;
     let finished = runs.blocks.len().min(timing.blocks.len());
     if finished < cells.len() {
         return Err(Error::input(format!(
@@ -64,8 +58,8 @@ fn read_shard(dir: &Path, recorded: RecordedRun) -> Result<ShardFiles> {
     }
     Ok(ShardFiles {
         recorded,
-        runs: runs.blocks,
-        timing: timing.blocks,
+        runs,
+        timing,
     })
 }
 
@@ -128,16 +122,24 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         .unzip();
     let dir = &spec.out_dir;
     let started = utc_now();
+    let (run_blocks, run_rows): (Vec<_>, Vec<_>) =
+        runs.into_iter().map(|c| (c.blocks, c.rows)).unzip();
+    let (timing_blocks, timing_rows): (Vec<_>, Vec<_>) =
+        timing.into_iter().map(|c| (c.blocks, c.rows)).unzip();
+    let run_rows: Vec<RunRow> = interleave(run_rows).into_iter().flatten().collect();
+    let timing_rows: Vec<TimingCellRow> = interleave(timing_rows).into_iter().flatten().collect();
+    let (summary, timing_summary) = summary_bytes(grid.samples, &run_rows, &timing_rows);
     write_atomically(
         &dir.join(RUNS_FILE),
-        &file_bytes(RUNS_HEADER, interleave(runs)),
+        &file_bytes(RUNS_HEADER, interleave(run_blocks)),
     )?;
     write_atomically(
         &dir.join(TIMING_CELLS_FILE),
-        &file_bytes(TIMING_CELLS_HEADER, interleave(timing)),
+        &file_bytes(TIMING_CELLS_HEADER, interleave(timing_blocks)),
     )?;
+    write_atomically(&dir.join(SUMMARY_FILE), &summary)?;
+    write_atomically(&dir.join(TIMING_FILE), &timing_summary)?;
     let cells = grid_cells(&grid);
-    write_summaries(dir, &grid, &cells)?;
     let meta = json!({
         "tool": tool_version(),
         "git_revision": git_revision(),

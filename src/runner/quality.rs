@@ -19,8 +19,9 @@ use crate::config::quality::{QualityGrid, QualitySpec};
 use crate::error::{Error, Result};
 use crate::io::csv_out::{
     complete_cells, file_bytes, run_row_keys, runs_bytes, timing_cells_bytes, timing_row_keys,
-    truncate, Appender, RunRow, TimingCellRow, RUNS_FILE, RUNS_HEADER, SUMMARY_FILE,
-    SUMMARY_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE, TIMING_HEADER,
+    truncate, Appender, CompleteCells, RunRow, SummaryRow, TimingCellRow, TimingRow, RUNS_FILE,
+    RUNS_HEADER, SUMMARY_FILE, SUMMARY_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE,
+    TIMING_HEADER,
 };
 use crate::io::format::utc_now;
 use crate::io::output::write_atomically;
@@ -55,14 +56,22 @@ pub fn expected_keys(grid: &QualityGrid, cells: &[Cell]) -> (Vec<Vec<String>>, V
     (runs, timing)
 }
 
-/// Check that a runs line parses.
-pub fn parse_run_line(line: &str) -> std::result::Result<(), String> {
-    RunRow::parse(line).map(|_| ())
-}
-
-/// Check that a timing-cells line parses.
-pub fn parse_timing_line(line: &str) -> std::result::Result<(), String> {
-    TimingCellRow::parse(line).map(|_| ())
+/// The cells of `dir`'s runs and timing-cells files that are complete (read against
+/// the keys `cells` write), each row parsed once.
+pub fn read_finished(
+    dir: &Path,
+    grid: &QualityGrid,
+    cells: &[Cell],
+) -> Result<(CompleteCells<RunRow>, CompleteCells<TimingCellRow>)> {
+    let (run_keys, timing_keys) = expected_keys(grid, cells);
+    let runs = complete_cells(&dir.join(RUNS_FILE), RUNS_HEADER, &run_keys, RunRow::parse)?;
+    let timing = complete_cells(
+        &dir.join(TIMING_CELLS_FILE),
+        TIMING_CELLS_HEADER,
+        &timing_keys,
+        TimingCellRow::parse,
+    )?;
+    Ok((runs, timing))
 }
 
 /// The metadata of a run: configuration, build, threads and times.
@@ -115,17 +124,10 @@ fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usiz
             spec.shard
         )));
     }
-    let (run_keys, timing_keys) = expected_keys(&spec.grid, cells);
     let runs_path = dir.join(RUNS_FILE);
     let timing_path = dir.join(TIMING_CELLS_FILE);
     let done = if runs_path.exists() && timing_path.exists() {
-        let runs = complete_cells(&runs_path, RUNS_HEADER, &run_keys, parse_run_line)?;
-        let timing = complete_cells(
-            &timing_path,
-            TIMING_CELLS_HEADER,
-            &timing_keys,
-            parse_timing_line,
-        )?;
+        let (runs, timing) = read_finished(dir, &spec.grid, cells)?;
         let done = runs.blocks.len().min(timing.blocks.len());
         truncate(&runs_path, runs.end_of(done))?;
         truncate(&timing_path, timing.end_of(done))?;
@@ -260,39 +262,30 @@ fn run_cells(spec: &QualitySpec, cells: &[Cell], done: usize) -> Result<()> {
     writer.timing.sync()
 }
 
+/// The bytes of `quality_summary.csv` and `quality_timing.csv`, computed from the rows
+/// of the runs and timing-cells files (`samples`: the grid's batches per seed).
+pub fn summary_bytes(
+    samples: usize,
+    runs: &[RunRow],
+    timings: &[TimingCellRow],
+) -> (Vec<u8>, Vec<u8>) {
+    let summary = summarize(runs, samples);
+    let timing = aggregate_timing(timings);
+    (
+        file_bytes(SUMMARY_HEADER, summary.iter().map(SummaryRow::to_line)),
+        file_bytes(TIMING_HEADER, timing.iter().map(TimingRow::to_line)),
+    )
+}
+
 /// Write `quality_summary.csv` and `quality_timing.csv` of `dir` from its runs and
 /// timing-cells files, each atomically.
-pub fn write_summaries(dir: &Path, grid: &QualityGrid, cells: &[Cell]) -> Result<()> {
-    let (run_keys, timing_keys) = expected_keys(grid, cells);
-    let runs_text = complete_cells(&dir.join(RUNS_FILE), RUNS_HEADER, &run_keys, parse_run_line)?;
-    let runs: Vec<RunRow> = runs_text
-        .blocks
-        .iter()
-        .flat_map(|block| block.lines())
-        .map(|line| RunRow::parse(line).map_err(Error::runtime))
-        .collect::<Result<_>>()?;
-    let summary = summarize(&runs, grid.samples);
-    write_atomically(
-        &dir.join(SUMMARY_FILE),
-        &file_bytes(SUMMARY_HEADER, summary.iter().map(|row| row.to_line())),
-    )?;
-    let timing_text = complete_cells(
-        &dir.join(TIMING_CELLS_FILE),
-        TIMING_CELLS_HEADER,
-        &timing_keys,
-        parse_timing_line,
-    )?;
-    let timings: Vec<TimingCellRow> = timing_text
-        .blocks
-        .iter()
-        .flat_map(|block| block.lines())
-        .map(|line| TimingCellRow::parse(line).map_err(Error::runtime))
-        .collect::<Result<_>>()?;
-    let timing = aggregate_timing(&timings);
-    write_atomically(
-        &dir.join(TIMING_FILE),
-        &file_bytes(TIMING_HEADER, timing.iter().map(|row| row.to_line())),
-    )
+fn write_summaries(dir: &Path, grid: &QualityGrid, cells: &[Cell]) -> Result<()> {
+    let (runs, timing) = read_finished(dir, grid, cells)?;
+    let runs: Vec<RunRow> = runs.rows.into_iter().flatten().collect();
+    let timings: Vec<TimingCellRow> = timing.rows.into_iter().flatten().collect();
+    let (summary, timing) = summary_bytes(grid.samples, &runs, &timings);
+    write_atomically(&dir.join(SUMMARY_FILE), &summary)?;
+    write_atomically(&dir.join(TIMING_FILE), &timing)
 }
 
 /// Run the study a spec describes.
