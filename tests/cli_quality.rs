@@ -505,3 +505,62 @@ fn existing_results_are_never_overwritten_and_resume_checks_the_configuration() 
         ));
     assert_eq!(read(&out.join("quality_runs.csv")), before);
 }
+
+/// The data rows of a CSV file, split into fields.
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    String::from_utf8(read(path))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn timing_is_the_mean_wall_time_per_sample_not_per_batch() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "quality",
+        "--widths",
+        "4",
+        "--depth",
+        "2",
+        "--inputs",
+        "3",
+        "--outputs",
+        "4",
+        "--reduction",
+        "mean,sum",
+        "--seeds",
+        "2",
+        "--samples",
+        "3",
+        "--batch-size",
+        "5",
+        "--methods",
+        "hesscale",
+    ];
+    run_ok(&args, &out);
+    // Each cell times 3 batches of 5 samples.
+    let cells = rows(&out.join("quality_timing_cells.csv"));
+    assert_eq!(cells.len(), 2 * 2 * 2, "2 reductions x 2 seeds x (exact, hesscale)");
+    assert!(cells.iter().all(|row| row[8] == "15"), "{cells:?}");
+    // The timing file pools seeds and reductions: 4 cells x 15 samples.
+    let timing = rows(&out.join("quality_timing.csv"));
+    assert_eq!(timing.len(), 2);
+    for row in &timing {
+        let method = &row[5];
+        assert_eq!(row[6], "60", "{row:?}");
+        let total: f64 = cells
+            .iter()
+            .filter(|cell| &cell[7] == method)
+            .map(|cell| cell[9].parse::<f64>().unwrap())
+            .sum();
+        let per_sample: f64 = row[7].parse().unwrap();
+        assert!(
+            (per_sample - total / 60.0).abs() <= 1e-12 * total,
+            "{method}: {per_sample} vs {total} / 60"
+        );
+    }
+}

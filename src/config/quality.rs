@@ -132,6 +132,12 @@ impl QualityGrid {
             * self.seeds
     }
 
+    /// The samples each cell draws, and each method is timed over: `samples` batches of
+    /// `batch_size`.
+    pub fn samples_per_cell(&self) -> usize {
+        self.samples * self.batch_size
+    }
+
     /// The MLP of a grid point: `inputs → width × depth → outputs`.
     pub fn architecture(&self, activation: Activation, depth: usize, width: usize) -> Architecture {
         Architecture {

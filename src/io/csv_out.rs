@@ -90,7 +90,9 @@ pub struct TimingCellRow {
     pub batch_size: usize,
     pub seed: usize,
     pub method: String,
+    /// Samples timed: the cell's batches × batch size.
     pub samples: usize,
+    /// The method's total wall time over them.
     pub seconds: f64,
 }
 
@@ -103,8 +105,10 @@ pub struct TimingRow {
     pub width: usize,
     pub batch_size: usize,
     pub method: String,
-    /// Samples timed (over every seed and reduction of the grid point).
+    /// Samples timed (batches × batch size, over every seed and reduction of the grid
+    /// point).
     pub samples: usize,
+    /// The mean wall time per sample: the total time over `samples`.
     pub seconds_per_sample: f64,
 }
 

@@ -178,6 +178,7 @@ pub struct OrderedWriter {
     runs: Appender,
     timing: Appender,
     batch_size: usize,
+    /// The samples each cell times (batches × batch size).
     samples: usize,
     progress: ProgressBar,
 }
@@ -233,7 +234,7 @@ fn run_cells(spec: &QualitySpec, cells: &[Cell], done: usize) -> Result<()> {
         runs: Appender::open(&dir.join(RUNS_FILE))?,
         timing: Appender::open(&dir.join(TIMING_CELLS_FILE))?,
         batch_size: spec.grid.batch_size,
-        samples: spec.grid.samples,
+        samples: spec.grid.samples_per_cell(),
         progress: progress.clone(),
     });
     let pool = rayon::ThreadPoolBuilder::new()
