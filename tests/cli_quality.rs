@@ -564,3 +564,30 @@ fn timing_is_the_mean_wall_time_per_sample_not_per_batch() {
         );
     }
 }
+
+#[test]
+fn resume_refuses_when_one_appended_file_is_missing_and_keeps_the_other() {
+    let dir = TempDir::new().unwrap();
+    for (missing, kept) in [
+        ("quality_timing_cells.csv", "quality_runs.csv"),
+        ("quality_runs.csv", "quality_timing_cells.csv"),
+    ] {
+        let out = dir.path().join(missing);
+        run_ok(GRID, &out);
+        fs::remove_file(out.join(missing)).unwrap();
+        let before = read(&out.join(kept));
+        bin()
+            .args(GRID)
+            .args(["--resume", "--out-dir"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with("Error: --resume: "))
+            .stderr(predicate::str::contains(format!("{missing}' is missing")))
+            .stderr(predicate::str::contains("restore"))
+            .stderr(predicate::str::contains("delete --out-dir"))
+            .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+        assert_eq!(read(&out.join(kept)), before, "{kept} was changed");
+        assert!(!out.join(missing).exists());
+    }
+}

@@ -103,7 +103,8 @@ fn start_fresh(spec: &QualitySpec, dir: &Path, cells: usize) -> Result<Value> {
 }
 
 /// Continue the run recorded in `dir`: check the configuration, keep the cells both
-/// appended files hold complete, cut both files back to them. Returns the metadata (with
+/// appended files hold complete, cut both files back to them. If only one of the two
+/// files exists, its cells cannot be kept: an input error, before anything is written. Returns the metadata (with
 /// this session recorded) and the number of cells already done.
 fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usize)> {
     let recorded = read_meta(dir)?;
@@ -126,16 +127,34 @@ fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usiz
     }
     let runs_path = dir.join(RUNS_FILE);
     let timing_path = dir.join(TIMING_CELLS_FILE);
-    let done = if runs_path.exists() && timing_path.exists() {
-        let (runs, timing) = read_finished(dir, &spec.grid, cells)?;
-        let done = runs.blocks.len().min(timing.blocks.len());
-        truncate(&runs_path, runs.end_of(done))?;
-        truncate(&timing_path, timing.end_of(done))?;
-        done
-    } else {
-        write_atomically(&runs_path, &file_bytes(RUNS_HEADER, []))?;
-        write_atomically(&timing_path, &file_bytes(TIMING_CELLS_HEADER, []))?;
-        0
+    let done = match (runs_path.exists(), timing_path.exists()) {
+        (true, true) => {
+            let (runs, timing) = read_finished(dir, &spec.grid, cells)?;
+            let done = runs.blocks.len().min(timing.blocks.len());
+            truncate(&runs_path, runs.end_of(done))?;
+            truncate(&timing_path, timing.end_of(done))?;
+            done
+        }
+        (false, false) => {
+            write_atomically(&runs_path, &file_bytes(RUNS_HEADER, []))?;
+            write_atomically(&timing_path, &file_bytes(TIMING_CELLS_HEADER, []))?;
+            0
+        }
+        (runs_exist, _) => {
+            let (present, missing) = if runs_exist {
+                (&runs_path, &timing_path)
+            } else {
+                (&timing_path, &runs_path)
+            };
+            return Err(Error::input(format!(
+                "--resume: '{}' is missing but '{}' holds finished cells, which cannot be \
+                 kept without it; restore '{}', or delete --out-dir '{}' to start afresh",
+                missing.display(),
+                present.display(),
+                missing.display(),
+                dir.display()
+            )));
+        }
     };
     let mut meta = recorded.meta;
     meta["tool"] = json!(tool_version());
