@@ -138,6 +138,11 @@ fn readme_quick_command_writes_every_file() {
     for key in ["tool", "git_revision", "threads", "started", "finished"] {
         assert!(!meta[key].is_null(), "meta lacks {key}");
     }
+    let first = &meta["sessions"][0];
+    for key in ["tool", "git_revision", "threads"] {
+        assert_eq!(first[key], meta[key], "the first session records the build");
+    }
+    assert_eq!(first["at"], meta["started"]);
 }
 
 #[test]
@@ -219,7 +224,10 @@ fn resume_after_a_cut_mid_row_equals_an_uninterrupted_run() {
     assert_same_results(&clean, &cut);
     let meta: serde_json::Value =
         serde_json::from_slice(&read(&cut.join("quality.meta.json"))).unwrap();
-    assert_eq!(meta["resumed"].as_array().unwrap().len(), 1);
+    let sessions = meta["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "the first run and the resume");
+    assert_eq!(sessions[0]["cells_done"], 0);
+    assert!(sessions[1]["cells_done"].as_u64().unwrap() > 0);
     // Resuming a finished run changes nothing.
     run_ok(&[GRID, &["--resume"]].concat(), &cut);
     assert_same_results(&clean, &cut);
@@ -544,7 +552,11 @@ fn timing_is_the_mean_wall_time_per_sample_not_per_batch() {
     run_ok(&args, &out);
     // Each cell times 3 batches of 5 samples.
     let cells = rows(&out.join("quality_timing_cells.csv"));
-    assert_eq!(cells.len(), 2 * 2 * 2, "2 reductions x 2 seeds x (exact, hesscale)");
+    assert_eq!(
+        cells.len(),
+        2 * 2 * 2,
+        "2 reductions x 2 seeds x (exact, hesscale)"
+    );
     assert!(cells.iter().all(|row| row[8] == "15"), "{cells:?}");
     // The timing file pools seeds and reductions: 4 cells x 15 samples.
     let timing = rows(&out.join("quality_timing.csv"));
@@ -589,5 +601,149 @@ fn resume_refuses_when_one_appended_file_is_missing_and_keeps_the_other() {
             .stderr(predicate::function(|s: &str| s.lines().count() == 1));
         assert_eq!(read(&out.join(kept)), before, "{kept} was changed");
         assert!(!out.join(missing).exists());
+    }
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&read(path)).unwrap()
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) {
+    fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+}
+
+/// Pretend the out-dir's sessions so far were all run by a build of `revision`.
+fn record_revision(out: &Path, revision: &str) {
+    let path = out.join("quality.meta.json");
+    let mut meta = read_json(&path);
+    meta["git_revision"] = revision.into();
+    for session in meta["sessions"].as_array_mut().unwrap() {
+        session["git_revision"] = revision.into();
+    }
+    write_json(&path, &meta);
+}
+
+#[test]
+fn a_resume_by_another_build_is_recorded_and_warned_about() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    run_ok(GRID, &out);
+    let this_build = read_json(&out.join("quality.meta.json"))["git_revision"].clone();
+    interrupt_at(&out, read(&out.join("quality_runs.csv")).len() / 2);
+    record_revision(&out, "0123456789ab");
+
+    bin()
+        .args(GRID)
+        .args(["--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: resuming a run last written by revision 0123456789ab with revision {}",
+            this_build.as_str().unwrap()
+        )));
+    let meta = read_json(&out.join("quality.meta.json"));
+    assert_eq!(
+        meta["git_revision"], "0123456789ab",
+        "the build that started the run stays recorded"
+    );
+    let sessions = meta["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0]["git_revision"], "0123456789ab");
+    assert_eq!(sessions[1]["git_revision"], this_build);
+    assert!(sessions[1]["tool"]
+        .as_str()
+        .unwrap()
+        .starts_with("hesscale-cli "));
+
+    // Resuming again with the same build as the last session: no warning.
+    bin()
+        .args(GRID)
+        .args(["--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn merge_records_each_shards_revisions_and_warns_when_they_differ() {
+    let dir = TempDir::new().unwrap();
+    let shards = three_shards(dir.path(), &[]);
+    let this_build = read_json(&shards[0].join("quality.meta.json"))["git_revision"].clone();
+    record_revision(&shards[1], "0123456789ab");
+    let out = dir.path().join("merged");
+    merge(&[&shards[0], &shards[1], &shards[2]], &out)
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: merge: the shards were written by different git revisions",
+        ))
+        .stderr(predicate::str::contains("0123456789ab"));
+    let meta = read_json(&out.join("quality.meta.json"));
+    let revisions: Vec<&serde_json::Value> = meta["merged_from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|shard| &shard["git_revisions"])
+        .collect();
+    assert_eq!(
+        revisions,
+        [
+            &serde_json::json!([this_build.clone()]),
+            &serde_json::json!(["0123456789ab"]),
+            &serde_json::json!([this_build]),
+        ]
+    );
+    assert_eq!(
+        meta["merged_from"][0]["sessions"].as_array().unwrap().len(),
+        1
+    );
+
+    let again = dir.path().join("merged-again");
+    record_revision(&shards[1], this_build.as_str().unwrap());
+    merge(&[&shards[0], &shards[1], &shards[2]], &again)
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}
+
+/// The trimmed output of `git args…` in the repository, if git runs and succeeds.
+fn git(args: &[&str]) -> Option<String> {
+    let output = StdCommand::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8(output.stdout).unwrap().trim().to_string())
+}
+
+#[test]
+fn the_recorded_revision_names_the_commit_and_marks_modified_sources_dirty() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    run_ok(
+        &["quality", "--widths", "2", "--seeds", "1", "--samples", "1"],
+        &out,
+    );
+    let meta = read_json(&out.join("quality.meta.json"));
+    let revision = meta["git_revision"].as_str().unwrap();
+    let Some(commit) = git(&["describe", "--always", "--abbrev=12"]) else {
+        assert_eq!(revision, "unknown", "built without git");
+        return;
+    };
+    assert_eq!(revision.trim_end_matches("-dirty"), commit);
+    // The binary is rebuilt after any change to its sources, so modified sources now
+    // mean it was built from a modified tree.
+    let sources = ["src", "build.rs", "Cargo.toml", "Cargo.lock"];
+    let modified = git(&[
+        &["status", "--porcelain", "--untracked-files=no", "--"],
+        &sources[..],
+    ]
+    .concat())
+    .is_some_and(|status| !status.is_empty());
+    if modified {
+        assert!(revision.ends_with("-dirty"), "{revision}");
     }
 }

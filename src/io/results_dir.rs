@@ -22,8 +22,8 @@ pub const RESULT_FILES: [&str; 5] = [
     TIMING_FILE,
 ];
 
-/// The git revision the binary was built from (`git rev-parse --short HEAD` at build
-/// time), or `unknown`.
+/// The git revision the binary was built from (`git describe --always --dirty
+/// --abbrev=12` at build time: `-dirty` marks a build from a modified tree), or `unknown`.
 pub fn git_revision() -> &'static str {
     env!("HESSCALE_GIT_REVISION")
 }
@@ -76,6 +76,41 @@ pub struct RecordedRun {
     pub grid: QualityGrid,
     /// Its shard.
     pub shard: Shard,
+}
+
+impl RecordedRun {
+    /// The git revision of each session recorded under `sessions`, in order; for a
+    /// metadata file without sessions (a merge, or an older version), its top-level
+    /// `git_revision`.
+    pub fn session_revisions(&self) -> Vec<String> {
+        let text = |value: &Value| value.as_str().unwrap_or("unknown").to_string();
+        match self.meta.get("sessions").and_then(Value::as_array) {
+            Some(sessions) if !sessions.is_empty() => sessions
+                .iter()
+                .map(|session| session.get("git_revision").map_or("unknown".into(), text))
+                .collect(),
+            _ => vec![self.meta.get("git_revision").map_or("unknown".into(), text)],
+        }
+    }
+
+    /// The distinct git revisions the recorded files were written by, in order of first
+    /// use.
+    pub fn revisions(&self) -> Vec<String> {
+        let mut revisions: Vec<String> = Vec::new();
+        for revision in self.session_revisions() {
+            if !revisions.contains(&revision) {
+                revisions.push(revision);
+            }
+        }
+        revisions
+    }
+
+    /// The git revision of the last session recorded.
+    pub fn last_revision(&self) -> String {
+        self.session_revisions()
+            .pop()
+            .expect("there is always at least one revision")
+    }
 }
 
 /// Read and check `dir/quality.meta.json`.
@@ -132,6 +167,38 @@ pub fn config_differences(left: &Value, right: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn recorded(meta: Value) -> RecordedRun {
+        RecordedRun {
+            path: PathBuf::from("quality.meta.json"),
+            meta,
+            config: Value::Null,
+            grid: QualityGrid::from_json(&json!({
+                "activations": ["tanh"], "losses": ["mse"], "reductions": ["mean"],
+                "depths": [1], "widths": [2], "inputs": 1, "outputs": 1, "batch_size": 1,
+                "samples": 1, "seeds": 1, "seed": 0, "methods": ["zero"]
+            }))
+            .unwrap(),
+            shard: Shard::WHOLE,
+        }
+    }
+
+    #[test]
+    fn revisions_come_from_the_sessions_in_order() {
+        let run = recorded(json!({
+            "git_revision": "aaa",
+            "sessions": [
+                {"git_revision": "aaa"},
+                {"git_revision": "bbb-dirty"},
+                {"git_revision": "aaa"}
+            ]
+        }));
+        assert_eq!(run.revisions(), vec!["aaa", "bbb-dirty"]);
+        assert_eq!(run.last_revision(), "aaa");
+        let merged = recorded(json!({"git_revision": "ccc", "sessions": []}));
+        assert_eq!(merged.revisions(), vec!["ccc"]);
+        assert_eq!(merged.last_revision(), "ccc");
+    }
 
     #[test]
     fn differences_name_the_keys() {

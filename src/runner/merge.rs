@@ -63,6 +63,34 @@ fn read_shard(dir: &Path, recorded: RecordedRun) -> Result<ShardFiles> {
     })
 }
 
+/// Warn on stderr (one line) when the shards were written by more than one git
+/// revision, naming each shard's.
+fn warn_of_mixed_revisions(dirs: &[std::path::PathBuf], shards: &[ShardFiles]) {
+    let mut all: Vec<String> = shards
+        .iter()
+        .flat_map(|shard| shard.recorded.revisions())
+        .collect();
+    all.sort();
+    all.dedup();
+    if all.len() > 1 {
+        let each: Vec<String> = dirs
+            .iter()
+            .zip(shards)
+            .map(|(dir, shard)| {
+                format!(
+                    "'{}': {}",
+                    dir.display(),
+                    shard.recorded.revisions().join(", ")
+                )
+            })
+            .collect();
+        eprintln!(
+            "warning: merge: the shards were written by different git revisions ({})",
+            each.join("; ")
+        );
+    }
+}
+
 /// Merge the shards a spec names into its out-dir.
 pub fn run(spec: &MergeSpec) -> Result<()> {
     let recorded = spec
@@ -106,13 +134,14 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
             json!({
                 "dir": dir.display().to_string(),
                 "shard": shard.recorded.shard.to_json(),
-                "git_revision": meta.get("git_revision"),
-                "threads": meta.get("threads"),
+                "git_revisions": shard.recorded.revisions(),
+                "sessions": meta.get("sessions"),
                 "started": meta.get("started"),
                 "finished": meta.get("finished"),
             })
         })
         .collect();
+    warn_of_mixed_revisions(&spec.dirs, &shards);
     shards.sort_by_key(|shard| shard.recorded.shard.index);
     let grid = shards[0].recorded.grid.clone();
     let config = shards[0].recorded.config.clone();
@@ -150,7 +179,7 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         "preset": Value::Null,
         "started": started,
         "finished": utc_now(),
-        "resumed": [],
+        "sessions": [],
         "merged_from": merged_from,
     });
     write_meta(dir, &meta)?;

@@ -74,8 +74,22 @@ pub fn read_finished(
     Ok((runs, timing))
 }
 
-/// The metadata of a run: configuration, build, threads and times.
-fn new_meta(spec: &QualitySpec, cells: usize, started: &str) -> Value {
+/// One session of a run (the first, or a `--resume`): when it started, the build
+/// (tool version and git revision), its threads and the cells already done.
+fn session(threads: usize, cells_done: usize) -> Value {
+    json!({
+        "at": utc_now(),
+        "tool": tool_version(),
+        "git_revision": git_revision(),
+        "threads": threads,
+        "cells_done": cells_done,
+    })
+}
+
+/// The metadata of a new run: configuration, the build and threads that started it, the
+/// times, and its sessions (this first one).
+fn new_meta(spec: &QualitySpec, cells: usize) -> Value {
+    let first = session(spec.threads, 0);
     json!({
         "tool": tool_version(),
         "git_revision": git_revision(),
@@ -84,15 +98,15 @@ fn new_meta(spec: &QualitySpec, cells: usize, started: &str) -> Value {
         "cells": {"grid": spec.grid.n_cells(), "shard": cells},
         "threads": spec.threads,
         "preset": spec.preset.as_ref().map(|p| p.display().to_string()),
-        "started": started,
+        "started": first["at"].clone(),
         "finished": Value::Null,
-        "resumed": [],
+        "sessions": [first],
     })
 }
 
 /// Start a fresh run in `dir`: the metadata, then each appended file with its header.
 fn start_fresh(spec: &QualitySpec, dir: &Path, cells: usize) -> Result<Value> {
-    let meta = new_meta(spec, cells, &utc_now());
+    let meta = new_meta(spec, cells);
     write_meta(dir, &meta)?;
     write_atomically(&dir.join(RUNS_FILE), &file_bytes(RUNS_HEADER, []))?;
     write_atomically(
@@ -104,8 +118,10 @@ fn start_fresh(spec: &QualitySpec, dir: &Path, cells: usize) -> Result<Value> {
 
 /// Continue the run recorded in `dir`: check the configuration, keep the cells both
 /// appended files hold complete, cut both files back to them. If only one of the two
-/// files exists, its cells cannot be kept: an input error, before anything is written. Returns the metadata (with
-/// this session recorded) and the number of cells already done.
+/// files exists, its cells cannot be kept: an input error, before anything is written.
+/// Warns on stderr when this build's git revision differs from the last session's.
+/// Returns the metadata (with this session, and its build, recorded) and the number of
+/// cells already done.
 fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usize)> {
     let recorded = read_meta(dir)?;
     let differences = config_differences(&recorded.config, &spec.grid.to_json());
@@ -156,15 +172,21 @@ fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usiz
             )));
         }
     };
+    let last_revision = recorded.last_revision();
+    if last_revision != git_revision() {
+        eprintln!(
+            "warning: resuming a run last written by revision {last_revision} with revision \
+             {}: its files will mix the results of both builds (see 'sessions' in '{}')",
+            git_revision(),
+            recorded.path.display()
+        );
+    }
     let mut meta = recorded.meta;
-    meta["tool"] = json!(tool_version());
-    meta["git_revision"] = json!(git_revision());
-    meta["threads"] = json!(spec.threads);
     meta["finished"] = Value::Null;
-    let session = json!({"at": utc_now(), "cells_done": done});
-    match meta.get_mut("resumed").and_then(Value::as_array_mut) {
+    let session = session(spec.threads, done);
+    match meta.get_mut("sessions").and_then(Value::as_array_mut) {
         Some(sessions) => sessions.push(session),
-        None => meta["resumed"] = json!([session]),
+        None => meta["sessions"] = json!([session]),
     }
     write_meta(dir, &meta)?;
     Ok((meta, done))
