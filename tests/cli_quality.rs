@@ -747,3 +747,47 @@ fn the_recorded_revision_names_the_commit_and_marks_modified_sources_dirty() {
         assert!(revision.ends_with("-dirty"), "{revision}");
     }
 }
+
+#[test]
+fn merge_writes_a_new_or_empty_out_dir_whole() {
+    let dir = TempDir::new().unwrap();
+    let shards = three_shards(dir.path(), &[]);
+    let dirs = [&*shards[0], &*shards[1], &*shards[2]];
+    let out = dir.path().join("merged");
+    fs::create_dir(&out).unwrap();
+    merge(&dirs, &out).success();
+    let mut written: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "quality.meta.json",
+            "quality_runs.csv",
+            "quality_summary.csv",
+            "quality_timing.csv",
+            "quality_timing_cells.csv"
+        ]
+    );
+    let mut siblings: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    siblings.sort();
+    assert_eq!(
+        siblings,
+        ["merged", "s1", "s2", "s3"],
+        "no staging directory is left"
+    );
+
+    // A directory holding anything else is refused before any work, and left as it was.
+    let busy = dir.path().join("busy");
+    fs::create_dir(&busy).unwrap();
+    fs::write(busy.join("notes.txt"), "mine").unwrap();
+    merge(&dirs, &busy)
+        .code(2)
+        .stderr(predicate::str::contains("is not empty"));
+    assert_eq!(fs::read_dir(&busy).unwrap().count(), 1);
+}

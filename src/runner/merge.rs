@@ -1,7 +1,8 @@
 //! `hesscale-cli merge DIR... --out-dir OUT`: combine the out-dirs of
 //! `quality --shard I/N` runs into the files one unsharded run writes. The shards must
 //! share one configuration, cover 1..N exactly once, and each be complete; the rows are
-//! put back into canonical cell order and the summary is recomputed from them.
+//! put back into canonical cell order and the summary is recomputed from them. The
+//! out-dir (new or empty) receives every file at once, at the end.
 
 use std::path::Path;
 
@@ -15,14 +16,13 @@ use crate::io::csv_out::{
     TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE,
 };
 use crate::io::format::utc_now;
-use crate::io::output::write_atomically;
 use crate::io::results_dir::{
-    config_differences, create_out_dir, git_revision, read_meta, refuse_existing_results,
-    write_meta, RecordedRun,
+    config_differences, git_revision, meta_bytes, read_meta, require_new_or_empty,
+    write_out_dir_whole, RecordedRun, META_FILE,
 };
 use crate::runner::quality::{read_finished, summary_bytes};
 use crate::runner::tool_version;
-use crate::study::shard::{check_shard_set, grid_cells, interleave, shard_cells};
+use crate::study::shard::{check_shard_set, interleave, shard_cells};
 
 /// One shard directory read back: its metadata and each of its cells, as text and rows.
 struct ShardFiles {
@@ -91,8 +91,11 @@ fn warn_of_mixed_revisions(dirs: &[std::path::PathBuf], shards: &[ShardFiles]) {
     }
 }
 
-/// Merge the shards a spec names into its out-dir.
+/// Merge the shards a spec names into its out-dir. Everything is checked and computed
+/// first; the out-dir (new or empty) then receives every file at once, so a failure
+/// leaves no results behind that would block a retry.
 pub fn run(spec: &MergeSpec) -> Result<()> {
+    require_new_or_empty(&spec.out_dir, "merge into an empty or new --out-dir")?;
     let recorded = spec
         .dirs
         .iter()
@@ -116,15 +119,13 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         .map(|(dir, run)| (dir.display().to_string(), run.shard))
         .collect();
     check_shard_set(&indices).map_err(|e| Error::input(format!("merge: {e}")))?;
+    let started = utc_now();
     let mut shards = spec
         .dirs
         .iter()
         .zip(recorded)
         .map(|(dir, run)| read_shard(dir, run))
         .collect::<Result<Vec<_>>>()?;
-
-    create_out_dir(&spec.out_dir)?;
-    refuse_existing_results(&spec.out_dir, "merge into an empty or new --out-dir")?;
     let merged_from: Vec<Value> = spec
         .dirs
         .iter()
@@ -142,6 +143,7 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         })
         .collect();
     warn_of_mixed_revisions(&spec.dirs, &shards);
+
     shards.sort_by_key(|shard| shard.recorded.shard.index);
     let grid = shards[0].recorded.grid.clone();
     let config = shards[0].recorded.config.clone();
@@ -149,8 +151,6 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         .into_iter()
         .map(|shard| (shard.runs, shard.timing))
         .unzip();
-    let dir = &spec.out_dir;
-    let started = utc_now();
     let (run_blocks, run_rows): (Vec<_>, Vec<_>) =
         runs.into_iter().map(|c| (c.blocks, c.rows)).unzip();
     let (timing_blocks, timing_rows): (Vec<_>, Vec<_>) =
@@ -158,23 +158,13 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
     let run_rows: Vec<RunRow> = interleave(run_rows).into_iter().flatten().collect();
     let timing_rows: Vec<TimingCellRow> = interleave(timing_rows).into_iter().flatten().collect();
     let (summary, timing_summary) = summary_bytes(grid.samples, &run_rows, &timing_rows);
-    write_atomically(
-        &dir.join(RUNS_FILE),
-        &file_bytes(RUNS_HEADER, interleave(run_blocks)),
-    )?;
-    write_atomically(
-        &dir.join(TIMING_CELLS_FILE),
-        &file_bytes(TIMING_CELLS_HEADER, interleave(timing_blocks)),
-    )?;
-    write_atomically(&dir.join(SUMMARY_FILE), &summary)?;
-    write_atomically(&dir.join(TIMING_FILE), &timing_summary)?;
-    let cells = grid_cells(&grid);
+    let cells = grid.n_cells();
     let meta = json!({
         "tool": tool_version(),
         "git_revision": git_revision(),
         "config": config,
         "shard": Shard::WHOLE.to_json(),
-        "cells": {"grid": cells.len(), "shard": cells.len()},
+        "cells": {"grid": cells, "shard": cells},
         "threads": Value::Null,
         "preset": Value::Null,
         "started": started,
@@ -182,12 +172,23 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         "sessions": [],
         "merged_from": merged_from,
     });
-    write_meta(dir, &meta)?;
+    write_out_dir_whole(
+        &spec.out_dir,
+        &[
+            (RUNS_FILE, file_bytes(RUNS_HEADER, interleave(run_blocks))),
+            (
+                TIMING_CELLS_FILE,
+                file_bytes(TIMING_CELLS_HEADER, interleave(timing_blocks)),
+            ),
+            (SUMMARY_FILE, summary),
+            (TIMING_FILE, timing_summary),
+            (META_FILE, meta_bytes(&meta)),
+        ],
+    )?;
     eprintln!(
-        "merge: {} shards, {} cells -> {}",
+        "merge: {} shards, {cells} cells -> {}",
         indices.len(),
-        cells.len(),
-        dir.display()
+        spec.out_dir.display()
     );
     Ok(())
 }
