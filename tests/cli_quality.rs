@@ -451,8 +451,12 @@ fn bad_presets_fail_before_any_work() {
     let unknown = write("unknown.json", r#"{"widths": [8], "widht": 16}"#);
     let malformed = write("malformed.json", r#"{"widths": [8"#);
     let bad_value = write("bad.json", r#"{"depth": [3, 0]}"#);
+    let fractional = write("fractional.json", r#"{"seeds": 10.5}"#);
+    let resume = write("resume.json", r#"{"widths": [8], "resume": true}"#);
     let missing = dir.path().join("missing.json").display().to_string();
     let cases = [
+        (fractional, "key 'seeds': expected a whole number, got 10.5"),
+        (resume, "'resume' is not a preset key"),
         (unknown, "unknown key 'widht'"),
         (malformed, "invalid JSON"),
         (bad_value, "key 'depth': a depth of 0"),
