@@ -795,3 +795,63 @@ fn merge_writes_a_new_or_empty_out_dir_whole() {
         .stderr(predicate::str::contains("is not empty"));
     assert_eq!(fs::read_dir(&busy).unwrap().count(), 1);
 }
+
+/// What `experiments/slurm/quality.sbatch` runs as array task `id` with the given
+/// Slurm and user variables (the binary replaced by `echo`).
+fn sbatch_command(id: &str, variables: &[(&str, &str)]) -> String {
+    let mut command = StdCommand::new("bash");
+    command
+        .arg(repo_file("experiments/slurm/quality.sbatch"))
+        .args(["--widths", "16"])
+        .env("HESSCALE_BIN", "echo")
+        .env("SLURM_ARRAY_TASK_ID", id);
+    for name in ["SHARDS", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_COUNT"] {
+        command.env_remove(name);
+    }
+    command.envs(variables.iter().copied());
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_slurm_script_takes_the_shard_count_from_the_array_or_shards() {
+    // --array=1-8: task 3 of 8.
+    let full = sbatch_command(
+        "3",
+        &[
+            ("SLURM_ARRAY_TASK_MAX", "8"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ],
+    );
+    assert!(full.contains("--shard 3/8 "), "{full}");
+    assert!(
+        full.contains("--out-dir results/shards/shard-3 --resume"),
+        "{full}"
+    );
+    // Task 3 resubmitted alone (--array=3) with SHARDS=8 is still shard 3/8.
+    let again = sbatch_command(
+        "3",
+        &[
+            ("SHARDS", "8"),
+            ("SLURM_ARRAY_TASK_MAX", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ],
+    );
+    assert!(again.contains("--shard 3/8 "), "{again}");
+}
+
+#[test]
+fn the_slurm_script_asks_for_more_memory_than_the_grid_check_allows() {
+    let script = fs::read_to_string(repo_file("experiments/slurm/quality.sbatch")).unwrap();
+    let mem = script
+        .lines()
+        .find_map(|line| line.strip_prefix("#SBATCH --mem="))
+        .expect("a --mem line");
+    let gib: f64 = mem.strip_suffix('G').expect("--mem in G").parse().unwrap();
+    let allowed = hesscale::config::quality::MAX_MEMORY_BYTES / (1024.0 * 1024.0 * 1024.0);
+    assert!(
+        gib > allowed,
+        "--mem={mem} is not above the {allowed} GiB a grid may plan"
+    );
+}
