@@ -109,6 +109,28 @@ fn readme_shows_the_tested_commands() {
     }
 }
 
+/// The README's `quality` section.
+fn readme_quality_section() -> String {
+    let readme = fs::read_to_string(repo_file("README.md")).unwrap();
+    let start = readme.find("### `quality`").expect("a quality section");
+    let end = start
+        + readme[start..]
+            .find("### `check`")
+            .expect("a check section");
+    readme[start..end].to_string()
+}
+
+#[test]
+fn readme_calls_only_the_flag_defaults_the_default() {
+    let section = readme_quality_section();
+    assert!(
+        !section.contains("default study"),
+        "`{README_FULL}` is not the flags' default (width 16 x 40 seeds)"
+    );
+    assert!(section.contains("| `--widths` | `16` |"));
+    assert!(section.contains("| `--seeds` | `40` |"));
+}
+
 #[test]
 fn readme_quick_command_writes_every_file() {
     let dir = TempDir::new().unwrap();
