@@ -4,7 +4,7 @@
 //! put back into canonical cell order and the summary is recomputed from them. The
 //! out-dir (new or empty) receives every file at once, at the end.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -63,9 +63,22 @@ fn read_shard(dir: &Path, recorded: RecordedRun) -> Result<ShardFiles> {
     })
 }
 
+/// The cells of the shards (given in shard order) in canonical grid order: the text of
+/// each cell, and all the rows.
+fn in_grid_order<T>(by_shard: Vec<CompleteCells<T>>) -> (Vec<String>, Vec<T>) {
+    let (blocks, rows): (Vec<_>, Vec<_>) = by_shard
+        .into_iter()
+        .map(|cells| (cells.blocks, cells.rows))
+        .unzip();
+    (
+        interleave(blocks),
+        interleave(rows).into_iter().flatten().collect(),
+    )
+}
+
 /// Warn on stderr (one line) when the shards were written by more than one git
 /// revision, naming each shard's.
-fn warn_of_mixed_revisions(dirs: &[std::path::PathBuf], shards: &[ShardFiles]) {
+fn warn_of_mixed_revisions(dirs: &[PathBuf], shards: &[ShardFiles]) {
     let mut all: Vec<String> = shards
         .iter()
         .flat_map(|shard| shard.recorded.revisions())
@@ -151,12 +164,8 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
         .into_iter()
         .map(|shard| (shard.runs, shard.timing))
         .unzip();
-    let (run_blocks, run_rows): (Vec<_>, Vec<_>) =
-        runs.into_iter().map(|c| (c.blocks, c.rows)).unzip();
-    let (timing_blocks, timing_rows): (Vec<_>, Vec<_>) =
-        timing.into_iter().map(|c| (c.blocks, c.rows)).unzip();
-    let run_rows: Vec<RunRow> = interleave(run_rows).into_iter().flatten().collect();
-    let timing_rows: Vec<TimingCellRow> = interleave(timing_rows).into_iter().flatten().collect();
+    let (run_blocks, run_rows) = in_grid_order(runs);
+    let (timing_blocks, timing_rows) = in_grid_order(timing);
     let (summary, timing_summary) = summary_bytes(grid.samples, &run_rows, &timing_rows);
     let cells = grid.n_cells();
     let meta = json!({
@@ -175,10 +184,10 @@ pub fn run(spec: &MergeSpec) -> Result<()> {
     write_out_dir_whole(
         &spec.out_dir,
         &[
-            (RUNS_FILE, file_bytes(RUNS_HEADER, interleave(run_blocks))),
+            (RUNS_FILE, file_bytes(RUNS_HEADER, run_blocks)),
             (
                 TIMING_CELLS_FILE,
-                file_bytes(TIMING_CELLS_HEADER, interleave(timing_blocks)),
+                file_bytes(TIMING_CELLS_HEADER, timing_blocks),
             ),
             (SUMMARY_FILE, summary),
             (TIMING_FILE, timing_summary),
