@@ -43,7 +43,7 @@ fn method_names(grid: &QualityGrid) -> (Vec<String>, Vec<String>) {
 }
 
 /// The row keys each cell writes to the runs file and to the timing-cells file.
-pub fn expected_keys(grid: &QualityGrid, cells: &[Cell]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+fn expected_keys(grid: &QualityGrid, cells: &[Cell]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
     let (methods, timed) = method_names(grid);
     let runs = cells
         .iter()
