@@ -1,6 +1,9 @@
-//! Records the git revision the binary is built from (`git rev-parse --short HEAD`) in
-//! `HESSCALE_GIT_REVISION`, or `unknown` without git or outside a repository. Never fails
-//! the build. Reruns when HEAD moves (a checkout or a commit on the current branch).
+//! Records the git revision the binary is built from in `HESSCALE_GIT_REVISION`:
+//! `git describe --always --dirty --abbrev=12` (a tag or a 12-digit commit id, with
+//! `-dirty` when tracked files differ from the commit), or `unknown` without git or
+//! outside a repository. Never fails the build. Reruns when HEAD moves (a checkout or a
+//! commit on the current branch) and when the sources change (which may make the tree
+//! dirty or clean again).
 
 use std::path::Path;
 use std::process::Command;
@@ -26,8 +29,12 @@ fn watch(git_path: Option<String>) {
 }
 
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
-    let revision = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    // What the binary is compiled from; an edit there can make the tree dirty.
+    for source in ["build.rs", "Cargo.toml", "Cargo.lock", "src"] {
+        println!("cargo:rerun-if-changed={source}");
+    }
+    let revision = git(&["describe", "--always", "--dirty", "--abbrev=12"])
+        .unwrap_or_else(|| "unknown".into());
     // HEAD names the branch; the branch's ref file (or packed-refs) moves on each commit.
     watch(git(&["rev-parse", "--git-path", "HEAD"]));
     if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {

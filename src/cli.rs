@@ -162,7 +162,7 @@ pub struct QualityArgs {
     /// Run only slice I of N (1-based) of the cells, e.g. `--shard 2/8`.
     #[arg(long)]
     pub shard: Option<String>,
-    /// JSON file that sets any of these options by name (e.g. experiments/paper2022.json).
+    /// JSON file that sets any of these options but --resume by name (e.g. experiments/paper2022.json).
     #[arg(long)]
     pub preset: Option<PathBuf>,
 }

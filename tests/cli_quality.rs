@@ -109,6 +109,28 @@ fn readme_shows_the_tested_commands() {
     }
 }
 
+/// The README's `quality` section.
+fn readme_quality_section() -> String {
+    let readme = fs::read_to_string(repo_file("README.md")).unwrap();
+    let start = readme.find("### `quality`").expect("a quality section");
+    let end = start
+        + readme[start..]
+            .find("### `check`")
+            .expect("a check section");
+    readme[start..end].to_string()
+}
+
+#[test]
+fn readme_calls_only_the_flag_defaults_the_default() {
+    let section = readme_quality_section();
+    assert!(
+        !section.contains("default study"),
+        "`{README_FULL}` is not the flags' default (width 16 x 40 seeds)"
+    );
+    assert!(section.contains("| `--widths` | `16` |"));
+    assert!(section.contains("| `--seeds` | `40` |"));
+}
+
 #[test]
 fn readme_quick_command_writes_every_file() {
     let dir = TempDir::new().unwrap();
@@ -138,6 +160,11 @@ fn readme_quick_command_writes_every_file() {
     for key in ["tool", "git_revision", "threads", "started", "finished"] {
         assert!(!meta[key].is_null(), "meta lacks {key}");
     }
+    let first = &meta["sessions"][0];
+    for key in ["tool", "git_revision", "threads"] {
+        assert_eq!(first[key], meta[key], "the first session records the build");
+    }
+    assert_eq!(first["at"], meta["started"]);
 }
 
 #[test]
@@ -219,7 +246,10 @@ fn resume_after_a_cut_mid_row_equals_an_uninterrupted_run() {
     assert_same_results(&clean, &cut);
     let meta: serde_json::Value =
         serde_json::from_slice(&read(&cut.join("quality.meta.json"))).unwrap();
-    assert_eq!(meta["resumed"].as_array().unwrap().len(), 1);
+    let sessions = meta["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "the first run and the resume");
+    assert_eq!(sessions[0]["cells_done"], 0);
+    assert!(sessions[1]["cells_done"].as_u64().unwrap() > 0);
     // Resuming a finished run changes nothing.
     run_ok(&[GRID, &["--resume"]].concat(), &cut);
     assert_same_results(&clean, &cut);
@@ -443,8 +473,12 @@ fn bad_presets_fail_before_any_work() {
     let unknown = write("unknown.json", r#"{"widths": [8], "widht": 16}"#);
     let malformed = write("malformed.json", r#"{"widths": [8"#);
     let bad_value = write("bad.json", r#"{"depth": [3, 0]}"#);
+    let fractional = write("fractional.json", r#"{"seeds": 10.5}"#);
+    let resume = write("resume.json", r#"{"widths": [8], "resume": true}"#);
     let missing = dir.path().join("missing.json").display().to_string();
     let cases = [
+        (fractional, "key 'seeds': expected a whole number, got 10.5"),
+        (resume, "'resume' is not a preset key"),
         (unknown, "unknown key 'widht'"),
         (malformed, "invalid JSON"),
         (bad_value, "key 'depth': a depth of 0"),
@@ -504,4 +538,342 @@ fn existing_results_are_never_overwritten_and_resume_checks_the_configuration() 
             "records shard 1/1 but --shard is 1/2",
         ));
     assert_eq!(read(&out.join("quality_runs.csv")), before);
+}
+
+/// The data rows of a CSV file, split into fields.
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    String::from_utf8(read(path))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn timing_is_the_mean_wall_time_per_sample_not_per_batch() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "quality",
+        "--widths",
+        "4",
+        "--depth",
+        "2",
+        "--inputs",
+        "3",
+        "--outputs",
+        "4",
+        "--reduction",
+        "mean,sum",
+        "--seeds",
+        "2",
+        "--samples",
+        "3",
+        "--batch-size",
+        "5",
+        "--methods",
+        "hesscale",
+    ];
+    run_ok(&args, &out);
+    // Each cell times 3 batches of 5 samples.
+    let cells = rows(&out.join("quality_timing_cells.csv"));
+    assert_eq!(
+        cells.len(),
+        2 * 2 * 2,
+        "2 reductions x 2 seeds x (exact, hesscale)"
+    );
+    assert!(cells.iter().all(|row| row[8] == "15"), "{cells:?}");
+    // The timing file pools seeds and reductions: 4 cells x 15 samples.
+    let timing = rows(&out.join("quality_timing.csv"));
+    assert_eq!(timing.len(), 2);
+    for row in &timing {
+        let method = &row[5];
+        assert_eq!(row[6], "60", "{row:?}");
+        let total: f64 = cells
+            .iter()
+            .filter(|cell| &cell[7] == method)
+            .map(|cell| cell[9].parse::<f64>().unwrap())
+            .sum();
+        let per_sample: f64 = row[7].parse().unwrap();
+        assert!(
+            (per_sample - total / 60.0).abs() <= 1e-12 * total,
+            "{method}: {per_sample} vs {total} / 60"
+        );
+    }
+}
+
+#[test]
+fn resume_refuses_when_one_appended_file_is_missing_and_keeps_the_other() {
+    let dir = TempDir::new().unwrap();
+    for (missing, kept) in [
+        ("quality_timing_cells.csv", "quality_runs.csv"),
+        ("quality_runs.csv", "quality_timing_cells.csv"),
+    ] {
+        let out = dir.path().join(missing);
+        run_ok(GRID, &out);
+        fs::remove_file(out.join(missing)).unwrap();
+        let before = read(&out.join(kept));
+        bin()
+            .args(GRID)
+            .args(["--resume", "--out-dir"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with("Error: --resume: "))
+            .stderr(predicate::str::contains(format!("{missing}' is missing")))
+            .stderr(predicate::str::contains("restore"))
+            .stderr(predicate::str::contains("delete --out-dir"))
+            .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+        assert_eq!(read(&out.join(kept)), before, "{kept} was changed");
+        assert!(!out.join(missing).exists());
+    }
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&read(path)).unwrap()
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) {
+    fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+}
+
+/// Pretend the out-dir's sessions so far were all run by a build of `revision`.
+fn record_revision(out: &Path, revision: &str) {
+    let path = out.join("quality.meta.json");
+    let mut meta = read_json(&path);
+    meta["git_revision"] = revision.into();
+    for session in meta["sessions"].as_array_mut().unwrap() {
+        session["git_revision"] = revision.into();
+    }
+    write_json(&path, &meta);
+}
+
+#[test]
+fn a_resume_by_another_build_is_recorded_and_warned_about() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    run_ok(GRID, &out);
+    let this_build = read_json(&out.join("quality.meta.json"))["git_revision"].clone();
+    interrupt_at(&out, read(&out.join("quality_runs.csv")).len() / 2);
+    record_revision(&out, "0123456789ab");
+
+    bin()
+        .args(GRID)
+        .args(["--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: resuming a run last written by revision 0123456789ab with revision {}",
+            this_build.as_str().unwrap()
+        )));
+    let meta = read_json(&out.join("quality.meta.json"));
+    assert_eq!(
+        meta["git_revision"], "0123456789ab",
+        "the build that started the run stays recorded"
+    );
+    let sessions = meta["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0]["git_revision"], "0123456789ab");
+    assert_eq!(sessions[1]["git_revision"], this_build);
+    assert!(sessions[1]["tool"]
+        .as_str()
+        .unwrap()
+        .starts_with("hesscale-cli "));
+
+    // Resuming again with the same build as the last session: no warning.
+    bin()
+        .args(GRID)
+        .args(["--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn merge_records_each_shards_revisions_and_warns_when_they_differ() {
+    let dir = TempDir::new().unwrap();
+    let shards = three_shards(dir.path(), &[]);
+    let this_build = read_json(&shards[0].join("quality.meta.json"))["git_revision"].clone();
+    record_revision(&shards[1], "0123456789ab");
+    let out = dir.path().join("merged");
+    merge(&[&shards[0], &shards[1], &shards[2]], &out)
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: merge: the shards were written by different git revisions",
+        ))
+        .stderr(predicate::str::contains("0123456789ab"));
+    let meta = read_json(&out.join("quality.meta.json"));
+    let revisions: Vec<&serde_json::Value> = meta["merged_from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|shard| &shard["git_revisions"])
+        .collect();
+    assert_eq!(
+        revisions,
+        [
+            &serde_json::json!([this_build.clone()]),
+            &serde_json::json!(["0123456789ab"]),
+            &serde_json::json!([this_build]),
+        ]
+    );
+    assert_eq!(
+        meta["merged_from"][0]["sessions"].as_array().unwrap().len(),
+        1
+    );
+
+    let again = dir.path().join("merged-again");
+    record_revision(&shards[1], this_build.as_str().unwrap());
+    merge(&[&shards[0], &shards[1], &shards[2]], &again)
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}
+
+/// The trimmed output of `git args…` in the repository, if git runs and succeeds.
+fn git(args: &[&str]) -> Option<String> {
+    let output = StdCommand::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8(output.stdout).unwrap().trim().to_string())
+}
+
+#[test]
+fn the_recorded_revision_names_the_commit_and_marks_modified_sources_dirty() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    run_ok(
+        &["quality", "--widths", "2", "--seeds", "1", "--samples", "1"],
+        &out,
+    );
+    let meta = read_json(&out.join("quality.meta.json"));
+    let revision = meta["git_revision"].as_str().unwrap();
+    let Some(commit) = git(&["describe", "--always", "--abbrev=12"]) else {
+        assert_eq!(revision, "unknown", "built without git");
+        return;
+    };
+    assert_eq!(revision.trim_end_matches("-dirty"), commit);
+    // The binary is rebuilt after any change to its sources, so modified sources now
+    // mean it was built from a modified tree.
+    let sources = ["src", "build.rs", "Cargo.toml", "Cargo.lock"];
+    let modified = git(&[
+        &["status", "--porcelain", "--untracked-files=no", "--"],
+        &sources[..],
+    ]
+    .concat())
+    .is_some_and(|status| !status.is_empty());
+    if modified {
+        assert!(revision.ends_with("-dirty"), "{revision}");
+    }
+}
+
+#[test]
+fn merge_writes_a_new_or_empty_out_dir_whole() {
+    let dir = TempDir::new().unwrap();
+    let shards = three_shards(dir.path(), &[]);
+    let dirs = [&*shards[0], &*shards[1], &*shards[2]];
+    let out = dir.path().join("merged");
+    fs::create_dir(&out).unwrap();
+    merge(&dirs, &out).success();
+    let mut written: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "quality.meta.json",
+            "quality_runs.csv",
+            "quality_summary.csv",
+            "quality_timing.csv",
+            "quality_timing_cells.csv"
+        ]
+    );
+    let mut siblings: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    siblings.sort();
+    assert_eq!(
+        siblings,
+        ["merged", "s1", "s2", "s3"],
+        "no staging directory is left"
+    );
+
+    // A directory holding anything else is refused before any work, and left as it was.
+    let busy = dir.path().join("busy");
+    fs::create_dir(&busy).unwrap();
+    fs::write(busy.join("notes.txt"), "mine").unwrap();
+    merge(&dirs, &busy)
+        .code(2)
+        .stderr(predicate::str::contains("is not empty"));
+    assert_eq!(fs::read_dir(&busy).unwrap().count(), 1);
+}
+
+/// What `experiments/slurm/quality.sbatch` runs as array task `id` with the given
+/// Slurm and user variables (the binary replaced by `echo`).
+fn sbatch_command(id: &str, variables: &[(&str, &str)]) -> String {
+    let mut command = StdCommand::new("bash");
+    command
+        .arg(repo_file("experiments/slurm/quality.sbatch"))
+        .args(["--widths", "16"])
+        .env("HESSCALE_BIN", "echo")
+        .env("SLURM_ARRAY_TASK_ID", id);
+    for name in ["SHARDS", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_COUNT"] {
+        command.env_remove(name);
+    }
+    command.envs(variables.iter().copied());
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_slurm_script_takes_the_shard_count_from_the_array_or_shards() {
+    // --array=1-8: task 3 of 8.
+    let full = sbatch_command(
+        "3",
+        &[
+            ("SLURM_ARRAY_TASK_MAX", "8"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ],
+    );
+    assert!(full.contains("--shard 3/8 "), "{full}");
+    assert!(
+        full.contains("--out-dir results/shards/shard-3 --resume"),
+        "{full}"
+    );
+    // Task 3 resubmitted alone (--array=3) with SHARDS=8 is still shard 3/8.
+    let again = sbatch_command(
+        "3",
+        &[
+            ("SHARDS", "8"),
+            ("SLURM_ARRAY_TASK_MAX", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ],
+    );
+    assert!(again.contains("--shard 3/8 "), "{again}");
+}
+
+#[test]
+fn the_slurm_script_asks_for_more_memory_than_the_grid_check_allows() {
+    let script = fs::read_to_string(repo_file("experiments/slurm/quality.sbatch")).unwrap();
+    let mem = script
+        .lines()
+        .find_map(|line| line.strip_prefix("#SBATCH --mem="))
+        .expect("a --mem line");
+    let gib: f64 = mem.strip_suffix('G').expect("--mem in G").parse().unwrap();
+    let allowed = hesscale::config::quality::MAX_MEMORY_BYTES / (1024.0 * 1024.0 * 1024.0);
+    assert!(
+        gib > allowed,
+        "--mem={mem} is not above the {allowed} GiB a grid may plan"
+    );
 }

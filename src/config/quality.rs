@@ -32,9 +32,10 @@ pub const MAX_THREADS: usize = 1024;
 /// The memory a run may plan to use (all threads together), in bytes: 4 GiB.
 pub const MAX_MEMORY_BYTES: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
 
-/// The keys a preset file may set: every option except `--preset` itself, spelled with
-/// underscores, plus a free-text `description`.
-pub const PRESET_KEYS: [&str; 17] = [
+/// The keys a preset file may set: every option except `--preset` and `--resume` (which
+/// belong to one invocation, not to a study), spelled with underscores, plus a free-text
+/// `description`.
+pub const PRESET_KEYS: [&str; 16] = [
     "description",
     "widths",
     "depth",
@@ -50,7 +51,6 @@ pub const PRESET_KEYS: [&str; 17] = [
     "methods",
     "threads",
     "out_dir",
-    "resume",
     "shard",
 ];
 
@@ -130,6 +130,12 @@ impl QualityGrid {
             * self.depths.len()
             * self.widths.len()
             * self.seeds
+    }
+
+    /// The samples each cell draws, and each method is timed over: `samples` batches of
+    /// `batch_size`.
+    pub fn samples_per_cell(&self) -> usize {
+        self.samples * self.batch_size
     }
 
     /// The MLP of a grid point: `inputs → width × depth → outputs`.
@@ -298,6 +304,12 @@ impl Preset {
                 "--preset '{shown}': must be a JSON object of option names and values"
             )));
         };
+        if values.contains_key("resume") {
+            return Err(Error::input(format!(
+                "--preset '{shown}': 'resume' is not a preset key (it belongs to one \
+                 invocation, not to a study): pass --resume on the command line instead"
+            )));
+        }
         if let Some(key) = values.keys().find(|k| !PRESET_KEYS.contains(&k.as_str())) {
             return Err(Error::input(format!(
                 "--preset '{shown}': unknown key '{key}' (known keys: {})",
@@ -315,32 +327,47 @@ impl Preset {
     }
 
     /// The value of `key` as the text a flag would carry: strings as they are, numbers
-    /// and booleans printed, lists joined with commas.
+    /// written as whole numbers (`10`, `10.0` and `1e1` all give `10`; every numeric option
+    /// counts something), booleans printed, lists joined with commas.
     fn text(&self, key: &str) -> Result<Option<String>> {
         let Some(value) = self.values.get(key) else {
             return Ok(None);
         };
-        let scalar = |value: &Value| match value {
-            Value::String(text) => Some(text.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            Value::Bool(flag) => Some(flag.to_string()),
-            _ => None,
+        let wrong = |why: String| Error::input(format!("{}: {why}", self.origin(key)));
+        let scalar = |item: &Value| match item {
+            Value::String(text) => Ok(text.clone()),
+            Value::Number(number) => whole_number(number)
+                .ok_or_else(|| wrong(format!("expected a whole number, got {number}"))),
+            Value::Bool(flag) => Ok(flag.to_string()),
+            _ => Err(wrong(format!(
+                "expected a string, a number, a boolean or a list of them, got {value}"
+            ))),
         };
         let text = match value {
             Value::Array(items) => items
                 .iter()
                 .map(scalar)
-                .collect::<Option<Vec<_>>>()
-                .map(|items| items.join(",")),
-            other => scalar(other),
+                .collect::<Result<Vec<_>>>()?
+                .join(","),
+            other => scalar(other)?,
         };
-        text.map(Some).ok_or_else(|| {
-            Error::input(format!(
-                "{}: expected a string, a number, a boolean or a list of them, got {value}",
-                self.origin(key)
-            ))
-        })
+        Ok(Some(text))
     }
+}
+
+/// A JSON number as the digits of a whole number, if it is one: integers as they are,
+/// floats only when they have no fractional part (`10.0`, `1e1`).
+fn whole_number(number: &serde_json::Number) -> Option<String> {
+    if let Some(whole) = number.as_u64() {
+        return Some(whole.to_string());
+    }
+    if let Some(whole) = number.as_i64() {
+        return Some(whole.to_string());
+    }
+    number
+        .as_f64()
+        .filter(|v| v.is_finite() && v.fract() == 0.0)
+        .map(|v| format!("{v:.0}"))
 }
 
 /// The value of one option: the flag if given, else the preset's, else `default`; with
@@ -491,8 +518,6 @@ impl TryFrom<QualityArgs> for QualitySpec {
         let (out_dir, _) = choose(args.out_dir, "out-dir", &preset, "out_dir", || {
             PathBuf::from("results")
         })?;
-        let flag_resume = args.resume.then_some(true);
-        let (resume, _) = choose(flag_resume, "resume", &preset, "resume", || false)?;
 
         let grid = QualityGrid {
             activations,
@@ -522,7 +547,7 @@ impl TryFrom<QualityArgs> for QualitySpec {
             grid,
             threads,
             out_dir,
-            resume,
+            resume: args.resume,
             shard,
             preset: args.preset,
         };
@@ -682,6 +707,39 @@ mod tests {
     }
 
     #[test]
+    fn preset_numbers_written_as_whole_floats_are_whole_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(
+            &path,
+            r#"{"seeds": 1e1, "samples": 20.0, "widths": [4.0, 8], "seed": 3e0}"#,
+        )
+        .unwrap();
+        let spec = spec(QualityArgs {
+            preset: Some(path),
+            threads: Some(1),
+            ..QualityArgs::default()
+        })
+        .unwrap();
+        assert_eq!(spec.grid.seeds, 10);
+        assert_eq!(spec.grid.samples, 20);
+        assert_eq!(spec.grid.widths, vec![4, 8]);
+        assert_eq!(spec.grid.seed, 3);
+    }
+
+    #[test]
+    fn resume_is_only_a_flag() {
+        assert!(!PRESET_KEYS.contains(&"resume"));
+        let resumed = spec(QualityArgs {
+            resume: true,
+            threads: Some(1),
+            ..QualityArgs::default()
+        })
+        .unwrap();
+        assert!(resumed.resume);
+    }
+
+    #[test]
     fn preset_errors_name_the_file_and_key() {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, text: &str| {
@@ -704,6 +762,18 @@ mod tests {
             (
                 write("f.json", r#"{"widths": {"a": 1}}"#),
                 "key 'widths': expected",
+            ),
+            (
+                write("g.json", r#"{"seeds": 10.5}"#),
+                "key 'seeds': expected a whole number, got 10.5",
+            ),
+            (
+                write("h.json", r#"{"widths": [8, 2.5]}"#),
+                "key 'widths': expected a whole number, got 2.5",
+            ),
+            (
+                write("i.json", r#"{"resume": true}"#),
+                "'resume' is not a preset key",
             ),
             (dir.path().join("missing.json"), "--preset: cannot read"),
         ];

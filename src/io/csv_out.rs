@@ -6,7 +6,6 @@
 //! read back and written again gives the same bytes; an undefined value is empty.
 
 use crate::io::format::{number, optional_number};
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -91,7 +90,9 @@ pub struct TimingCellRow {
     pub batch_size: usize,
     pub seed: usize,
     pub method: String,
+    /// Samples timed: the cell's batches × batch size.
     pub samples: usize,
+    /// The method's total wall time over them.
     pub seconds: f64,
 }
 
@@ -104,16 +105,19 @@ pub struct TimingRow {
     pub width: usize,
     pub batch_size: usize,
     pub method: String,
-    /// Samples timed (over every seed and reduction of the grid point).
+    /// Samples timed (batches × batch size, over every seed and reduction of the grid
+    /// point).
     pub samples: usize,
+    /// The mean wall time per sample: the total time over `samples`.
     pub seconds_per_sample: f64,
 }
 
 impl RunRow {
-    /// The row as one CSV line, with its newline.
-    pub fn to_line(&self) -> String {
+    /// The fields that identify the row (everything before `l1`), comma-separated: what
+    /// `--resume` and `merge` expect each line of a cell to start with.
+    pub fn key(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}",
             self.activation,
             self.loss,
             self.reduction,
@@ -123,7 +127,15 @@ impl RunRow {
             self.seed,
             self.method,
             self.layer,
-            self.param,
+            self.param
+        )
+    }
+
+    /// The row as one CSV line, with its newline: the key, then `l1`, `sum_abs_exact`.
+    pub fn to_line(&self) -> String {
+        format!(
+            "{},{},{}\n",
+            self.key(),
             number(self.l1),
             number(self.sum_abs_exact)
         )
@@ -175,10 +187,10 @@ impl SummaryRow {
 }
 
 impl TimingCellRow {
-    /// The row as one CSV line, with its newline.
-    pub fn to_line(&self) -> String {
+    /// The fields that identify the row (everything before `samples`), comma-separated.
+    pub fn key(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{}",
             self.activation,
             self.loss,
             self.reduction,
@@ -186,10 +198,13 @@ impl TimingCellRow {
             self.width,
             self.batch_size,
             self.seed,
-            self.method,
-            self.samples,
-            number(self.seconds)
+            self.method
         )
+    }
+
+    /// The row as one CSV line, with its newline: the key, then `samples`, `seconds`.
+    pub fn to_line(&self) -> String {
+        format!("{},{},{}\n", self.key(), self.samples, number(self.seconds))
     }
 
     /// Parse a line (without its newline).
@@ -258,15 +273,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The key fields every row of a cell starts with:
-/// `activation,loss,reduction,depth,width,batch_size,seed`.
-pub fn cell_prefix(cell: &Cell, batch_size: usize) -> String {
-    format!(
-        "{},{},{},{},{},{},{}",
-        cell.activation, cell.loss, cell.reduction, cell.depth, cell.width, batch_size, cell.seed
-    )
-}
-
 /// The `(layer, param)` labels of a method's rows for `layers` Linear layers, in file
 /// order: each layer `1..L` then `all`, each with `weight`, `bias`, `all`. `None` means
 /// `all`.
@@ -301,60 +307,124 @@ fn select(layers: &[[TensorError; 2]], layer: Option<usize>, param: Option<usize
     }
 }
 
-/// The key part (everything before `l1`) of each runs row a cell writes, in order.
-pub fn run_row_keys(cell: &Cell, batch_size: usize, methods: &[String]) -> Vec<String> {
-    let prefix = cell_prefix(cell, batch_size);
-    let selectors = row_selectors(cell.depth + 1);
-    let (prefix, selectors) = (&prefix, &selectors);
-    methods
+/// The runs rows of one method in a cell, in file order: each layer `1..L` then `all`,
+/// each with `weight`, `bias`, `all`. `layers` holds the method's `[weight, bias]` errors
+/// per layer.
+fn method_run_rows<'a>(
+    cell: &'a Cell,
+    batch_size: usize,
+    method: &'a str,
+    layers: &'a [[TensorError; 2]],
+) -> impl Iterator<Item = RunRow> + 'a {
+    row_selectors(layers.len())
+        .into_iter()
+        .map(move |(layer, param)| {
+            let value = select(layers, layer, param);
+            let (layer, param) = labels(layer, param);
+            RunRow {
+                activation: cell.activation.to_string(),
+                loss: cell.loss.to_string(),
+                reduction: cell.reduction.to_string(),
+                depth: cell.depth,
+                width: cell.width,
+                batch_size,
+                seed: cell.seed,
+                method: method.to_string(),
+                layer,
+                param: param.to_string(),
+                l1: value.l1,
+                sum_abs_exact: value.sum_abs_exact,
+            }
+        })
+}
+
+/// The runs rows of a finished cell, in file order: each method, then as
+/// [`method_run_rows`].
+pub fn run_rows(result: &CellResult, batch_size: usize) -> Vec<RunRow> {
+    result
+        .errors
         .iter()
-        .flat_map(|method| {
-            selectors.iter().map(move |&(layer, param)| {
-                let (layer, param) = labels(layer, param);
-                format!("{prefix},{method},{layer},{param}")
-            })
+        .flat_map(|errors| {
+            let method = errors.method.to_string();
+            method_run_rows(&result.cell, batch_size, &method, &errors.layers).collect::<Vec<_>>()
         })
         .collect()
 }
 
 /// The runs rows of a finished cell, as bytes.
 pub fn runs_bytes(result: &CellResult, batch_size: usize) -> String {
-    let prefix = cell_prefix(&result.cell, batch_size);
-    let selectors = row_selectors(result.cell.depth + 1);
-    let mut text = String::new();
-    for errors in &result.errors {
-        for &(layer, param) in &selectors {
-            let value = select(&errors.layers, layer, param);
-            let (layer, param) = labels(layer, param);
-            writeln!(
-                text,
-                "{prefix},{},{layer},{param},{},{}",
-                errors.method,
-                number(value.l1),
-                number(value.sum_abs_exact)
-            )
-            .expect("writing to a String");
-        }
-    }
-    text
+    run_rows(result, batch_size)
+        .iter()
+        .map(RunRow::to_line)
+        .collect()
 }
 
-/// The key part (everything before `samples`) of each timing row a cell writes.
-pub fn timing_row_keys(cell: &Cell, batch_size: usize, methods: &[String]) -> Vec<String> {
-    let prefix = cell_prefix(cell, batch_size);
+/// The key (see [`RunRow::key`]) of each runs row a cell writes, in order: the rows
+/// [`run_rows`] builds, with the values left out.
+pub fn run_row_keys(cell: &Cell, batch_size: usize, methods: &[String]) -> Vec<String> {
+    let layers = vec![[TensorError::default(); 2]; cell.depth + 1];
     methods
         .iter()
-        .map(|method| format!("{prefix},{method}"))
+        .flat_map(|method| method_run_rows(cell, batch_size, method, &layers).map(|row| row.key()))
+        .collect()
+}
+
+/// The timing row of one method in a cell: `samples` samples timed, `seconds` in total.
+fn timing_cell_row(
+    cell: &Cell,
+    batch_size: usize,
+    method: String,
+    samples: usize,
+    seconds: f64,
+) -> TimingCellRow {
+    TimingCellRow {
+        activation: cell.activation.to_string(),
+        loss: cell.loss.to_string(),
+        reduction: cell.reduction.to_string(),
+        depth: cell.depth,
+        width: cell.width,
+        batch_size,
+        seed: cell.seed,
+        method,
+        samples,
+        seconds,
+    }
+}
+
+/// The timing rows of a finished cell, one per timed method, each over `samples` samples.
+pub fn timing_cell_rows(
+    result: &CellResult,
+    batch_size: usize,
+    samples: usize,
+) -> Vec<TimingCellRow> {
+    result
+        .timings
+        .iter()
+        .map(|t| {
+            timing_cell_row(
+                &result.cell,
+                batch_size,
+                t.method.to_string(),
+                samples,
+                t.seconds,
+            )
+        })
         .collect()
 }
 
 /// The timing rows of a finished cell, as bytes.
 pub fn timing_cells_bytes(result: &CellResult, batch_size: usize, samples: usize) -> String {
-    let prefix = cell_prefix(&result.cell, batch_size);
-    result
-        .timings
+    timing_cell_rows(result, batch_size, samples)
         .iter()
-        .map(|t| format!("{prefix},{},{samples},{}\n", t.method, number(t.seconds)))
+        .map(TimingCellRow::to_line)
+        .collect()
+}
+
+/// The key (see [`TimingCellRow::key`]) of each timing row a cell writes, in order.
+pub fn timing_row_keys(cell: &Cell, batch_size: usize, methods: &[String]) -> Vec<String> {
+    methods
+        .iter()
+        .map(|method| timing_cell_row(cell, batch_size, method.clone(), 0, 0.0).key())
         .collect()
 }
 
@@ -443,11 +513,14 @@ pub fn read_csv_lines(path: &Path, header: &str) -> Result<CsvLines> {
     Ok(CsvLines { header_end, lines })
 }
 
-/// The leading cells of a file that are complete, as found by [`complete_cells`].
+/// The leading cells of a file that are complete, as found by [`complete_cells`], with
+/// each row parsed into a `T`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct CompleteCells {
+pub struct CompleteCells<T> {
     /// The text (rows with their newlines) of each complete cell, in order.
     pub blocks: Vec<String>,
+    /// The parsed rows of each complete cell, in order.
+    pub rows: Vec<Vec<T>>,
     /// The byte offset just past each complete cell.
     pub ends: Vec<u64>,
     /// The byte offset just past the header.
@@ -456,29 +529,30 @@ pub struct CompleteCells {
 
 /// Match the rows of a CSV file against the row keys each cell writes (`expected`, one
 /// list of keys per cell, in order): every complete line must start with its expected
-/// key and a comma and satisfy `parse`. Returns the complete cells (the rows of a cell
-/// cut short are left out). A row that does not match, or more rows than cells,
-/// is an input error naming the file and line.
-pub fn complete_cells(
+/// key and a comma and satisfy `parse`. Returns the complete cells, text and parsed rows
+/// (the rows of a cell cut short are left out). A row that does not match, or more rows
+/// than cells, is an input error naming the file and line.
+pub fn complete_cells<T>(
     path: &Path,
     header: &str,
     expected: &[Vec<String>],
-    parse: impl Fn(&str) -> std::result::Result<(), String>,
-) -> Result<CompleteCells> {
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Result<CompleteCells<T>> {
     let read = read_csv_lines(path, header)?;
-    let mut blocks = Vec::new();
-    let mut ends = Vec::new();
-    let mut block = String::new();
-    let mut block_end = read.header_end;
+    let mut cells = CompleteCells {
+        blocks: Vec::new(),
+        rows: Vec::new(),
+        ends: Vec::new(),
+        header_end: read.header_end,
+    };
     let mut lines = read.lines.iter().enumerate();
     for keys in expected {
+        let mut block = String::new();
+        let mut rows = Vec::with_capacity(keys.len());
+        let mut block_end = cells.end_of(cells.ends.len());
         for key in keys {
             let Some((index, (line, offset))) = lines.next() else {
-                return Ok(CompleteCells {
-                    blocks,
-                    ends,
-                    header_end: read.header_end,
-                });
+                return Ok(cells);
             };
             let bad = |why: String| {
                 Error::input(format!(
@@ -493,13 +567,14 @@ pub fn complete_cells(
             if !matches {
                 return Err(bad(format!("expected a row starting '{key}'")));
             }
-            parse(line).map_err(bad)?;
+            rows.push(parse(line).map_err(bad)?);
             block.push_str(line);
             block.push('\n');
             block_end = *offset;
         }
-        blocks.push(std::mem::take(&mut block));
-        ends.push(block_end);
+        cells.blocks.push(block);
+        cells.rows.push(rows);
+        cells.ends.push(block_end);
     }
     if let Some((index, _)) = lines.next() {
         return Err(Error::input(format!(
@@ -508,14 +583,10 @@ pub fn complete_cells(
             index + 2
         )));
     }
-    Ok(CompleteCells {
-        blocks,
-        ends,
-        header_end: read.header_end,
-    })
+    Ok(cells)
 }
 
-impl CompleteCells {
+impl<T> CompleteCells<T> {
     /// The byte offset just past the first `cells` cells.
     pub fn end_of(&self, cells: usize) -> u64 {
         match cells {
@@ -586,6 +657,7 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
 ";
         assert_eq!(text, expected);
         let keys = run_row_keys(&cell(), 1, &["hesscale".to_string()]);
+        assert_eq!(keys.len(), text.lines().count());
         for (line, key) in text.lines().zip(&keys) {
             assert!(line.starts_with(&format!("{key},")), "{line} vs {key}");
             assert_eq!(RunRow::parse(line).unwrap().to_line(), format!("{line}\n"));
@@ -594,6 +666,47 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
             timing_cells_bytes(&result, 1, 10),
             "tanh,mse,sum,1,4,1,2,exact,10,0.5\n"
         );
+        let timing_keys = timing_row_keys(&cell(), 1, &["exact".to_string()]);
+        assert_eq!(timing_keys, vec!["tanh,mse,sum,1,4,1,2,exact".to_string()]);
+    }
+
+    #[test]
+    fn the_bytes_and_the_keys_come_from_the_row_types() {
+        let result = CellResult {
+            cell: cell(),
+            errors: vec![MethodErrors {
+                method: Method::Ggn,
+                layers: vec![[error(0.1, 0.3); 2], [error(2e-17, 7.0); 2]],
+            }],
+            timings: vec![
+                MethodTiming {
+                    method: Method::Exact,
+                    seconds: 0.25,
+                },
+                MethodTiming {
+                    method: Method::Ggn,
+                    seconds: 1e-5,
+                },
+            ],
+        };
+        let rows = run_rows(&result, 3);
+        let lines: String = rows.iter().map(RunRow::to_line).collect();
+        assert_eq!(runs_bytes(&result, 3), lines);
+        let keys: Vec<String> = rows.iter().map(RunRow::key).collect();
+        assert_eq!(run_row_keys(&cell(), 3, &["ggn".to_string()]), keys);
+        for (row, key) in rows.iter().zip(&keys) {
+            assert!(row.to_line().starts_with(&format!("{key},")));
+        }
+
+        let timings = timing_cell_rows(&result, 3, 12);
+        let lines: String = timings.iter().map(TimingCellRow::to_line).collect();
+        assert_eq!(timing_cells_bytes(&result, 3, 12), lines);
+        let keys: Vec<String> = timings.iter().map(TimingCellRow::key).collect();
+        let methods = ["exact".to_string(), "ggn".to_string()];
+        assert_eq!(timing_row_keys(&cell(), 3, &methods), keys);
+        for (row, line) in timings.iter().zip(lines.lines()) {
+            assert_eq!(TimingCellRow::parse(line).as_ref(), Ok(row));
+        }
     }
 
     #[test]
@@ -619,8 +732,10 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
         ];
         let any = |_: &str| Ok(());
         std::fs::write(&path, "h\na,1,x\na,2,y\nb,1,z\nb,2").unwrap();
-        let cells = complete_cells(&path, "h", &keys, any).unwrap();
+        let third_field = |line: &str| Ok(line.split(',').nth(2).unwrap_or("").to_string());
+        let cells = complete_cells(&path, "h", &keys, third_field).unwrap();
         assert_eq!(cells.blocks, vec!["a,1,x\na,2,y\n".to_string()]);
+        assert_eq!(cells.rows, vec![vec!["x".to_string(), "y".to_string()]]);
         assert_eq!((cells.end_of(0), cells.end_of(1)), (2, 14));
         std::fs::write(&path, "h\na,1,x\nb,2,y\n").unwrap();
         let error = complete_cells(&path, "h", &keys, any).unwrap_err();

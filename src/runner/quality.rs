@@ -19,8 +19,9 @@ use crate::config::quality::{QualityGrid, QualitySpec};
 use crate::error::{Error, Result};
 use crate::io::csv_out::{
     complete_cells, file_bytes, run_row_keys, runs_bytes, timing_cells_bytes, timing_row_keys,
-    truncate, Appender, RunRow, TimingCellRow, RUNS_FILE, RUNS_HEADER, SUMMARY_FILE,
-    SUMMARY_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE, TIMING_HEADER,
+    truncate, Appender, CompleteCells, RunRow, SummaryRow, TimingCellRow, TimingRow, RUNS_FILE,
+    RUNS_HEADER, SUMMARY_FILE, SUMMARY_HEADER, TIMING_CELLS_FILE, TIMING_CELLS_HEADER, TIMING_FILE,
+    TIMING_HEADER,
 };
 use crate::io::format::utc_now;
 use crate::io::output::write_atomically;
@@ -42,7 +43,7 @@ fn method_names(grid: &QualityGrid) -> (Vec<String>, Vec<String>) {
 }
 
 /// The row keys each cell writes to the runs file and to the timing-cells file.
-pub fn expected_keys(grid: &QualityGrid, cells: &[Cell]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+fn expected_keys(grid: &QualityGrid, cells: &[Cell]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
     let (methods, timed) = method_names(grid);
     let runs = cells
         .iter()
@@ -55,18 +56,40 @@ pub fn expected_keys(grid: &QualityGrid, cells: &[Cell]) -> (Vec<Vec<String>>, V
     (runs, timing)
 }
 
-/// Check that a runs line parses.
-pub fn parse_run_line(line: &str) -> std::result::Result<(), String> {
-    RunRow::parse(line).map(|_| ())
+/// The cells of `dir`'s runs and timing-cells files that are complete (read against
+/// the keys `cells` write), each row parsed once.
+pub fn read_finished(
+    dir: &Path,
+    grid: &QualityGrid,
+    cells: &[Cell],
+) -> Result<(CompleteCells<RunRow>, CompleteCells<TimingCellRow>)> {
+    let (run_keys, timing_keys) = expected_keys(grid, cells);
+    let runs = complete_cells(&dir.join(RUNS_FILE), RUNS_HEADER, &run_keys, RunRow::parse)?;
+    let timing = complete_cells(
+        &dir.join(TIMING_CELLS_FILE),
+        TIMING_CELLS_HEADER,
+        &timing_keys,
+        TimingCellRow::parse,
+    )?;
+    Ok((runs, timing))
 }
 
-/// Check that a timing-cells line parses.
-pub fn parse_timing_line(line: &str) -> std::result::Result<(), String> {
-    TimingCellRow::parse(line).map(|_| ())
+/// One session of a run (the first, or a `--resume`): when it started, the build
+/// (tool version and git revision), its threads and the cells already done.
+fn session(threads: usize, cells_done: usize) -> Value {
+    json!({
+        "at": utc_now(),
+        "tool": tool_version(),
+        "git_revision": git_revision(),
+        "threads": threads,
+        "cells_done": cells_done,
+    })
 }
 
-/// The metadata of a run: configuration, build, threads and times.
-fn new_meta(spec: &QualitySpec, cells: usize, started: &str) -> Value {
+/// The metadata of a new run: configuration, the build and threads that started it, the
+/// times, and its sessions (this first one).
+fn new_meta(spec: &QualitySpec, cells: usize) -> Value {
+    let first = session(spec.threads, 0);
     json!({
         "tool": tool_version(),
         "git_revision": git_revision(),
@@ -75,15 +98,15 @@ fn new_meta(spec: &QualitySpec, cells: usize, started: &str) -> Value {
         "cells": {"grid": spec.grid.n_cells(), "shard": cells},
         "threads": spec.threads,
         "preset": spec.preset.as_ref().map(|p| p.display().to_string()),
-        "started": started,
+        "started": first["at"].clone(),
         "finished": Value::Null,
-        "resumed": [],
+        "sessions": [first],
     })
 }
 
 /// Start a fresh run in `dir`: the metadata, then each appended file with its header.
 fn start_fresh(spec: &QualitySpec, dir: &Path, cells: usize) -> Result<Value> {
-    let meta = new_meta(spec, cells, &utc_now());
+    let meta = new_meta(spec, cells);
     write_meta(dir, &meta)?;
     write_atomically(&dir.join(RUNS_FILE), &file_bytes(RUNS_HEADER, []))?;
     write_atomically(
@@ -94,8 +117,11 @@ fn start_fresh(spec: &QualitySpec, dir: &Path, cells: usize) -> Result<Value> {
 }
 
 /// Continue the run recorded in `dir`: check the configuration, keep the cells both
-/// appended files hold complete, cut both files back to them. Returns the metadata (with
-/// this session recorded) and the number of cells already done.
+/// appended files hold complete, cut both files back to them. If only one of the two
+/// files exists, its cells cannot be kept: an input error, before anything is written.
+/// Warns on stderr when this build's git revision differs from the last session's.
+/// Returns the metadata (with this session, and its build, recorded) and the number of
+/// cells already done.
 fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usize)> {
     let recorded = read_meta(dir)?;
     let differences = config_differences(&recorded.config, &spec.grid.to_json());
@@ -115,35 +141,52 @@ fn resume(spec: &QualitySpec, dir: &Path, cells: &[Cell]) -> Result<(Value, usiz
             spec.shard
         )));
     }
-    let (run_keys, timing_keys) = expected_keys(&spec.grid, cells);
     let runs_path = dir.join(RUNS_FILE);
     let timing_path = dir.join(TIMING_CELLS_FILE);
-    let done = if runs_path.exists() && timing_path.exists() {
-        let runs = complete_cells(&runs_path, RUNS_HEADER, &run_keys, parse_run_line)?;
-        let timing = complete_cells(
-            &timing_path,
-            TIMING_CELLS_HEADER,
-            &timing_keys,
-            parse_timing_line,
-        )?;
-        let done = runs.blocks.len().min(timing.blocks.len());
-        truncate(&runs_path, runs.end_of(done))?;
-        truncate(&timing_path, timing.end_of(done))?;
-        done
-    } else {
-        write_atomically(&runs_path, &file_bytes(RUNS_HEADER, []))?;
-        write_atomically(&timing_path, &file_bytes(TIMING_CELLS_HEADER, []))?;
-        0
+    let done = match (runs_path.exists(), timing_path.exists()) {
+        (true, true) => {
+            let (runs, timing) = read_finished(dir, &spec.grid, cells)?;
+            let done = runs.blocks.len().min(timing.blocks.len());
+            truncate(&runs_path, runs.end_of(done))?;
+            truncate(&timing_path, timing.end_of(done))?;
+            done
+        }
+        (false, false) => {
+            write_atomically(&runs_path, &file_bytes(RUNS_HEADER, []))?;
+            write_atomically(&timing_path, &file_bytes(TIMING_CELLS_HEADER, []))?;
+            0
+        }
+        (runs_exist, _) => {
+            let (present, missing) = if runs_exist {
+                (&runs_path, &timing_path)
+            } else {
+                (&timing_path, &runs_path)
+            };
+            return Err(Error::input(format!(
+                "--resume: '{}' is missing but '{}' holds finished cells, which cannot be \
+                 kept without it; restore '{}', or delete --out-dir '{}' to start afresh",
+                missing.display(),
+                present.display(),
+                missing.display(),
+                dir.display()
+            )));
+        }
     };
+    let last_revision = recorded.last_revision();
+    if last_revision != git_revision() {
+        eprintln!(
+            "warning: resuming a run last written by revision {last_revision} with revision \
+             {}: its files will mix the results of both builds (see 'sessions' in '{}')",
+            git_revision(),
+            recorded.path.display()
+        );
+    }
     let mut meta = recorded.meta;
-    meta["tool"] = json!(tool_version());
-    meta["git_revision"] = json!(git_revision());
-    meta["threads"] = json!(spec.threads);
     meta["finished"] = Value::Null;
-    let session = json!({"at": utc_now(), "cells_done": done});
-    match meta.get_mut("resumed").and_then(Value::as_array_mut) {
+    let session = session(spec.threads, done);
+    match meta.get_mut("sessions").and_then(Value::as_array_mut) {
         Some(sessions) => sessions.push(session),
-        None => meta["resumed"] = json!([session]),
+        None => meta["sessions"] = json!([session]),
     }
     write_meta(dir, &meta)?;
     Ok((meta, done))
@@ -176,6 +219,7 @@ pub struct OrderedWriter {
     runs: Appender,
     timing: Appender,
     batch_size: usize,
+    /// The samples each cell times (batches × batch size).
     samples: usize,
     progress: ProgressBar,
 }
@@ -231,7 +275,7 @@ fn run_cells(spec: &QualitySpec, cells: &[Cell], done: usize) -> Result<()> {
         runs: Appender::open(&dir.join(RUNS_FILE))?,
         timing: Appender::open(&dir.join(TIMING_CELLS_FILE))?,
         batch_size: spec.grid.batch_size,
-        samples: spec.grid.samples,
+        samples: spec.grid.samples_per_cell(),
         progress: progress.clone(),
     });
     let pool = rayon::ThreadPoolBuilder::new()
@@ -260,39 +304,30 @@ fn run_cells(spec: &QualitySpec, cells: &[Cell], done: usize) -> Result<()> {
     writer.timing.sync()
 }
 
+/// The bytes of `quality_summary.csv` and `quality_timing.csv`, computed from the rows
+/// of the runs and timing-cells files (`samples`: the grid's batches per seed).
+pub fn summary_bytes(
+    samples: usize,
+    runs: &[RunRow],
+    timings: &[TimingCellRow],
+) -> (Vec<u8>, Vec<u8>) {
+    let summary = summarize(runs, samples);
+    let timing = aggregate_timing(timings);
+    (
+        file_bytes(SUMMARY_HEADER, summary.iter().map(SummaryRow::to_line)),
+        file_bytes(TIMING_HEADER, timing.iter().map(TimingRow::to_line)),
+    )
+}
+
 /// Write `quality_summary.csv` and `quality_timing.csv` of `dir` from its runs and
 /// timing-cells files, each atomically.
-pub fn write_summaries(dir: &Path, grid: &QualityGrid, cells: &[Cell]) -> Result<()> {
-    let (run_keys, timing_keys) = expected_keys(grid, cells);
-    let runs_text = complete_cells(&dir.join(RUNS_FILE), RUNS_HEADER, &run_keys, parse_run_line)?;
-    let runs: Vec<RunRow> = runs_text
-        .blocks
-        .iter()
-        .flat_map(|block| block.lines())
-        .map(|line| RunRow::parse(line).map_err(Error::runtime))
-        .collect::<Result<_>>()?;
-    let summary = summarize(&runs, grid.samples);
-    write_atomically(
-        &dir.join(SUMMARY_FILE),
-        &file_bytes(SUMMARY_HEADER, summary.iter().map(|row| row.to_line())),
-    )?;
-    let timing_text = complete_cells(
-        &dir.join(TIMING_CELLS_FILE),
-        TIMING_CELLS_HEADER,
-        &timing_keys,
-        parse_timing_line,
-    )?;
-    let timings: Vec<TimingCellRow> = timing_text
-        .blocks
-        .iter()
-        .flat_map(|block| block.lines())
-        .map(|line| TimingCellRow::parse(line).map_err(Error::runtime))
-        .collect::<Result<_>>()?;
-    let timing = aggregate_timing(&timings);
-    write_atomically(
-        &dir.join(TIMING_FILE),
-        &file_bytes(TIMING_HEADER, timing.iter().map(|row| row.to_line())),
-    )
+fn write_summaries(dir: &Path, grid: &QualityGrid, cells: &[Cell]) -> Result<()> {
+    let (runs, timing) = read_finished(dir, grid, cells)?;
+    let runs: Vec<RunRow> = runs.rows.into_iter().flatten().collect();
+    let timings: Vec<TimingCellRow> = timing.rows.into_iter().flatten().collect();
+    let (summary, timing) = summary_bytes(grid.samples, &runs, &timings);
+    write_atomically(&dir.join(SUMMARY_FILE), &summary)?;
+    write_atomically(&dir.join(TIMING_FILE), &timing)
 }
 
 /// Run the study a spec describes.

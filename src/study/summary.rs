@@ -148,8 +148,8 @@ fn summary_row(
 
 /// One timing row per (activation, loss, depth, width, batch size, method), in the order
 /// the groups first appear: every seed and reduction of the grid point pooled, so
-/// `samples` is the number of samples timed and `seconds_per_sample` is the total time
-/// over it.
+/// `samples` is the number of samples timed (each cell's row counts batches × batch size)
+/// and `seconds_per_sample` is the total time over it: the mean wall time per sample.
 pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
     type Key = (String, String, usize, usize, usize, String);
     let mut order: Vec<Key> = Vec::new();
