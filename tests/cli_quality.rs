@@ -871,7 +871,7 @@ fn the_slurm_script_asks_for_more_memory_than_the_grid_check_allows() {
         .find_map(|line| line.strip_prefix("#SBATCH --mem="))
         .expect("a --mem line");
     let gib: f64 = mem.strip_suffix('G').expect("--mem in G").parse().unwrap();
-    let allowed = hesscale::config::quality::MAX_MEMORY_BYTES / (1024.0 * 1024.0 * 1024.0);
+    let allowed = hesscale::config::memory::MAX_MEMORY / (1024.0 * 1024.0 * 1024.0);
     assert!(
         gib > allowed,
         "--mem={mem} is not above the {allowed} GiB a grid may plan"

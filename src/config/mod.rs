@@ -10,6 +10,7 @@ pub mod merge;
 pub mod quality;
 pub mod sample;
 
+use std::fmt::Display;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
@@ -38,32 +39,30 @@ where
         .collect()
 }
 
-/// Check a layer width given by `flag`: at least 1, at most [`MAX_WIDTH`].
-pub fn check_width(flag: &str, width: usize) -> Result<usize> {
-    if width == 0 {
+/// Check that `value`, given by `origin` (a flag like `--widths` or a preset key), is
+/// at least 1 and at most `max`; `what` names it in the message (`a width`).
+pub fn check_range(origin: impl Display, what: &str, value: usize, max: usize) -> Result<usize> {
+    if value == 0 {
         Err(Error::input(format!(
-            "--{flag}: a width of 0 is not allowed"
+            "{origin}: {what} of 0 is not allowed"
         )))
-    } else if width > MAX_WIDTH {
+    } else if value > max {
         Err(Error::input(format!(
-            "--{flag}: a width of {width} is over the limit of {MAX_WIDTH}"
+            "{origin}: {what} of {value} is over the limit of {max}"
         )))
     } else {
-        Ok(width)
+        Ok(value)
     }
 }
 
-/// Check a count given by `flag` (batch size, seeds, samples…): at least 1, at most `max`.
+/// Check a layer width given by `flag`: at least 1, at most [`MAX_WIDTH`].
+pub fn check_width(flag: &str, width: usize) -> Result<usize> {
+    check_range(format!("--{flag}"), "a width", width, MAX_WIDTH)
+}
+
+/// Check a count given by `flag` (batch size, repetitions…): at least 1, at most `max`.
 pub fn check_count(flag: &str, count: usize, max: usize) -> Result<usize> {
-    if count == 0 {
-        Err(Error::input(format!("--{flag}: must be at least 1")))
-    } else if count > max {
-        Err(Error::input(format!(
-            "--{flag}: {count} is over the limit of {max}"
-        )))
-    } else {
-        Ok(count)
-    }
+    check_range(format!("--{flag}"), "a value", count, max)
 }
 
 /// The destination of `--output`, checked to be writable before any work.

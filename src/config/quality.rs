@@ -13,7 +13,8 @@ use std::str::FromStr;
 use serde_json::{json, Map, Value};
 
 use crate::cli::QualityArgs;
-use crate::config::MAX_WIDTH;
+use crate::config::memory::{check_memory, method_bytes};
+use crate::config::{check_range, MAX_WIDTH};
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
@@ -29,8 +30,6 @@ pub const MAX_SAMPLES: usize = 10_000_000;
 pub const MAX_SEEDS: usize = 1_000_000;
 /// The most worker threads.
 pub const MAX_THREADS: usize = 1024;
-/// The memory a run may plan to use (all threads together), in bytes: 4 GiB.
-pub const MAX_MEMORY_BYTES: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// The keys a preset file may set: every option except `--preset` and `--resume` (which
 /// belong to one invocation, not to a study), spelled with underscores, plus a free-text
@@ -235,41 +234,27 @@ impl QualityGrid {
         })
     }
 
-    /// A rough upper bound of the memory one worker needs for a cell of this grid, in
-    /// bytes. The exact diagonal dominates: for a layer of `width` units it pushes a stack
-    /// of `width × batch` tangent rows of up to `width` columns through every layer above
-    /// and keeps one stack per layer (plus tiled slopes and temporaries, ×3).
-    /// Hutchinson holds a few parameter-shaped vectors; kfac/ggn_mc `draws × batch` rows
-    /// per layer.
-    pub fn bytes_per_worker(&self) -> f64 {
-        let depth = *self.depths.iter().max().expect("a checked grid has depths") as f64;
-        let width = self
-            .widths
-            .iter()
-            .copied()
-            .chain([self.inputs, self.outputs])
-            .max()
-            .expect("never empty") as f64;
-        let batch = self.batch_size as f64;
-        let layers = depth + 1.0;
-        let exact = 3.0 * layers * width * batch * width * 8.0;
-        let params = layers * (width * width + width) * 8.0;
-        let hutchinson = 6.0 * params + 4.0 * layers * batch * width * 8.0;
-        let draws = self
-            .methods
-            .iter()
-            .filter_map(|m| m.draws())
-            .max()
-            .unwrap_or(1) as f64;
-        let columns = 3.0 * layers * draws.max(self.outputs as f64) * batch * width * 8.0;
-        exact + hutchinson + columns
-    }
-}
-
-impl QualitySpec {
-    /// The memory all workers may need together, in bytes.
-    pub fn memory_estimate(&self) -> f64 {
-        self.grid.bytes_per_worker() * self.threads as f64
+    /// The memory one worker needs for the largest cell of this grid, in bytes, and that
+    /// cell's (width, depth): the model and its batch plus the largest method's arrays
+    /// (the exact diagonal always runs), by [`method_bytes`].
+    pub fn bytes_per_worker(&self) -> (f64, usize, usize) {
+        let mut largest = (0.0, 0, 0);
+        for &depth in &self.depths {
+            for &width in &self.widths {
+                let mut widths = vec![self.inputs];
+                widths.extend(std::iter::repeat_n(width, depth));
+                widths.push(self.outputs);
+                let methods = self.methods.iter().copied().chain([Method::Exact]);
+                let bytes = method_bytes(None, &widths, self.batch_size)
+                    + methods
+                        .map(|m| method_bytes(Some(m), &widths, self.batch_size))
+                        .fold(0.0, f64::max);
+                if bytes > largest.0 {
+                    largest = (bytes, width, depth);
+                }
+            }
+        }
+        largest
     }
 }
 
@@ -424,21 +409,6 @@ where
     Ok(items)
 }
 
-/// Check a count: at least 1 and at most `max`.
-fn check_range(origin: &Origin, what: &str, value: usize, max: usize) -> Result<usize> {
-    if value == 0 {
-        Err(Error::input(format!(
-            "{origin}: {what} of 0 is not allowed"
-        )))
-    } else if value > max {
-        Err(Error::input(format!(
-            "{origin}: {what} of {value} is over the limit of {max}"
-        )))
-    } else {
-        Ok(value)
-    }
-}
-
 /// Parse `I/N` (1 ≤ I ≤ N).
 pub fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
     let (index, count) = text
@@ -551,29 +521,24 @@ impl TryFrom<QualityArgs> for QualitySpec {
             shard,
             preset: args.preset,
         };
-        check_memory(&spec)?;
+        check_grid_memory(&spec)?;
         Ok(spec)
     }
 }
 
-/// Refuse a grid whose workers would need more than [`MAX_MEMORY_BYTES`] together.
-fn check_memory(spec: &QualitySpec) -> Result<()> {
-    let estimate = spec.memory_estimate();
-    if estimate > MAX_MEMORY_BYTES {
-        return Err(Error::input(format!(
-            "the grid would need about {} of memory ({} per worker for the exact diagonal's \
-             tangent stacks at width {}, depth {}, batch {}, times {} threads), over the limit \
-             of {}; use smaller --widths, --depth or --batch-size, or fewer --threads",
-            gibibytes(estimate),
-            gibibytes(spec.grid.bytes_per_worker()),
-            spec.grid.widths.iter().max().expect("checked"),
-            spec.grid.depths.iter().max().expect("checked"),
+/// Refuse a grid whose workers would need more than [`crate::config::memory::MAX_MEMORY`] together.
+fn check_grid_memory(spec: &QualitySpec) -> Result<()> {
+    let (per_worker, width, depth) = spec.grid.bytes_per_worker();
+    check_memory(
+        per_worker * spec.threads as f64,
+        &format!(
+            "the grid ({} per worker at width {width}, depth {depth}, batch {}, times {} threads; \
+             use smaller --widths, --depth or --batch-size, or fewer --threads)",
+            gibibytes(per_worker),
             spec.grid.batch_size,
-            spec.threads,
-            gibibytes(MAX_MEMORY_BYTES),
-        )));
-    }
-    Ok(())
+            spec.threads
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::config::quality::QualityGrid;
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::init::{init_mlp, sample_batch};
-use crate::nn::{ParamTensors, Problem};
+use crate::nn::{LayerParams, ParamTensors, Problem};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use crate::study::Cell;
 
@@ -90,17 +90,6 @@ fn tensor_distances(exact: &ParamTensors, estimate: &ParamTensors) -> Vec<[f64; 
         .collect()
 }
 
-/// Whether every value of a diagonal is finite.
-fn is_finite(diagonal: &ParamTensors) -> bool {
-    diagonal.iter().all(|layer| {
-        layer
-            .weight
-            .iter()
-            .chain(&layer.bias)
-            .all(|v| v.is_finite())
-    })
-}
-
 /// Run `method` on `problem`, timed; a non-finite result is an error naming the cell.
 fn timed_estimate(
     method: Method,
@@ -112,7 +101,7 @@ fn timed_estimate(
     let start = Instant::now();
     let diagonal = method.estimate(problem, rng);
     let seconds = start.elapsed().as_secs_f64();
-    if !is_finite(&diagonal) {
+    if !diagonal.iter().all(LayerParams::is_finite) {
         return Err(Error::runtime(format!(
             "cell {}: method {method} produced a non-finite value at sample {sample}",
             cell.label()
