@@ -40,7 +40,7 @@ include plots/figures.mk
 # The quality study (README "### quality"). Both pass --resume: rerunning continues.
 QUALITY_OUT ?= results
 
-quality: build ## The default quality study (widths 16,32,64 x 30 seeds) into results/ (or QUALITY_OUT), resumable
+quality: build ## The standard quality study (widths 16,32,64 x 30 seeds) into results/ (or QUALITY_OUT), resumable
 	$(BIN) quality --widths 16,32,64 --seeds 30 --out-dir $(QUALITY_OUT) --resume
 
 quality-small: build ## A quick quality grid that feeds every quality figure (< 1 min) into results/ (or QUALITY_OUT)
