@@ -186,7 +186,10 @@ fn bad_flags_fail_with_one_line_and_exit_code_2() {
             "GiB of memory",
         ),
         (&["--reps", "0"], "--reps: a value of 0 is not allowed"),
-        (&["--batch-size", "0"], "--batch-size: a value of 0 is not allowed"),
+        (
+            &["--batch-size", "0"],
+            "--batch-size: a value of 0 is not allowed",
+        ),
         (&["--threads", "0"], "--threads"),
         (&["--sweep", "depth", "--sizes", "1,x"], "--sizes: 'x'"),
         (&["--sweep", "width", "--sizes", "0"], "--sizes"),
