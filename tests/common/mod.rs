@@ -411,13 +411,9 @@ pub struct FullMatrixOracle {
     pub preact_hessians: Vec<Vec<Array2<f64>>>,
 }
 
-/// Oracle (c): per sample, `M_L = ∇²_z ℓ` (`Loss::hessian`),
-/// `M_{l−1} = Φ' W_lᵀ M_l W_l Φ' + diag(φ''(a_{l−1}) ⊙ γ_{l−1})` with `γ_{l−1} = W_lᵀ δ_l`
-/// computed here; the GGN `G` is the same recursion without the residual. Then SPEC §1.1:
-/// `H[W_l]_{oi} = Σ_n h²_{n,l−1,i} M_{n,l}[o,o]`, `H[b_l]_o = Σ_n M_{n,l}[o,o]`.
-pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
-    let mlp = problem.mlp();
-    let depth = mlp.depth();
+/// Every sample's own forward pass, the outputs `z` ([N, D]) and `∂L/∂z`: the start of
+/// both per-sample oracles below.
+fn trace_batch(problem: &Problem) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>) {
     let traces: Vec<SampleTrace> = (0..problem.batch_size())
         .map(|n| trace_sample(problem, n))
         .collect();
@@ -425,6 +421,17 @@ pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
     let output_grad = problem
         .loss()
         .gradient(&z, problem.targets(), problem.reduction());
+    (traces, z, output_grad)
+}
+
+/// Oracle (c): per sample, `M_L = ∇²_z ℓ` (`Loss::hessian`),
+/// `M_{l−1} = Φ' W_lᵀ M_l W_l Φ' + diag(φ''(a_{l−1}) ⊙ γ_{l−1})` with `γ_{l−1} = W_lᵀ δ_l`
+/// computed here; the GGN `G` is the same recursion without the residual. Then SPEC §1.1:
+/// `H[W_l]_{oi} = Σ_n h²_{n,l−1,i} M_{n,l}[o,o]`, `H[b_l]_o = Σ_n M_{n,l}[o,o]`.
+pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
+    let mlp = problem.mlp();
+    let depth = mlp.depth();
+    let (traces, z, output_grad) = trace_batch(problem);
     let mut hessian = mlp.zeros_like_params();
     let mut ggn = mlp.zeros_like_params();
     let mut preact_hessians = vec![Vec::new(); depth];
@@ -487,13 +494,7 @@ pub enum Seed {
 pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) -> ParamTensors {
     let mlp = problem.mlp();
     let depth = mlp.depth();
-    let traces: Vec<SampleTrace> = (0..problem.batch_size())
-        .map(|n| trace_sample(problem, n))
-        .collect();
-    let z = outputs(&traces);
-    let output_grad = problem
-        .loss()
-        .gradient(&z, problem.targets(), problem.reduction());
+    let (traces, z, output_grad) = trace_batch(problem);
     let mut diag = mlp.zeros_like_params();
     for (n, trace) in traces.iter().enumerate() {
         let full = problem.loss().hessian(&z, problem.reduction(), n);
