@@ -1,22 +1,31 @@
-//! Time per sample (batch 1) of the gradient and of every Hessian-diagonal method on the
-//! protocol-shaped net 6 → w,w,w → 10 (tanh, cross_entropy).
+//! Per-sample time (batch 1) on the quality protocol's net 6 → w,w,w → 10 (tanh,
+//! cross_entropy) at widths 16, 64 and 256:
 //!
-//! Widths 64 and 256: the gradient and every method of `Method::all()`. Width 512: the
-//! gradient and the cheap methods (the ones that cost about one backward pass or one HVP).
+//! * `cell/width_W`: a whole quality cell, every method of `all` on every sample with the
+//!   errors against the exact diagonal (what `quality` does), per sample;
+//! * `own/width_W/NAME`: each method's own work on a prepared linearization (the shared
+//!   parts already made), and `gradient` and `linearization` (a plain gradient, and the
+//!   forward pass with every shared part);
+//! * `alone/width_W/NAME`: each method on its own from the problem (what `diag` and
+//!   `cost` time).
 //!
 //! Run with `cargo bench --bench diagonals`; filter with e.g.
-//! `cargo bench --bench diagonals -- 'width_512/'`.
+//! `cargo bench --bench diagonals -- 'own/width_64/'`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hesscale::config::quality::QualityGrid;
 use hesscale::methods::Method;
 use hesscale::nn::init::{init_mlp, sample_batch, Architecture};
-use hesscale::nn::{Activation, Loss, Problem, Reduction};
+use hesscale::nn::{Activation, Linearization, Loss, Problem, Reduction};
 use hesscale::rng::{stream_id, stream_rng, PROBLEM_STREAM};
+use hesscale::study::quality::run_cell;
+use hesscale::study::Cell;
 
 const SEED: u64 = 0;
+const WIDTHS: [usize; 3] = [16, 64, 256];
 
 /// One sample of the protocol: a PyTorch-initialised 6 → w,w,w → 10 tanh net and one input.
 fn problem(width: usize) -> Problem {
@@ -33,39 +42,84 @@ fn problem(width: usize) -> Problem {
         .expect("a valid problem")
 }
 
-/// The methods that cost about one backward pass (or one HVP) per sample.
-fn cheap_methods() -> Vec<Method> {
-    vec![
-        Method::HesScale,
-        Method::HesScaleGn,
-        Method::Bl89,
-        Method::GgnMc { draws: 1 },
-        Method::Kfac { draws: 1 },
-        Method::Hutchinson { draws: 1 },
-        Method::GradSquared,
-    ]
+/// A quality grid of one cell at `width` with `samples` samples and every method.
+fn grid(width: usize, samples: usize) -> QualityGrid {
+    QualityGrid {
+        activations: vec![Activation::Tanh],
+        losses: vec![Loss::CrossEntropy],
+        reductions: vec![Reduction::Mean],
+        depths: vec![3],
+        widths: vec![width],
+        inputs: 6,
+        outputs: 10,
+        batch_size: 1,
+        samples,
+        seeds: 1,
+        seed: SEED,
+        methods: Method::all(),
+    }
 }
 
-fn bench_width(c: &mut Criterion, width: usize, methods: &[Method]) {
-    let problem = problem(width);
-    let mut group = c.benchmark_group(format!("width_{width}"));
-    group.bench_function("gradient", |b| {
-        b.iter(|| black_box(black_box(&problem).gradient()))
-    });
-    for &method in methods {
-        let mut rng = stream_rng(SEED, width as u64, stream_id(&method.to_string()));
-        group.bench_function(method.to_string(), |b| {
-            b.iter(|| black_box(method.estimate(black_box(&problem), &mut rng)))
+fn cell(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cell");
+    for width in WIDTHS {
+        let samples = if width > 64 { 4 } else { 20 };
+        let grid = grid(width, samples);
+        let cell = Cell {
+            activation: Activation::Tanh,
+            loss: Loss::CrossEntropy,
+            reduction: Reduction::Mean,
+            depth: 3,
+            width,
+            seed: 0,
+        };
+        group.throughput(Throughput::Elements(samples as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("width_{width}")), |b| {
+            b.iter(|| black_box(run_cell(&grid, &cell).expect("the cell runs")))
         });
     }
     group.finish();
 }
 
-fn diagonals(c: &mut Criterion) {
-    for width in [64, 256] {
-        bench_width(c, width, &Method::all());
+fn own_work(c: &mut Criterion) {
+    for width in WIDTHS {
+        let problem = problem(width);
+        let mut group = c.benchmark_group(format!("own/width_{width}"));
+        group.bench_function("gradient", |b| {
+            b.iter(|| black_box(black_box(&problem).gradient()))
+        });
+        group.bench_function("linearization", |b| {
+            b.iter(|| {
+                let linearization = Linearization::new(black_box(&problem));
+                black_box(linearization.backward());
+                black_box(linearization.output_jacobians());
+                black_box(linearization.squared_inputs());
+            })
+        });
+        let linearization = Linearization::new(&problem);
+        linearization.backward();
+        linearization.output_jacobians();
+        linearization.squared_inputs();
+        for method in Method::all() {
+            let mut rng = stream_rng(SEED, width as u64, stream_id(&method.to_string()));
+            group.bench_function(method.to_string(), |b| {
+                b.iter(|| black_box(method.estimate_from(black_box(&linearization), &mut rng)))
+            });
+        }
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("alone/width_{width}"));
+        for method in Method::all() {
+            if width > 64 && method.is_capped() {
+                continue;
+            }
+            let mut rng = stream_rng(SEED, width as u64, stream_id(&method.to_string()));
+            group.bench_function(method.to_string(), |b| {
+                b.iter(|| black_box(method.estimate(black_box(&problem), &mut rng)))
+            });
+        }
+        group.finish();
     }
-    bench_width(c, 512, &cheap_methods());
 }
 
 criterion_group! {
@@ -74,6 +128,6 @@ criterion_group! {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500))
         .sample_size(20);
-    targets = diagonals
+    targets = cell, own_work
 }
 criterion_main!(benches);

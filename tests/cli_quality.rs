@@ -580,13 +580,14 @@ fn timing_is_the_mean_wall_time_per_sample_not_per_batch() {
     let cells = rows(&out.join("quality_timing_cells.csv"));
     assert_eq!(
         cells.len(),
-        2 * 2 * 2,
-        "2 reductions x 2 seeds x (exact, hesscale)"
+        2 * 2 * 4,
+        "2 reductions x 2 seeds x (gradient, linearization, exact, hesscale)"
     );
     assert!(cells.iter().all(|row| row[8] == "15"), "{cells:?}");
     // The timing file pools seeds and reductions: 4 cells x 15 samples.
     let timing = rows(&out.join("quality_timing.csv"));
-    assert_eq!(timing.len(), 2);
+    let subjects: Vec<&str> = timing.iter().map(|row| row[5].as_str()).collect();
+    assert_eq!(subjects, ["gradient", "linearization", "exact", "hesscale"]);
     for row in &timing {
         let method = &row[5];
         assert_eq!(row[6], "60", "{row:?}");

@@ -6,9 +6,12 @@ mod common;
 
 use approx::{assert_abs_diff_eq, assert_relative_eq};
 use common::*;
-use hesscale::methods::{exact, ggn, Method};
+use hesscale::methods::exact::Strategy as ExactStrategy;
+use hesscale::methods::{exact, ggn, Diagonal};
 use hesscale::nn::loss::softmax;
-use hesscale::nn::{Activation, LayerParams, Loss, Reduction, Targets};
+use hesscale::nn::{
+    Activation, LayerParams, Linearization, Loss, ParamTensors, Problem, Reduction, Targets,
+};
 use hesscale::rng::stream_rng;
 use ndarray::{array, Array2};
 use ndarray_rand::rand_distr::StandardNormal;
@@ -76,7 +79,7 @@ fn the_case_table_covers_every_activation_loss_reduction_batch_and_depth() {
 fn exact_equals_one_hessian_vector_product_per_parameter() {
     for case in exact_cases() {
         let problem = case.problem();
-        let exact = Method::Exact.estimate(&problem, &mut stream_rng(0, 0, 1));
+        let exact = method("exact").estimate(&problem, &mut stream_rng(0, 0, 1));
         assert_eq!(exact, exact::hessian_diag(&problem), "{case}");
         let oracle = hvp_diag(&problem);
         assert_params_close(
@@ -100,6 +103,50 @@ fn exact_equals_the_full_matrix_recursion() {
             scaled(ROUNDING, &oracle.hessian),
         );
     }
+}
+
+/// The exact diagonal by either strategy, whichever the shape would pick.
+fn exact_by(problem: &Problem, strategy: ExactStrategy) -> ParamTensors {
+    let linearization = Linearization::new(problem);
+    Diagonal::PerSample(exact::preact_hessian_diags_by(&linearization, strategy))
+        .into_params(&linearization)
+}
+
+#[test]
+fn both_exact_strategies_equal_the_full_matrix_recursion() {
+    for case in exact_cases() {
+        let problem = case.problem();
+        let oracle = full_matrix_oracle(&problem).hessian;
+        for strategy in [ExactStrategy::Jacobians, ExactStrategy::DenseHessians] {
+            assert_params_close(
+                format!("{case} exact by {strategy:?} vs full-matrix recursion"),
+                &exact_by(&problem, strategy),
+                &oracle,
+                scaled(ROUNDING, &oracle),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_cheaper_strategy_is_jacobians_for_shallow_and_dense_for_deep_nets() {
+    let net = |depth: usize| {
+        let mut widths = vec![6];
+        widths.extend(std::iter::repeat_n(64, depth));
+        widths.push(10);
+        widths
+    };
+    assert_eq!(ExactStrategy::cheaper(&net(3)), ExactStrategy::Jacobians);
+    assert_eq!(
+        ExactStrategy::cheaper(&net(8)),
+        ExactStrategy::DenseHessians
+    );
+    // Per sample at width 64, depth 3: one 64³ product of Jacobians and two output
+    // Jacobians, against four 64³ products of dense Hessians.
+    assert_eq!(
+        ExactStrategy::Jacobians.work_per_sample(&net(3)),
+        64.0 * 64.0 * 64.0 + 2.0 * 10.0 * 64.0 * 64.0
+    );
 }
 
 #[test]
@@ -191,6 +238,14 @@ proptest! {
             &by_matrices,
             scaled(ROUNDING, &by_matrices),
         );
+        for strategy in [ExactStrategy::Jacobians, ExactStrategy::DenseHessians] {
+            assert_params_close(
+                format!("{case} by {strategy:?} vs full matrices"),
+                &exact_by(&problem, strategy),
+                &by_matrices,
+                scaled(ROUNDING, &by_matrices),
+            );
+        }
     }
 }
 

@@ -90,8 +90,13 @@ fn nets() -> Vec<Case> {
 fn ggn_mc_converges_to_ggn_like_one_over_root_m() {
     for (cell, case) in nets().into_iter().enumerate() {
         let problem = case.problem();
-        let ggn = Method::Ggn.estimate(&problem, &mut stream_rng(0, 0, 0));
-        let (few, many) = error_ratio(|draws| Method::GgnMc { draws }, &problem, &ggn, cell as u64);
+        let ggn = method("ggn").estimate(&problem, &mut stream_rng(0, 0, 0));
+        let (few, many) = error_ratio(
+            |draws| method(&format!("ggn_mc:{draws}")),
+            &problem,
+            &ggn,
+            cell as u64,
+        );
         eprintln!("{case} ggn_mc: relative L1 error {few:.4} at M={FEW}, {many:.4} at M={MANY}");
         assert!(
             RATE_BAND.contains(&(few / many)),
@@ -111,7 +116,7 @@ fn hutchinson_signed_converges_to_exact_like_one_over_root_m() {
         let problem = case.problem();
         let exact = exact::hessian_diag(&problem);
         let (few, many) = error_ratio(
-            |draws| Method::HutchinsonSigned { draws },
+            |draws| method(&format!("hutchinson_signed:{draws}")),
             &problem,
             &exact,
             cell as u64,
@@ -220,7 +225,12 @@ fn absolute_hutchinson_case(case: &Case, cell: u64) {
     let bias = l1_distance(&limit, &exact) / l1_norm(&exact);
     assert!(bias > 0.2, "{case}: E|v⊙Hv| is only {bias} away from exact");
 
-    let (few, many) = error_ratio(|draws| Method::Hutchinson { draws }, &problem, &limit, cell);
+    let (few, many) = error_ratio(
+        |draws| method(&format!("hutchinson:{draws}")),
+        &problem,
+        &limit,
+        cell,
+    );
     eprintln!("{case} hutchinson vs E|v⊙Hv|: {few:.4} at M={FEW}, {many:.4} at M={MANY}");
     assert!(
         RATE_BAND.contains(&(few / many)),
@@ -228,8 +238,12 @@ fn absolute_hutchinson_case(case: &Case, cell: u64) {
         few / many
     );
 
-    let (few_to_exact, many_to_exact) =
-        error_ratio(|draws| Method::Hutchinson { draws }, &problem, &exact, cell);
+    let (few_to_exact, many_to_exact) = error_ratio(
+        |draws| method(&format!("hutchinson:{draws}")),
+        &problem,
+        &exact,
+        cell,
+    );
     eprintln!(
         "{case} hutchinson vs exact: {few_to_exact:.4} at M={FEW}, {many_to_exact:.4} at M={MANY}"
     );
@@ -240,7 +254,7 @@ fn absolute_hutchinson_case(case: &Case, cell: u64) {
     assert!(few_to_exact / many_to_exact < 2.0);
 
     let (signed_few, signed_many) = error_ratio(
-        |draws| Method::HutchinsonSigned { draws },
+        |draws| method(&format!("hutchinson_signed:{draws}")),
         &problem,
         &exact,
         cell,

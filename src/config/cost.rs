@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::cli::CostArgs;
-use crate::config::memory::{check_memory, method_bytes};
+use crate::config::memory::check_memory;
 use crate::config::{check_count, check_n_params, check_width, parse_list};
 use crate::error::{Error, Result};
 use crate::io::cost_out::{COST_CSV, COST_META};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
+use crate::nn::work::model_bytes;
 use crate::nn::{Activation, Loss};
 
 /// The largest batch `cost` times.
@@ -22,7 +23,7 @@ pub const MAX_REPS: usize = 1_000_000;
 /// The most worker threads.
 pub const MAX_THREADS: usize = 1024;
 /// The default `--max-work`: capped methods run only where one call is estimated at
-/// no more than this many multiply-adds (see [`estimated_work`]; up to about a second
+/// no more than this many multiply-adds (see [`Method::work`]; up to about a second
 /// per call on one core).
 pub const DEFAULT_MAX_WORK: f64 = 2e9;
 
@@ -138,64 +139,6 @@ impl CostCase {
     }
 }
 
-/// Whether a method is subject to `--max-work`: the ones whose cost grows faster than a
-/// gradient's (exact, ggn) and every method with more than one Monte-Carlo draw.
-pub fn is_capped(method: Method) -> bool {
-    matches!(method, Method::Exact | Method::Ggn) || method.draws().is_some_and(|m| m > 1)
-}
-
-/// The rows of a matrix product as the matrix kernel computes them: in panels of 8
-/// (matrixmultiply's f64 kernels), so a product of 1 row costs as much as one of 8.
-fn padded_rows(rows: usize) -> f64 {
-    (rows.div_ceil(8) * 8) as f64
-}
-
-/// The estimated multiply-adds of one call of `method` (`None`: the gradient) on a
-/// network with layer boundaries `widths` (input to output) and a batch of N = `batch`
-/// samples, counting the matrix products that dominate, each as (rows rounded up to a
-/// multiple of 8, see [`padded_rows`]) × (weights it passes). With `P = Σ_l in_l·out_l`,
-/// `A_l` the weights of the layers above layer l and `F = 2·⌈N⌉₈·P` (forward and
-/// gradient backward): one-backward methods and the gradient `F + N·P`; exact
-/// `F + Σ_l 2·⌈out_l·N⌉₈·A_l + N·P` (a forward tangent and a reverse pass above l per
-/// unit of l); ggn `F + ⌈D·N⌉₈·A_1 + N·P`; ggn_mc:M and kfac:M `F + ⌈M·N⌉₈·A_1 + N·P`;
-/// hutchinson:M `F + M·(4·⌈N⌉₈·P + 2·N·P)` (per HVP four N-row products and two outer
-/// products).
-pub fn estimated_work(method: Option<Method>, widths: &[usize], batch: usize) -> f64 {
-    let weights: Vec<f64> = widths
-        .windows(2)
-        .map(|w| w[0] as f64 * w[1] as f64)
-        .collect();
-    let above = |l: usize| -> f64 { weights[l + 1..].iter().sum() };
-    let pass: f64 = weights.iter().sum();
-    let samples = batch as f64;
-    let outputs = *widths.last().expect("a network has an output");
-    let base = 2.0 * padded_rows(batch) * pass + samples * pass;
-    match method {
-        None
-        | Some(
-            Method::HesScale
-            | Method::HesScaleGn
-            | Method::Bl89
-            | Method::GradSquared
-            | Method::Zero,
-        ) => base,
-        Some(Method::Exact) => {
-            let tangents: f64 = (0..weights.len())
-                .map(|l| 2.0 * padded_rows(widths[l + 1] * batch) * above(l))
-                .sum();
-            base + tangents
-        }
-        Some(Method::Ggn) => base + padded_rows(outputs * batch) * above(0),
-        Some(Method::GgnMc { draws } | Method::Kfac { draws }) => {
-            base + padded_rows(draws * batch) * above(0)
-        }
-        Some(Method::Hutchinson { draws } | Method::HutchinsonSigned { draws }) => {
-            base - samples * pass
-                + draws as f64 * (4.0 * padded_rows(batch) * pass + 2.0 * samples * pass)
-        }
-    }
-}
-
 /// A checked `cost` request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CostSpec {
@@ -208,7 +151,8 @@ pub struct CostSpec {
     pub reps: usize,
     pub warmup: usize,
     pub threads: usize,
-    /// The cap of [`is_capped`] methods, in estimated multiply-adds per call.
+    /// The cap of capped methods ([`Method::is_capped`]), in estimated multiply-adds per
+    /// call ([`Method::work`]).
     pub max_work: f64,
     pub seed: u64,
     pub out_dir: PathBuf,
@@ -219,10 +163,10 @@ pub struct CostSpec {
 impl CostSpec {
     /// Why `method` is not timed on `case`, or `None` when it is.
     pub fn skip_reason(&self, case: &CostCase, method: Method) -> Option<String> {
-        if !is_capped(method) {
+        if !method.is_capped() {
             return None;
         }
-        let work = estimated_work(Some(method), &case.architecture.widths(), case.batch_size);
+        let work = method.work(&case.architecture.widths(), case.batch_size);
         (work > self.max_work).then(|| {
             format!(
                 "size cap: about {work:.1e} multiply-adds per call > --max-work {:.1e}",
@@ -392,10 +336,10 @@ impl TryFrom<CostArgs> for CostSpec {
                 .iter()
                 .filter(|&&method| spec.skip_reason(case, method).is_none());
             let largest = timed_methods
-                .map(|&method| method_bytes(Some(method), &widths, batch_size))
+                .map(|&method| method.memory(&widths, batch_size))
                 .fold(0.0, f64::max);
             check_memory(
-                method_bytes(None, &widths, batch_size) + largest,
+                model_bytes(&widths, batch_size) + largest,
                 &format!("the {} sweep at size {}", case.sweep, case.size),
             )?;
         }
@@ -409,56 +353,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rows_are_counted_in_panels_of_eight() {
-        assert_eq!(padded_rows(1), 8.0);
-        assert_eq!(padded_rows(8), 8.0);
-        assert_eq!(padded_rows(9), 16.0);
-    }
-
-    #[test]
-    fn work_estimates_follow_the_formulas() {
-        // 2 → 3 → 4: weights 6 and 12, P = 18; N = 1.
-        let widths = [2, 3, 4];
-        let base = 2.0 * 8.0 * 18.0 + 18.0;
-        assert_eq!(estimated_work(None, &widths, 1), base);
-        assert_eq!(estimated_work(Some(Method::HesScale), &widths, 1), base);
-        // exact: layer 0 (3 units) through the 12 weights above, layer 1 through none.
-        assert_eq!(
-            estimated_work(Some(Method::Exact), &widths, 1),
-            base + 2.0 * 8.0 * 12.0
-        );
-        assert_eq!(
-            estimated_work(Some(Method::Ggn), &widths, 1),
-            base + 8.0 * 12.0
-        );
-        assert_eq!(
-            estimated_work(Some(Method::GgnMc { draws: 50 }), &widths, 1),
-            base + 56.0 * 12.0
-        );
-        assert_eq!(
-            estimated_work(Some(Method::Hutchinson { draws: 2 }), &widths, 1),
-            2.0 * 8.0 * 18.0 + 2.0 * (4.0 * 8.0 * 18.0 + 2.0 * 18.0)
-        );
-    }
-
-    #[test]
     fn only_the_expensive_methods_are_capped() {
         for method in Method::all() {
-            let expensive = matches!(method, Method::Exact | Method::Ggn)
-                || method.draws().is_some_and(|m| m > 1);
-            assert_eq!(is_capped(method), expensive, "{method}");
+            let expensive =
+                matches!(method.family(), "exact" | "ggn") || method.draws().is_some_and(|m| m > 1);
+            assert_eq!(method.is_capped(), expensive, "{method}");
         }
     }
 
     #[test]
     fn the_default_cap_skips_exact_in_the_deep_nets_only() {
-        let work = |sweep: Sweep, size: usize, method: Method| {
-            estimated_work(Some(method), &sweep.architecture(size).widths(), 1)
+        let work = |sweep: Sweep, size: usize, method: &str| {
+            let method: Method = method.parse().unwrap();
+            method.work(&sweep.architecture(size).widths(), 1)
         };
-        assert!(work(Sweep::Depth, 4, Method::Exact) <= DEFAULT_MAX_WORK);
-        assert!(work(Sweep::Depth, 8, Method::Exact) > DEFAULT_MAX_WORK);
-        assert!(work(Sweep::Width, 512, Method::Exact) <= DEFAULT_MAX_WORK);
-        assert!(work(Sweep::Outputs, 2048, Method::Ggn) <= DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Depth, 8, "exact") <= DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Depth, 16, "exact") > DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Width, 512, "exact") <= DEFAULT_MAX_WORK);
+        assert!(work(Sweep::Outputs, 2048, "ggn") <= DEFAULT_MAX_WORK);
     }
 
     #[test]

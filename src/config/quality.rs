@@ -13,11 +13,12 @@ use std::str::FromStr;
 use serde_json::{json, Map, Value};
 
 use crate::cli::QualityArgs;
-use crate::config::memory::{check_memory, method_bytes};
+use crate::config::memory::check_memory;
 use crate::config::{check_range, MAX_WIDTH};
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
+use crate::nn::work::model_bytes;
 use crate::nn::{Activation, Loss, Reduction};
 
 /// The most hidden layers a grid may ask for.
@@ -151,10 +152,19 @@ impl QualityGrid {
     /// computed) first unless `--methods` lists it, then the approximations.
     pub fn timed_methods(&self) -> Vec<Method> {
         let mut methods = self.methods.clone();
-        if !methods.contains(&Method::Exact) {
-            methods.insert(0, Method::Exact);
+        if !methods.contains(&Method::exact()) {
+            methods.insert(0, Method::exact());
         }
         methods
+    }
+
+    /// The subjects each cell times, in the order of its timing rows: the plain gradient,
+    /// the shared linearization, then [`QualityGrid::timed_methods`].
+    pub fn timed_subjects(&self) -> Vec<String> {
+        ["gradient".to_string(), "linearization".to_string()]
+            .into_iter()
+            .chain(self.timed_methods().iter().map(Method::to_string))
+            .collect()
     }
 
     /// The grid as recorded under `config` in `quality.meta.json`; `--resume` and `merge`
@@ -236,7 +246,7 @@ impl QualityGrid {
 
     /// The memory one worker needs for the largest cell of this grid, in bytes, and that
     /// cell's (width, depth): the model and its batch plus the largest method's arrays
-    /// (the exact diagonal always runs), by [`method_bytes`].
+    /// (the exact diagonal always runs), by [`Method::memory`].
     pub fn bytes_per_worker(&self) -> (f64, usize, usize) {
         let mut largest = (0.0, 0, 0);
         for &depth in &self.depths {
@@ -244,10 +254,10 @@ impl QualityGrid {
                 let mut widths = vec![self.inputs];
                 widths.extend(std::iter::repeat_n(width, depth));
                 widths.push(self.outputs);
-                let methods = self.methods.iter().copied().chain([Method::Exact]);
-                let bytes = method_bytes(None, &widths, self.batch_size)
+                let methods = self.methods.iter().copied().chain([Method::exact()]);
+                let bytes = model_bytes(&widths, self.batch_size)
                     + methods
-                        .map(|m| method_bytes(Some(m), &widths, self.batch_size))
+                        .map(|m| m.memory(&widths, self.batch_size))
                         .fold(0.0, f64::max);
                 if bytes > largest.0 {
                     largest = (bytes, width, depth);

@@ -404,7 +404,7 @@ pub fn timing_cell_rows(
             timing_cell_row(
                 &result.cell,
                 batch_size,
-                t.method.to_string(),
+                t.subject.clone(),
                 samples,
                 t.seconds,
             )
@@ -608,9 +608,8 @@ pub fn truncate(path: &Path, length: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::methods::Method;
     use crate::nn::{Activation, Loss, Reduction};
-    use crate::study::quality::{MethodErrors, MethodTiming};
+    use crate::study::quality::{MethodErrors, Timing};
 
     fn cell() -> Cell {
         Cell {
@@ -632,14 +631,14 @@ mod tests {
         let result = CellResult {
             cell: cell(),
             errors: vec![MethodErrors {
-                method: Method::HesScale,
+                method: "hesscale".parse().unwrap(),
                 layers: vec![
                     [error(1.0, 2.0), error(0.5, 1.0)],
                     [error(0.25, 3.0), error(0.0, 0.125)],
                 ],
             }],
-            timings: vec![MethodTiming {
-                method: Method::Exact,
+            timings: vec![Timing {
+                subject: "exact".to_string(),
                 seconds: 0.5,
             }],
         };
@@ -675,16 +674,16 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
         let result = CellResult {
             cell: cell(),
             errors: vec![MethodErrors {
-                method: Method::Ggn,
+                method: "ggn".parse().unwrap(),
                 layers: vec![[error(0.1, 0.3); 2], [error(2e-17, 7.0); 2]],
             }],
             timings: vec![
-                MethodTiming {
-                    method: Method::Exact,
+                Timing {
+                    subject: "exact".to_string(),
                     seconds: 0.25,
                 },
-                MethodTiming {
-                    method: Method::Ggn,
+                Timing {
+                    subject: "ggn".to_string(),
                     seconds: 1e-5,
                 },
             ],

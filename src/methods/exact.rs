@@ -1,76 +1,235 @@
-//! The exact Hessian diagonal by double backprop (SPEC §2.1). For each layer l, the
-//! diagonal `D_l[n, o] = ∂²L/∂a_{n,l,o}²` comes from one Hessian-vector product with
-//! respect to the pre-activations `a_l` in direction `e_o`; all units of the layer (and all
-//! samples) are pushed through together as one stack of tangents, so every step is a
-//! matrix product. The identity of SPEC §1.1 then gives the parameter diagonals.
+//! The exact Hessian diagonal (SPEC §2.1). By SPEC §1.1 it suffices to know, per sample,
+//! the diagonal of the Hessian with respect to each layer's pre-activations. Unrolling
+//! the recursion of SPEC §1.2, `M_l = Φ'_l W_{l+1}ᵀ M_{l+1} W_{l+1} Φ'_l + diag(r_l)` with
+//! the residual `r_l = φ''(a_l) ⊙ γ_l`, gives for every hidden layer l
+//!
+//! `diag(M_l) = diag(J_{L,l}ᵀ ∇²_z ℓ J_{L,l}) + Σ_{l<k<L−1} diag(J_{k,l}ᵀ diag(r_k) J_{k,l}) + r_l`
+//!
+//! with the Jacobians `J_{k,l} = ∂a_k/∂a_l`. Two ways compute it, both exact; each shape
+//! takes the one with fewer multiply-adds ([`Strategy::cheaper`]):
+//! * [`Strategy::Jacobians`]: per sample, the Jacobians `J_{k,l}` layer by layer downwards
+//!   (`J_{k,l} = J_{k,l+1} W_{l+1} Φ'_l`), and of each only the weighted column squares
+//!   `Σ_j r_k[j] J_{k,l}[j,i]²`. The output Jacobians are shared with the GGN methods. One
+//!   `w×w×w` product per pair of hidden layers at least two apart: cheapest for shallow nets.
+//! * [`Strategy::DenseHessians`]: per sample, the dense `M_l` of SPEC §1.2 backpropagated
+//!   (two `w×w×w` products per layer): cheapest for deep nets.
 
-use ndarray::Array2;
+use ndarray::{Array1, Array2, Axis};
+use rand_chacha::ChaCha8Rng;
 
-use crate::nn::{tile_rows, ForwardPass, ParamTensors, Problem};
+use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::nn::kernels::add_weighted_column_squares;
+use crate::nn::work::{gradient_work, weights, F64_BYTES};
+use crate::nn::{Linearization, ParamTensors, Problem};
 
-/// `D_l`, the exact diagonal of the per-sample Hessian w.r.t. every layer's
-/// pre-activations, shape [N, out_l] per layer.
-///
-/// Tangent rows are indexed `o·N + n` (direction `e_o` of sample n). From `ȧ_l = e_o`:
-/// forward `ȧ_k = (φ'(a_{k−1}) ⊙ ȧ_{k−1}) W_kᵀ` up to the output; `δ̇_L = ∇²_z ℓ · ȧ_L`;
-/// back down `δ̇_{k−1} = φ'(a_{k−1}) ⊙ (δ̇_k W_k) + φ''(a_{k−1}) ⊙ γ_{k−1} ⊙ ȧ_{k−1}`; and
-/// `D_l[n, o] = δ̇_l[o·N + n, o]`.
-pub fn preact_hessian_diags(problem: &Problem, pass: &ForwardPass) -> Vec<Array2<f64>> {
-    let mlp = problem.mlp();
-    let backward = problem.backward(pass);
-    let depth = mlp.depth();
-    let samples = problem.batch_size();
-    // Per hidden layer k: φ'(a_k) and the residual factor φ''(a_k) ⊙ γ_k.
-    let slopes: Vec<Array2<f64>> = (0..depth - 1)
-        .map(|k| mlp.activations[k].first_derivatives(&pass.preacts[k]))
-        .collect();
-    let residuals: Vec<Array2<f64>> = (0..depth - 1)
-        .map(|k| {
-            mlp.activations[k].second_derivatives(&pass.preacts[k]) * &backward.hidden_grads[k]
-        })
-        .collect();
+/// The exact diagonal, the reference of every study.
+pub const EXACT: MethodDef = MethodDef {
+    name: "exact",
+    estimates: "the exact Hessian diagonal (per-sample Jacobians or dense Hessians of the pre-activations, whichever costs less)",
+    cost: CostClass::Quadratic,
+    draws: Draws::None,
+    estimate,
+    work,
+    memory,
+};
 
-    (0..depth)
-        .map(|l| {
-            let units = mlp.layers[l].outputs();
-            let mut unit_tangent = Array2::zeros((units * samples, units));
-            for o in 0..units {
-                for n in 0..samples {
-                    unit_tangent[[o * samples + n, o]] = 1.0;
-                }
-            }
-            let mut preact_tangents = vec![unit_tangent];
-            for k in l + 1..depth {
-                let below = preact_tangents.last().expect("seeded with e_o");
-                let hidden_tangent = below * &tile_rows(&slopes[k - 1], units);
-                preact_tangents.push(hidden_tangent.dot(&mlp.layers[k].weight.t()));
-            }
-            let output_tangent = preact_tangents.pop().expect("seeded with e_o");
-            let mut grad_tangent = problem.loss().hessian_vector_product(
-                pass.output(),
-                problem.reduction(),
-                &output_tangent,
-            );
-            for k in (l + 1..depth).rev() {
-                let hidden_grad_tangent = mlp.layers[k].input_gradient(&grad_tangent);
-                let below = preact_tangents
-                    .pop()
-                    .expect("one tangent per layer below k");
-                grad_tangent = hidden_grad_tangent * &tile_rows(&slopes[k - 1], units)
-                    + below * &tile_rows(&residuals[k - 1], units);
-            }
-            Array2::from_shape_fn((samples, units), |(n, o)| {
-                grad_tangent[[o * samples + n, o]]
-            })
-        })
-        .collect()
+fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng) -> Diagonal {
+    Diagonal::PerSample(preact_hessian_diags(linearization))
 }
 
-/// The exact Hessian diagonal of every weight and bias (SPEC §1.1 applied to
+/// How the exact pre-activation diagonals are computed (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Per-sample Jacobians between hidden layers, downwards.
+    Jacobians,
+    /// Per-sample dense Hessians of the pre-activations, backpropagated.
+    DenseHessians,
+}
+
+impl Strategy {
+    /// The multiply-adds per sample on a network with layer `widths` (input to output):
+    /// the matrix products only (both also need the gradient).
+    pub fn work_per_sample(self, widths: &[usize]) -> f64 {
+        let w = |i: usize| widths[i] as f64;
+        let layers = widths.len() - 1;
+        let outputs = w(layers);
+        let mut total = 0.0;
+        // Hidden layer l has width w(l + 1); the layer above it has weight [w(l+2), w(l+1)].
+        for l in (0..layers.saturating_sub(1)).rev() {
+            total += match self {
+                Strategy::Jacobians => {
+                    let below_output = if l + 2 < layers { outputs } else { 0.0 };
+                    let hidden_above: f64 = (l + 3..layers).map(w).sum();
+                    (below_output + hidden_above) * w(l + 2) * w(l + 1)
+                }
+                Strategy::DenseHessians => {
+                    let lower = if l > 0 { w(l + 1) } else { 1.0 };
+                    w(l + 2) * w(l + 2) * w(l + 1) + lower * w(l + 1) * w(l + 2)
+                }
+            };
+        }
+        total
+    }
+
+    /// The strategy with fewer multiply-adds for a network with layer `widths`.
+    pub fn cheaper(widths: &[usize]) -> Strategy {
+        let jacobians = Strategy::Jacobians.work_per_sample(widths);
+        let dense = Strategy::DenseHessians.work_per_sample(widths);
+        if jacobians <= dense {
+            Strategy::Jacobians
+        } else {
+            Strategy::DenseHessians
+        }
+    }
+}
+
+/// The layer widths of a linearized network, input to output.
+fn widths(linearization: &Linearization) -> Vec<usize> {
+    let mlp = linearization.mlp();
+    let mut widths = vec![mlp.inputs()];
+    widths.extend(mlp.layers.iter().map(|layer| layer.outputs()));
+    widths
+}
+
+/// `D_l`, the exact diagonal of the per-sample Hessian w.r.t. every layer's
+/// pre-activations, `[N, out_l]` per layer, by the cheaper strategy for the shape.
+pub fn preact_hessian_diags(linearization: &Linearization) -> Vec<Array2<f64>> {
+    preact_hessian_diags_by(linearization, Strategy::cheaper(&widths(linearization)))
+}
+
+/// `D_l` by the given strategy.
+pub fn preact_hessian_diags_by(
+    linearization: &Linearization,
+    strategy: Strategy,
+) -> Vec<Array2<f64>> {
+    let problem = linearization.problem();
+    let output_diag = problem
+        .loss()
+        .hessian_diag(linearization.output(), problem.reduction());
+    let hidden = linearization.depth() - 1;
+    let residuals: Vec<Array2<f64>> = (0..hidden)
+        .map(|l| linearization.curvatures(l) * &linearization.backward().hidden_grads[l])
+        .collect();
+    let mut diags = match strategy {
+        Strategy::Jacobians => by_jacobians(linearization, &residuals),
+        Strategy::DenseHessians => by_dense_hessians(linearization, &residuals),
+    };
+    diags.push(output_diag);
+    diags
+}
+
+/// The hidden layers' diagonals by [`Strategy::Jacobians`].
+fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec<Array2<f64>> {
+    let problem = linearization.problem();
+    let mlp = problem.mlp();
+    let hidden = residuals.len();
+    let output_terms: Vec<Array2<f64>> = linearization
+        .output_jacobians()
+        .iter()
+        .map(|jacobian| {
+            problem
+                .loss()
+                .gauss_newton_diag(linearization.output(), problem.reduction(), jacobian)
+        })
+        .collect();
+    let mut diags = output_terms;
+    for n in 0..linearization.batch_size() {
+        // `jacobians[j]` is J_{l+1+j, l} for the current hidden layer l.
+        let mut jacobians: Vec<Array2<f64>> = Vec::with_capacity(hidden);
+        for l in (0..hidden).rev() {
+            if l + 1 < hidden {
+                let step = &mlp.layers[l + 1].weight * &linearization.slopes(l).row(n);
+                let mut next = Vec::with_capacity(jacobians.len() + 1);
+                next.extend(jacobians.iter().map(|j: &Array2<f64>| j.dot(&step)));
+                next.insert(0, step);
+                jacobians = next;
+            }
+            let mut diag = diags[l].row_mut(n);
+            let out = diag.as_slice_mut().expect("fresh arrays are contiguous");
+            for (j, jacobian) in jacobians.iter().enumerate() {
+                let weights = residuals[l + 1 + j].row(n);
+                add_weighted_column_squares(
+                    jacobian.as_slice().expect("products are contiguous"),
+                    weights.as_slice().expect("contiguous rows"),
+                    out,
+                );
+            }
+            for (d, &r) in out.iter_mut().zip(residuals[l].row(n)) {
+                *d += r;
+            }
+        }
+    }
+    diags
+}
+
+/// The hidden layers' diagonals by [`Strategy::DenseHessians`].
+fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec<Array2<f64>> {
+    let problem = linearization.problem();
+    let mlp = problem.mlp();
+    let samples = linearization.batch_size();
+    let mut diags: Vec<Array2<f64>> = (0..residuals.len())
+        .map(|l| Array2::zeros(residuals[l].raw_dim()))
+        .collect();
+    for n in 0..samples {
+        let mut hessian = problem
+            .loss()
+            .hessian(linearization.output(), problem.reduction(), n);
+        for l in (0..residuals.len()).rev() {
+            let weight = &mlp.layers[l + 1].weight;
+            let above = hessian.dot(weight);
+            let slope = linearization.slopes(l).row(n);
+            let residual = residuals[l].row(n);
+            let mut diag = diags[l].row_mut(n);
+            if l > 0 {
+                let mut below = weight.t().dot(&above);
+                below *= &slope;
+                below *= &slope.insert_axis(Axis(1));
+                for (i, &r) in residual.iter().enumerate() {
+                    below[[i, i]] += r;
+                }
+                diag.assign(&below.diag());
+                hessian = below;
+            } else {
+                let columns: Array1<f64> = (weight * &above).sum_axis(Axis(0));
+                for (((d, &c), &s), &r) in diag.iter_mut().zip(&columns).zip(slope).zip(residual) {
+                    *d = s * c * s + r;
+                }
+            }
+        }
+    }
+    diags
+}
+
+/// The exact Hessian diagonal of every weight and bias of a problem (SPEC §1.1 applied to
 /// [`preact_hessian_diags`]).
 pub fn hessian_diag(problem: &Problem) -> ParamTensors {
-    let pass = problem.forward();
-    problem
-        .mlp()
-        .param_diag_from_preact(&pass, &preact_hessian_diags(problem, &pass))
+    let linearization = Linearization::new(problem);
+    Diagonal::PerSample(preact_hessian_diags(&linearization)).into_params(&linearization)
+}
+
+/// The gradient, per sample the cheaper strategy's products (and for
+/// [`Strategy::Jacobians`] the output Jacobians, `D` rows through every layer above the
+/// first), then the weight diagonal (`N·P`).
+fn work(widths: &[usize], batch: usize, _draws: usize) -> f64 {
+    let samples = batch as f64;
+    let strategy = Strategy::cheaper(widths);
+    let output_jacobians = match strategy {
+        Strategy::Jacobians => {
+            *widths.last().expect("a network has an output") as f64 * weights(&widths[1..])
+        }
+        Strategy::DenseHessians => 0.0,
+    };
+    gradient_work(widths, batch)
+        + samples * (output_jacobians + strategy.work_per_sample(widths) + weights(widths))
+}
+
+/// The output Jacobians (`D·N·U` floats) and, per sample, the largest set of Jacobians
+/// (or two dense Hessians) alive at once.
+fn memory(widths: &[usize], batch: usize, _draws: usize) -> f64 {
+    let samples = batch as f64;
+    let outputs = *widths.last().expect("a network has an output") as f64;
+    let units: f64 = widths.iter().map(|&w| w as f64).sum();
+    let largest = widths.iter().copied().max().unwrap_or(1) as f64;
+    let per_sample = 3.0 * largest * units;
+    F64_BYTES * (outputs * samples * units + per_sample + samples * units)
 }

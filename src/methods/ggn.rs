@@ -1,22 +1,62 @@
 //! The exact diagonal of the generalized Gauss–Newton matrix (SPEC §2):
-//! `G_L = ∇²_z ℓ`, `G_{l−1} = Φ' W_lᵀ G_l W_l Φ'`. With an exact square-root factor
-//! `G_L = S Sᵀ` (D columns per sample, [`crate::nn::Loss::sqrt_hessian_columns`]), every
-//! `G_l = S_l S_lᵀ` where `S_l` is `S` backpropagated with Jacobians only, so
-//! `diag(G_l) = Σ_c s_{l,c}²` without forming a D×D or width×width matrix.
+//! `G_L = ∇²_z ℓ`, `G_{l−1} = Φ' W_lᵀ G_l W_l Φ'`, so `G_l = J_lᵀ ∇²_z ℓ J_l` with the
+//! output Jacobian `J_l = ∂z/∂a_l`. Its diagonal comes from the shared output Jacobians
+//! ([`Linearization::output_jacobians`], D rows per sample backpropagated with Jacobians
+//! only) and [`crate::nn::Loss::gauss_newton_diag`], without forming a D×D or width×width
+//! matrix.
 
-use crate::nn::{sum_of_squares_per_sample, ParamTensors, Problem};
+use ndarray::Array2;
+use rand_chacha::ChaCha8Rng;
 
-/// The exact GGN diagonal of every weight and bias.
-pub fn ggn_diag(problem: &Problem) -> ParamTensors {
-    let pass = problem.forward();
-    let columns = problem
-        .loss()
-        .sqrt_hessian_columns(pass.output(), problem.reduction());
-    let preact_diags: Vec<_> = problem
-        .mlp()
-        .backprop_rows(&pass, columns)
+use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::nn::work::{forward_work, weights, F64_BYTES};
+use crate::nn::{Linearization, ParamTensors, Problem};
+
+/// The exact GGN diagonal.
+pub const GGN: MethodDef = MethodDef {
+    name: "ggn",
+    estimates: "the exact diagonal of the generalized Gauss-Newton matrix (output Jacobians backpropagated)",
+    cost: CostClass::BackwardPerOutput,
+    draws: Draws::None,
+    estimate,
+    work,
+    memory,
+};
+
+fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng) -> Diagonal {
+    Diagonal::PerSample(preact_ggn_diags(linearization))
+}
+
+/// `diag(G_l)` per sample for every layer, `[N, out_l]`: `diag(J_lᵀ ∇²_z ℓ J_l)` below the
+/// output, the diagonal of `∇²_z ℓ` at it.
+pub fn preact_ggn_diags(linearization: &Linearization) -> Vec<Array2<f64>> {
+    let problem = linearization.problem();
+    let (loss, reduction, output) = (problem.loss(), problem.reduction(), linearization.output());
+    linearization
+        .output_jacobians()
         .iter()
-        .map(|stack| sum_of_squares_per_sample(stack, problem.batch_size()))
-        .collect();
-    problem.mlp().param_diag_from_preact(&pass, &preact_diags)
+        .map(|jacobian| loss.gauss_newton_diag(output, reduction, jacobian))
+        .chain([loss.hessian_diag(output, reduction)])
+        .collect()
+}
+
+/// The exact GGN diagonal of every weight and bias of a problem.
+pub fn ggn_diag(problem: &Problem) -> ParamTensors {
+    let linearization = Linearization::new(problem);
+    Diagonal::PerSample(preact_ggn_diags(&linearization)).into_params(&linearization)
+}
+
+/// A forward pass, the output Jacobians (`D·N` rows through every layer above the first)
+/// and the weight diagonal.
+fn work(widths: &[usize], batch: usize, _draws: usize) -> f64 {
+    let outputs = *widths.last().expect("a network has an output") as f64;
+    let samples = batch as f64;
+    forward_work(widths, batch) + samples * (outputs * weights(&widths[1..]) + weights(widths))
+}
+
+/// The output Jacobians: `D·N·U` floats.
+fn memory(widths: &[usize], batch: usize, _draws: usize) -> f64 {
+    let outputs = *widths.last().expect("a network has an output") as f64;
+    let units: f64 = widths.iter().map(|&w| w as f64).sum();
+    F64_BYTES * outputs * batch as f64 * units
 }

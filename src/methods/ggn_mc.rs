@@ -1,40 +1,175 @@
 //! `ggn_mc:M` (SPEC §2): the Monte-Carlo GGN diagonal. M sampled square-root columns
-//! `s_m` of the output Hessian ([`crate::nn::Loss::sample_sqrt_hessian`], scaled so that
-//! `E[Σ_m s_m s_mᵀ] = ∇²_z ℓ`) are backpropagated like a gradient, and
-//! `D_l = Σ_m s_{l,m}²` is unbiased for the GGN's pre-activation diagonal.
+//! `s_m` of the output Hessian (scaled so that `E[Σ_m s_m s_mᵀ] = ∇²_z ℓ`) are
+//! backpropagated like a gradient, and `D_l = Σ_m s_{l,m}²` is unbiased for the GGN's
+//! pre-activation diagonal.
 
 use ndarray::{concatenate, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
-use crate::nn::{sum_of_squares_per_sample, ForwardPass, ParamTensors, Problem};
+use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::nn::linear::times;
+use crate::nn::work::{forward_work, padded_rows, weights, F64_BYTES};
+use crate::nn::Linearization;
 
-/// The sampled columns backpropagated to every layer's pre-activations: per layer a
-/// stack with row `m·N + n` for draw m of sample n. Draws are taken in order m = 1..M,
-/// samples n = 1..N within a draw, from `rng` only.
-pub fn sampled_preact_columns(
-    problem: &Problem,
-    pass: &ForwardPass,
+/// The Monte-Carlo GGN diagonal.
+pub const GGN_MC: MethodDef = MethodDef {
+    name: "ggn_mc",
+    estimates: "GGN diagonal, unbiased Monte-Carlo estimate from M sampled square-root columns",
+    cost: CostClass::BackwardPerDraw,
+    draws: Draws::MonteCarlo { in_all: &[1, 50] },
+    estimate: |linearization, draws, rng| {
+        Diagonal::PerSample(sampled_preact_diags(linearization, draws, rng))
+    },
+    work,
+    memory,
+};
+
+/// The sampled GGN diagonal of every layer's pre-activations per sample,
+/// `D_l = Σ_m s_{l,m}²` (`[N, out_l]`), from `draws` draws of `rng` only. With fewer draws
+/// than outputs the M sampled columns are backpropagated themselves; otherwise each
+/// column is one of D directions per sample, so the draws are summed into an estimate of
+/// the output Hessian ([`crate::nn::Loss::sample_output_curvature`]) and pushed through
+/// the shared output Jacobians, which costs D columns however many draws there are. Both
+/// ways draw the same numbers in the same order and agree up to rounding.
+pub fn sampled_preact_diags(
+    linearization: &Linearization,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
+    if draws < linearization.mlp().outputs() {
+        by_columns(linearization, draws, rng)
+    } else {
+        by_output_jacobians(linearization, draws, rng)
+    }
+}
+
+/// Backpropagate the stack of sampled columns (row `m·N + n`: draw m of sample n) with
+/// Jacobians only, `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`, squaring and summing at each layer.
+fn by_columns(
+    linearization: &Linearization,
+    draws: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Array2<f64>> {
+    let problem = linearization.problem();
+    let mlp = problem.mlp();
+    let samples = linearization.batch_size();
     let columns: Vec<Array2<f64>> = (0..draws)
         .map(|_| {
-            problem
-                .loss()
-                .sample_sqrt_hessian(pass.output(), problem.reduction(), draws, rng)
+            problem.loss().sample_sqrt_hessian(
+                linearization.output(),
+                problem.reduction(),
+                draws,
+                rng,
+            )
         })
         .collect();
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
-    let output_rows = concatenate(Axis(0), &views).expect("columns share the output width");
-    problem.mlp().backprop_rows(pass, output_rows)
+    let mut stack = concatenate(Axis(0), &views).expect("columns share the output width");
+    let mut diags = vec![sum_of_squares_per_sample(&stack, samples)];
+    for l in (1..mlp.depth()).rev() {
+        stack = times(stack.view(), mlp.layers[l].weight.view());
+        let slopes = linearization.slopes(l - 1);
+        for (r, mut row) in stack.rows_mut().into_iter().enumerate() {
+            row *= &slopes.row(r % samples);
+        }
+        diags.push(sum_of_squares_per_sample(&stack, samples));
+    }
+    diags.reverse();
+    diags
 }
 
-/// The ggn_mc:M estimate of every weight and bias diagonal.
-pub fn ggn_diag_estimate(problem: &Problem, draws: usize, rng: &mut ChaCha8Rng) -> ParamTensors {
-    let pass = problem.forward();
-    let preact_diags: Vec<_> = sampled_preact_columns(problem, &pass, draws, rng)
+/// The sampled output curvature through the shared output Jacobians.
+fn by_output_jacobians(
+    linearization: &Linearization,
+    draws: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Array2<f64>> {
+    let problem = linearization.problem();
+    let curvature = problem.loss().sample_output_curvature(
+        linearization.output(),
+        problem.reduction(),
+        draws,
+        rng,
+    );
+    linearization
+        .output_jacobians()
         .iter()
-        .map(|stack| sum_of_squares_per_sample(stack, problem.batch_size()))
-        .collect();
-    problem.mlp().param_diag_from_preact(&pass, &preact_diags)
+        .map(|jacobian| curvature.diag_through(jacobian))
+        .chain([curvature.diagonal()])
+        .collect()
+}
+
+/// `Σ_m S[m·N + n, o]²` for a stack of rows with `samples` = N: the per-sample diagonal
+/// `diag(Σ_m s_m s_mᵀ)`, shape [N, w].
+fn sum_of_squares_per_sample(stack: &Array2<f64>, samples: usize) -> Array2<f64> {
+    let mut diag = Array2::zeros((samples, stack.ncols()));
+    for (row, values) in stack.rows().into_iter().enumerate() {
+        let mut target = diag.row_mut(row % samples);
+        target.zip_mut_with(&values, |d, &s| *d += s * s);
+    }
+    diag
+}
+
+/// A forward pass and the columns: `⌈M·N⌉₈` rows (or D·N output-Jacobian rows when
+/// M ≥ D) through every layer above the first; then the weight diagonal.
+pub fn work(widths: &[usize], batch: usize, draws: usize) -> f64 {
+    let outputs = *widths.last().expect("a network has an output");
+    let rows = if draws < outputs {
+        padded_rows(draws * batch)
+    } else {
+        (outputs * batch) as f64
+    };
+    forward_work(widths, batch) + rows * weights(&widths[1..]) + batch as f64 * weights(widths)
+}
+
+/// The stacks of columns, `3·min(M, D)·N·U` floats.
+pub fn memory(widths: &[usize], batch: usize, draws: usize) -> f64 {
+    let outputs = *widths.last().expect("a network has an output");
+    let units: f64 = widths.iter().map(|&w| w as f64).sum();
+    F64_BYTES * 3.0 * draws.min(outputs) as f64 * batch as f64 * units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::init::{init_mlp, sample_batch, Architecture};
+    use crate::nn::{Activation, Loss, Problem, Reduction};
+    use crate::rng::stream_rng;
+
+    fn problem(loss: Loss, batch: usize) -> Problem {
+        let architecture = Architecture {
+            inputs: 3,
+            hidden: vec![5, 4],
+            outputs: 3,
+            activation: Activation::Tanh,
+        };
+        let mut rng = stream_rng(3, 1, 0);
+        let mlp = init_mlp(&architecture, &mut rng).unwrap();
+        let (inputs, targets) = sample_batch(3, 3, loss, batch, &mut rng);
+        Problem::new(mlp, loss, Reduction::Mean, inputs, targets).unwrap()
+    }
+
+    /// The sampled columns and the sampled output curvature through the output
+    /// Jacobians are two ways to the same estimate from the same draws.
+    #[test]
+    fn columns_and_output_jacobians_agree_on_the_same_draws() {
+        for loss in Loss::ALL {
+            for batch in [1, 3] {
+                let problem = problem(loss, batch);
+                let linearization = Linearization::new(&problem);
+                for draws in [1, 2, 7] {
+                    let columns = by_columns(&linearization, draws, &mut stream_rng(1, 2, 3));
+                    let jacobians =
+                        by_output_jacobians(&linearization, draws, &mut stream_rng(1, 2, 3));
+                    for (a, b) in columns.iter().zip(&jacobians) {
+                        let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+                        assert!(
+                            a.abs_diff_eq(b, 1e-13 * scale.max(1e-300)),
+                            "{loss} batch {batch} draws {draws}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -6,7 +6,43 @@
 
 use ndarray::Array2;
 
-use crate::nn::{LayerParams, ParamTensors, Problem};
+use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::nn::work::{forward_work, weights, F64_BYTES};
+use crate::nn::Linearization;
+
+/// HesScale: exact output curvature, off-diagonals dropped, residual kept.
+pub const HESSCALE: MethodDef = MethodDef {
+    name: "hesscale",
+    estimates: "Hessian diagonal: exact output curvature, off-diagonals dropped, residual kept",
+    cost: CostClass::Backward,
+    draws: Draws::None,
+    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::HESSCALE),
+    work,
+    memory,
+};
+
+/// HesScale without the residual `φ'' ⊙ γ` term (a Gauss–Newton variant).
+pub const HESSCALE_GN: MethodDef = MethodDef {
+    name: "hesscale_gn",
+    estimates: "GGN diagonal: hesscale without the residual term (>= 0)",
+    cost: CostClass::Backward,
+    draws: Draws::None,
+    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::HESSCALE_GN),
+    work,
+    memory,
+};
+
+/// Becker & LeCun 1989: HesScale with log-softmax treated as elementwise.
+pub const BL89: MethodDef = MethodDef {
+    name: "bl89",
+    estimates:
+        "Hessian diagonal: hesscale with log-softmax treated as elementwise (Becker & LeCun 1989)",
+    cost: CostClass::Backward,
+    draws: Draws::None,
+    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::BL89),
+    work,
+    memory,
+};
 
 /// Where the curvature recursion starts at the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,16 +73,24 @@ impl HesScaleOptions {
         residual: false,
         output: OutputCurvature::Exact,
     };
+    /// bl89: elementwise output seed, residual kept.
+    pub const BL89: HesScaleOptions = HesScaleOptions {
+        residual: true,
+        output: OutputCurvature::Elementwise,
+    };
 }
 
-/// The HesScale-family estimate of the Hessian diagonal of every weight and bias:
-/// forward, then one fused backward sweep per layer (`γ = δW` and `d(W∘W)` together, see
-/// [`LayerParams::backprop_gradient_and_diag`]), and SPEC §1.1 per layer.
-pub fn hessian_diag(problem: &Problem, options: HesScaleOptions) -> ParamTensors {
+/// The HesScale-family estimate of the per-sample pre-activation curvature of every layer:
+/// from the output seed, one fused backward sweep per layer (`γ = δW` and `d(W∘W)`
+/// together, [`crate::nn::LayerParams::backprop_gradient_and_diag`]), so the method reads
+/// each weight once below the forward pass, as a gradient does.
+pub fn recursion(linearization: &Linearization, options: HesScaleOptions) -> Diagonal {
+    let problem = linearization.problem();
     let mlp = problem.mlp();
-    let pass = problem.forward();
-    let output = pass.output();
-    let mut preact_grad = problem.output_gradient(&pass);
+    let output = linearization.output();
+    let mut preact_grad = problem
+        .loss()
+        .gradient(output, problem.targets(), problem.reduction());
     let mut preact_diag = match options.output {
         OutputCurvature::Exact => problem.loss().hessian_diag(output, problem.reduction()),
         OutputCurvature::Elementwise => {
@@ -55,27 +99,41 @@ pub fn hessian_diag(problem: &Problem, options: HesScaleOptions) -> ParamTensors
                 .elementwise_hessian_diag(output, problem.targets(), problem.reduction())
         }
     };
-    let mut diagonal = Vec::with_capacity(mlp.depth());
-    for l in (0..mlp.depth()).rev() {
-        diagonal.push(LayerParams::param_diag(&preact_diag, &pass.inputs[l]));
-        if l == 0 {
-            break;
-        }
+    let mut diagonals = Vec::with_capacity(mlp.depth());
+    for l in (1..mlp.depth()).rev() {
         let (hidden_grad, hidden_diag) =
             mlp.layers[l].backprop_gradient_and_diag(&preact_grad, &preact_diag);
-        let activation = mlp.activations[l - 1];
-        let preacts = &pass.preacts[l - 1];
-        let slope = activation.first_derivatives(preacts);
-        preact_diag = Array2::from_shape_fn(preacts.raw_dim(), |(n, i)| {
-            let gauss_newton = slope[[n, i]] * slope[[n, i]] * hidden_diag[[n, i]];
-            if options.residual {
-                gauss_newton + activation.second_derivative(preacts[[n, i]]) * hidden_grad[[n, i]]
-            } else {
-                gauss_newton
-            }
-        });
+        let slope = linearization.slopes(l - 1);
+        let mut below = Array2::zeros(hidden_diag.raw_dim());
+        ndarray::Zip::from(&mut below)
+            .and(slope)
+            .and(&hidden_diag)
+            .and(linearization.curvatures(l - 1))
+            .and(&hidden_grad)
+            .for_each(|d, &s, &c, &k, &g| {
+                let gauss_newton = s * s * c;
+                *d = if options.residual {
+                    gauss_newton + k * g
+                } else {
+                    gauss_newton
+                };
+            });
+        diagonals.push(std::mem::replace(&mut preact_diag, below));
         preact_grad = slope * &hidden_grad;
     }
-    diagonal.reverse();
-    diagonal
+    diagonals.push(preact_diag);
+    diagonals.reverse();
+    Diagonal::PerSample(diagonals)
+}
+
+/// A forward pass, one fused backward sweep (two multiply-adds per weight and sample) and
+/// the weight diagonal (`N·P`).
+fn work(widths: &[usize], batch: usize, _draws: usize) -> f64 {
+    forward_work(widths, batch) + 3.0 * batch as f64 * weights(widths)
+}
+
+/// The gradient and curvature of every layer, `4·N·U` floats.
+fn memory(widths: &[usize], batch: usize, _draws: usize) -> f64 {
+    let units: f64 = widths.iter().map(|&w| w as f64).sum();
+    F64_BYTES * 4.0 * batch as f64 * units
 }

@@ -6,27 +6,33 @@
 use ndarray::Axis;
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::ggn_mc::sampled_preact_columns;
-use crate::nn::{LayerParams, ParamTensors, Problem};
+use crate::methods::diagonal::KroneckerFactors;
+use crate::methods::{ggn_mc, CostClass, Diagonal, Draws, MethodDef};
+use crate::nn::Linearization;
 
-/// The kfac:M estimate of every weight and bias diagonal.
-pub fn kfac_diag(problem: &Problem, draws: usize, rng: &mut ChaCha8Rng) -> ParamTensors {
-    let pass = problem.forward();
-    let samples = problem.batch_size() as f64;
-    sampled_preact_columns(problem, &pass, draws, rng)
-        .iter()
-        .zip(&pass.inputs)
-        .map(|(columns, inputs)| {
-            let output_factor = columns.mapv(|s| s * s).sum_axis(Axis(0));
-            let input_factor = inputs.mapv(|h| h * h).sum_axis(Axis(0)) / samples;
-            let weight = output_factor
-                .view()
-                .insert_axis(Axis(1))
-                .dot(&input_factor.view().insert_axis(Axis(0)));
-            LayerParams {
-                weight,
-                bias: output_factor,
-            }
-        })
-        .collect()
+/// The diagonal of the KFAC factors.
+pub const KFAC: MethodDef = MethodDef {
+    name: "kfac",
+    estimates: "GGN diagonal: diagonal of the KFAC factors G_oo * A_ii from M Monte-Carlo columns",
+    cost: CostClass::BackwardPerDraw,
+    draws: Draws::MonteCarlo { in_all: &[1, 50] },
+    estimate,
+    work: ggn_mc::work,
+    memory: ggn_mc::memory,
+};
+
+/// `G_oo = Σ_n D_n[o]` from the sampled per-sample diagonals of ggn_mc (its own draws),
+/// `A_ii = (1/N) Σ_n h_{n,i}²`.
+fn estimate(linearization: &Linearization, draws: usize, rng: &mut ChaCha8Rng) -> Diagonal {
+    let samples = linearization.batch_size() as f64;
+    Diagonal::Kronecker(
+        ggn_mc::sampled_preact_diags(linearization, draws, rng)
+            .iter()
+            .zip(linearization.squared_inputs())
+            .map(|(diag, squared)| KroneckerFactors {
+                output: diag.sum_axis(Axis(0)),
+                input: squared.sum_axis(Axis(0)) / samples,
+            })
+            .collect(),
+    )
 }

@@ -1,51 +1,47 @@
-//! The Hessian-diagonal methods of SPEC §2, one file each, all behind [`Method`]. A method
-//! only composes the layer rules of `crate::nn`; a variant is a parameter (hesscale_gn is
-//! hesscale without the residual term, bl89 is hesscale with another output seed).
+//! The Hessian-diagonal methods of SPEC §2. Each method's file declares everything about
+//! itself in one [`MethodDef`] (its name, whether it takes Monte-Carlo draws, what it
+//! estimates, its cost class, its work and memory estimates, and its estimate from a
+//! [`Linearization`]); [`REGISTRY`] lists them, and everything else (parsing, `list`,
+//! `all`, memory checks, the cost caps) asks the registry. A method only composes the layer
+//! and loss rules of `crate::nn`; a variant is a parameter (hesscale_gn is hesscale
+//! without the residual term, bl89 is hesscale with another output seed).
 
+pub mod diagonal;
 pub mod exact;
 pub mod ggn;
 pub mod ggn_mc;
-pub mod gradient;
+pub mod grad_squared;
 pub mod hesscale;
 pub mod hutchinson;
 pub mod kfac;
+pub mod zero;
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::nn::{ParamTensors, Problem};
-use hesscale::{HesScaleOptions, OutputCurvature};
+use crate::nn::{Linearization, ParamTensors, Problem};
+pub use diagonal::Diagonal;
 
-/// A method that estimates (or computes) the Hessian diagonal of a problem.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Method {
-    /// The exact diagonal by double backprop (SPEC §2.1).
-    Exact,
-    /// HesScale: exact output curvature, off-diagonals dropped, residual kept.
-    HesScale,
-    /// HesScale without the residual `φ'' ⊙ γ` term (a Gauss–Newton variant).
-    HesScaleGn,
-    /// Becker & LeCun 1989: HesScale with log-softmax treated as elementwise.
-    Bl89,
-    /// The exact diagonal of the generalized Gauss–Newton matrix.
-    Ggn,
-    /// Monte-Carlo GGN diagonal from `draws` square-root columns.
-    GgnMc { draws: usize },
-    /// Diagonal of the KFAC factors from `draws` Monte-Carlo columns.
-    Kfac { draws: usize },
-    /// AdaHessian's estimator: mean over `draws` Rademacher `v` of `|v ⊙ Hv|`.
-    Hutchinson { draws: usize },
-    /// The unbiased Hutchinson estimator: mean over `draws` of `v ⊙ Hv`.
-    HutchinsonSigned { draws: usize },
-    /// The squared gradient `g ⊙ g` (what Adam uses).
-    GradSquared,
-    /// Zero everywhere: a scale reference.
-    Zero,
-}
+/// Every method, in the order `list`, `all` and the output files use.
+pub static REGISTRY: [&MethodDef; 11] = [
+    &exact::EXACT,
+    &hesscale::HESSCALE,
+    &hesscale::HESSCALE_GN,
+    &hesscale::BL89,
+    &ggn::GGN,
+    &ggn_mc::GGN_MC,
+    &kfac::KFAC,
+    &hutchinson::HUTCHINSON,
+    &hutchinson::HUTCHINSON_SIGNED,
+    &grad_squared::GRAD_SQUARED,
+    &zero::ZERO,
+];
 
 /// How a method's cost grows, for `list`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,11 +61,49 @@ pub enum CostClass {
     Quadratic,
 }
 
-/// One row of the method table that `list` prints, generated from [`Method`].
+/// Whether a method takes Monte-Carlo draws (`name:M`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Draws {
+    /// Deterministic: no `:M`.
+    None,
+    /// Stochastic, `:M` draws (1 by default); `all` includes it with each of these counts.
+    MonteCarlo { in_all: &'static [usize] },
+}
+
+/// A method's estimate from the shared linearization of a batch, drawing (if stochastic)
+/// `draws` samples from the method's own random stream only.
+pub type EstimateFn = fn(&Linearization, usize, &mut ChaCha8Rng) -> Diagonal;
+
+/// An estimate of one call's size from the layer widths (input to output), the batch size
+/// and the draws: multiply-adds for [`MethodDef::work`], bytes for [`MethodDef::memory`].
+pub type SizeFn = fn(&[usize], usize, usize) -> f64;
+
+/// Everything a method declares about itself.
+#[derive(Debug)]
+pub struct MethodDef {
+    /// The name on the command line and in files (without `:M`).
+    pub name: &'static str,
+    /// What the method computes, for `list`.
+    pub estimates: &'static str,
+    /// How its cost grows, for `list`.
+    pub cost: CostClass,
+    /// Whether it takes Monte-Carlo draws, and with which counts `all` includes it.
+    pub draws: Draws,
+    /// The estimate.
+    pub estimate: EstimateFn,
+    /// The estimated multiply-adds of one call on its own (forward pass included), the
+    /// measure behind `cost --max-work`.
+    pub work: SizeFn,
+    /// The estimated peak bytes of one call on top of the model, its batch and its
+    /// forward and backward passes ([`crate::nn::work::model_bytes`]).
+    pub memory: SizeFn,
+}
+
+/// One row of the method table that `list` prints, generated from the registry.
 #[derive(Clone, Debug, Serialize)]
 pub struct MethodInfo {
     /// The name as written on the command line (`:M` where it takes draws).
-    pub name: &'static str,
+    pub name: String,
     /// What the method computes.
     pub estimates: &'static str,
     /// How its cost grows.
@@ -81,40 +115,55 @@ pub struct MethodInfo {
 /// The most Monte-Carlo draws a method may take (`:M`).
 pub const MAX_DRAWS: usize = 100_000;
 
-/// Every method family, in the order `list`, `all` and the output files use.
-const FAMILIES: [&str; 11] = [
-    "exact",
-    "hesscale",
-    "hesscale_gn",
-    "bl89",
-    "ggn",
-    "ggn_mc",
-    "kfac",
-    "hutchinson",
-    "hutchinson_signed",
-    "grad_squared",
-    "zero",
-];
+/// A method with its number of draws: `hesscale`, `ggn_mc:50`.
+#[derive(Clone, Copy)]
+pub struct Method {
+    def: &'static MethodDef,
+    /// The Monte-Carlo draws M (1 for a deterministic method, where it is unused).
+    draws: usize,
+}
 
 impl Method {
-    /// The methods `--methods all` stands for (SPEC §2 with the draws of the papers).
+    /// The method `def` with `draws` Monte-Carlo draws (ignored by a deterministic method).
+    /// Panics on 0 or more than [`MAX_DRAWS`] draws for a stochastic method: parse names
+    /// with [`str::parse`] to get an error instead.
+    pub fn with_draws(def: &'static MethodDef, draws: usize) -> Method {
+        match def.draws {
+            Draws::None => Method { def, draws: 1 },
+            Draws::MonteCarlo { .. } => {
+                assert!(
+                    (1..=MAX_DRAWS).contains(&draws),
+                    "{}: {draws} draws is outside 1..={MAX_DRAWS}",
+                    def.name
+                );
+                Method { def, draws }
+            }
+        }
+    }
+
+    /// A deterministic method, or a stochastic one with one draw.
+    pub fn of(def: &'static MethodDef) -> Method {
+        Method::with_draws(def, 1)
+    }
+
+    /// The exact diagonal, the reference of every study.
+    pub fn exact() -> Method {
+        Method::of(&exact::EXACT)
+    }
+
+    /// The methods `--methods all` stands for: every method of the registry, in order,
+    /// with each draw count its definition lists (the draws of the papers).
     pub fn all() -> Vec<Method> {
-        vec![
-            Method::Exact,
-            Method::HesScale,
-            Method::HesScaleGn,
-            Method::Bl89,
-            Method::Ggn,
-            Method::GgnMc { draws: 1 },
-            Method::GgnMc { draws: 50 },
-            Method::Kfac { draws: 1 },
-            Method::Kfac { draws: 50 },
-            Method::Hutchinson { draws: 1 },
-            Method::Hutchinson { draws: 50 },
-            Method::HutchinsonSigned { draws: 1 },
-            Method::GradSquared,
-            Method::Zero,
-        ]
+        REGISTRY
+            .iter()
+            .flat_map(|&def| match def.draws {
+                Draws::None => vec![Method::of(def)],
+                Draws::MonteCarlo { in_all } => in_all
+                    .iter()
+                    .map(|&draws| Method::with_draws(def, draws))
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Parse a comma-separated list (`all` expands to [`Method::all`]), keeping the order
@@ -136,31 +185,21 @@ impl Method {
         Ok(methods)
     }
 
+    /// The method's definition.
+    pub fn def(self) -> &'static MethodDef {
+        self.def
+    }
+
     /// The family name, without `:M`.
     pub fn family(self) -> &'static str {
-        match self {
-            Method::Exact => "exact",
-            Method::HesScale => "hesscale",
-            Method::HesScaleGn => "hesscale_gn",
-            Method::Bl89 => "bl89",
-            Method::Ggn => "ggn",
-            Method::GgnMc { .. } => "ggn_mc",
-            Method::Kfac { .. } => "kfac",
-            Method::Hutchinson { .. } => "hutchinson",
-            Method::HutchinsonSigned { .. } => "hutchinson_signed",
-            Method::GradSquared => "grad_squared",
-            Method::Zero => "zero",
-        }
+        self.def.name
     }
 
     /// The number of Monte-Carlo draws of a stochastic method.
     pub fn draws(self) -> Option<usize> {
-        match self {
-            Method::GgnMc { draws }
-            | Method::Kfac { draws }
-            | Method::Hutchinson { draws }
-            | Method::HutchinsonSigned { draws } => Some(draws),
-            _ => None,
+        match self.def.draws {
+            Draws::None => None,
+            Draws::MonteCarlo { .. } => Some(self.draws),
         }
     }
 
@@ -169,125 +208,102 @@ impl Method {
         self.draws().is_some()
     }
 
-    /// The method's row of the `list` table.
-    pub fn info(self) -> MethodInfo {
-        let (name, estimates, cost) = match self {
-            Method::Exact => (
-                "exact",
-                "the exact Hessian diagonal, by one Hessian-vector product per unit (double backprop)",
-                CostClass::Quadratic,
-            ),
-            Method::HesScale => (
-                "hesscale",
-                "Hessian diagonal: exact output curvature, off-diagonals dropped, residual kept",
-                CostClass::Backward,
-            ),
-            Method::HesScaleGn => (
-                "hesscale_gn",
-                "GGN diagonal: hesscale without the residual term (>= 0)",
-                CostClass::Backward,
-            ),
-            Method::Bl89 => (
-                "bl89",
-                "Hessian diagonal: hesscale with log-softmax treated as elementwise (Becker & LeCun 1989)",
-                CostClass::Backward,
-            ),
-            Method::Ggn => (
-                "ggn",
-                "the exact diagonal of the generalized Gauss-Newton matrix (exact square-root factors backpropagated)",
-                CostClass::BackwardPerOutput,
-            ),
-            Method::GgnMc { .. } => (
-                "ggn_mc:M",
-                "GGN diagonal, unbiased Monte-Carlo estimate from M sampled square-root columns",
-                CostClass::BackwardPerDraw,
-            ),
-            Method::Kfac { .. } => (
-                "kfac:M",
-                "GGN diagonal: diagonal of the KFAC factors G_oo * A_ii from M Monte-Carlo columns",
-                CostClass::BackwardPerDraw,
-            ),
-            Method::Hutchinson { .. } => (
-                "hutchinson:M",
-                "Hessian diagonal magnitude: AdaHessian's mean of |v * Hv| over M Rademacher v",
-                CostClass::HvpPerDraw,
-            ),
-            Method::HutchinsonSigned { .. } => (
-                "hutchinson_signed:M",
-                "Hessian diagonal, unbiased: mean of v * Hv over M Rademacher v",
-                CostClass::HvpPerDraw,
-            ),
-            Method::GradSquared => (
-                "grad_squared",
-                "the squared gradient g * g (Adam's second moment)",
-                CostClass::Backward,
-            ),
-            Method::Zero => ("zero", "zero everywhere: a scale reference", CostClass::None),
-        };
-        MethodInfo {
-            name,
-            estimates,
-            cost,
-            stochastic: self.is_stochastic(),
-        }
+    /// Whether this is the exact diagonal.
+    pub fn is_exact(self) -> bool {
+        self.def.name == exact::EXACT.name
     }
 
-    /// One row per family, in `list` order.
-    pub fn catalogue() -> Vec<MethodInfo> {
-        FAMILIES
+    /// The method's position in the registry (for ordering).
+    fn rank(self) -> usize {
+        REGISTRY
             .iter()
-            .map(|family| {
-                let method: Method = if family_takes_draws(family) {
-                    format!("{family}:1").parse()
-                } else {
-                    family.parse()
-                }
-                .expect("every family parses");
-                method.info()
-            })
-            .collect()
+            .position(|def| def.name == self.def.name)
+            .expect("every method comes from the registry")
     }
 
-    /// The method's diagonal estimate for a whole batch, shaped like the parameters.
-    /// Stochastic methods draw from `rng` only; the others ignore it.
-    pub fn estimate(self, problem: &Problem, rng: &mut ChaCha8Rng) -> ParamTensors {
-        match self {
-            Method::Exact => exact::hessian_diag(problem),
-            Method::HesScale => hesscale::hessian_diag(problem, HesScaleOptions::HESSCALE),
-            Method::HesScaleGn => hesscale::hessian_diag(problem, HesScaleOptions::HESSCALE_GN),
-            Method::Bl89 => hesscale::hessian_diag(
-                problem,
-                HesScaleOptions {
-                    residual: true,
-                    output: OutputCurvature::Elementwise,
-                },
-            ),
-            Method::Ggn => ggn::ggn_diag(problem),
-            Method::GgnMc { draws } => ggn_mc::ggn_diag_estimate(problem, draws, rng),
-            Method::Kfac { draws } => kfac::kfac_diag(problem, draws, rng),
-            Method::Hutchinson { draws } => hutchinson::hessian_diag_estimate(
-                problem,
-                draws,
-                hutchinson::Estimator::AbsoluteValue,
-                rng,
-            ),
-            Method::HutchinsonSigned { draws } => hutchinson::hessian_diag_estimate(
-                problem,
-                draws,
-                hutchinson::Estimator::Signed,
-                rng,
-            ),
-            Method::GradSquared => gradient::grad_squared(problem),
-            Method::Zero => problem.mlp().zeros_like_params(),
+    /// Whether `cost --max-work` applies: the methods whose cost grows faster than a
+    /// gradient's (exact, ggn) and every method with more than one draw.
+    pub fn is_capped(self) -> bool {
+        matches!(
+            self.def.cost,
+            CostClass::Quadratic | CostClass::BackwardPerOutput
+        ) || self.draws().is_some_and(|m| m > 1)
+    }
+
+    /// The estimated multiply-adds of one call on a network with layer `widths` and
+    /// `batch` samples (see [`MethodDef::work`]).
+    pub fn work(self, widths: &[usize], batch: usize) -> f64 {
+        (self.def.work)(widths, batch, self.draws)
+    }
+
+    /// The estimated peak bytes of one call on top of the model (see
+    /// [`MethodDef::memory`]).
+    pub fn memory(self, widths: &[usize], batch: usize) -> f64 {
+        (self.def.memory)(widths, batch, self.draws)
+    }
+
+    /// The method's row of the `list` table (`name:M` for a stochastic method).
+    pub fn info(self) -> MethodInfo {
+        let stochastic = self.is_stochastic();
+        MethodInfo {
+            name: if stochastic {
+                format!("{}:M", self.def.name)
+            } else {
+                self.def.name.to_string()
+            },
+            estimates: self.def.estimates,
+            cost: self.def.cost,
+            stochastic,
         }
+    }
+
+    /// One row per method of the registry, in `list` order.
+    pub fn catalogue() -> Vec<MethodInfo> {
+        REGISTRY.iter().map(|&def| Method::of(def).info()).collect()
+    }
+
+    /// The method's estimate from a shared linearization (see [`MethodDef::estimate`]).
+    /// Stochastic methods draw from `rng` only; the others ignore it.
+    pub fn estimate_from(self, linearization: &Linearization, rng: &mut ChaCha8Rng) -> Diagonal {
+        (self.def.estimate)(linearization, self.draws, rng)
+    }
+
+    /// The method's diagonal estimate for a whole batch on its own, shaped like the
+    /// parameters: a linearization of the problem, the estimate, and the parameter
+    /// tensors it stands for.
+    pub fn estimate(self, problem: &Problem, rng: &mut ChaCha8Rng) -> ParamTensors {
+        let linearization = Linearization::new(problem);
+        self.estimate_from(&linearization, rng)
+            .into_params(&linearization)
     }
 }
 
-fn family_takes_draws(family: &str) -> bool {
-    matches!(
-        family,
-        "ggn_mc" | "kfac" | "hutchinson" | "hutchinson_signed"
-    )
+impl PartialEq for Method {
+    fn eq(&self, other: &Method) -> bool {
+        self.def.name == other.def.name && self.draws == other.draws
+    }
+}
+
+impl Eq for Method {}
+
+impl Hash for Method {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.def.name.hash(state);
+        self.draws.hash(state);
+    }
+}
+
+impl PartialOrd for Method {
+    fn partial_cmp(&self, other: &Method) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Method {
+    /// Registry order, then the number of draws.
+    fn cmp(&self, other: &Method) -> Ordering {
+        (self.rank(), self.draws).cmp(&(other.rank(), other.draws))
+    }
 }
 
 impl fmt::Display for Method {
@@ -299,36 +315,48 @@ impl fmt::Display for Method {
     }
 }
 
+impl fmt::Debug for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl FromStr for Method {
     type Err = Error;
 
-    /// `name` or `name:M` with M ≥ 1 for the stochastic families (M defaults to 1).
+    /// `name` or `name:M` with 1 ≤ M ≤ [`MAX_DRAWS`] for a stochastic method (M defaults
+    /// to 1).
     fn from_str(text: &str) -> Result<Self> {
         let unknown = || {
+            let names: Vec<String> = REGISTRY
+                .iter()
+                .map(|def| match def.draws {
+                    Draws::None => def.name.to_string(),
+                    Draws::MonteCarlo { .. } => format!("{}[:M]", def.name),
+                })
+                .collect();
             Error::input(format!(
                 "unknown method '{text}' (expected one of: {}; or all)",
-                FAMILIES
-                    .iter()
-                    .map(|f| if family_takes_draws(f) {
-                        format!("{f}[:M]")
-                    } else {
-                        f.to_string()
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                names.join(", ")
             ))
         };
-        let (family, draws) = match text.split_once(':') {
-            Some((family, count)) => {
-                if !family_takes_draws(family) {
-                    return Err(if FAMILIES.contains(&family) {
-                        Error::input(format!(
-                            "method '{family}' takes no ':M' sample count (got '{text}')"
-                        ))
-                    } else {
-                        unknown()
-                    });
-                }
+        let (name, count) = match text.split_once(':') {
+            Some((name, count)) => (name, Some(count)),
+            None => (text, None),
+        };
+        let def = REGISTRY
+            .iter()
+            .copied()
+            .find(|def| def.name == name)
+            .ok_or_else(unknown)?;
+        let draws = match (def.draws, count) {
+            (_, None) => 1,
+            (Draws::None, Some(_)) => {
+                return Err(Error::input(format!(
+                    "method '{name}' takes no ':M' sample count (got '{text}')"
+                )))
+            }
+            (Draws::MonteCarlo { .. }, Some(count)) => {
                 let draws: usize = count.parse().map_err(|_| {
                     Error::input(format!(
                         "method '{text}': the sample count M must be a whole number >= 1"
@@ -339,23 +367,62 @@ impl FromStr for Method {
                         "method '{text}': the sample count M must be between 1 and {MAX_DRAWS}"
                     )));
                 }
-                (family, draws)
+                draws
             }
-            None => (text, 1),
         };
-        Ok(match family {
-            "exact" => Method::Exact,
-            "hesscale" => Method::HesScale,
-            "hesscale_gn" => Method::HesScaleGn,
-            "bl89" => Method::Bl89,
-            "ggn" => Method::Ggn,
-            "ggn_mc" => Method::GgnMc { draws },
-            "kfac" => Method::Kfac { draws },
-            "hutchinson" => Method::Hutchinson { draws },
-            "hutchinson_signed" => Method::HutchinsonSigned { draws },
-            "grad_squared" => Method::GradSquared,
-            "zero" => Method::Zero,
-            _ => return Err(unknown()),
-        })
+        Ok(Method::with_draws(def, draws))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_all_follows_the_registry() {
+        for method in Method::all() {
+            assert_eq!(method.to_string().parse::<Method>().unwrap(), method);
+        }
+        let names: Vec<String> = Method::all().iter().map(Method::to_string).collect();
+        assert_eq!(names[0], "exact");
+        assert!(names.contains(&"ggn_mc:50".to_string()));
+        let mut sorted = Method::all();
+        sorted.sort();
+        assert_eq!(sorted, Method::all(), "all() is in registry order");
+    }
+
+    #[test]
+    fn bad_names_and_counts_are_input_errors() {
+        for bad in [
+            "magic",
+            "hesscale:2",
+            "ggn_mc:0",
+            "ggn_mc:x",
+            "ggn_mc:100001",
+            "",
+        ] {
+            let error = bad.parse::<Method>().unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad}");
+        }
+        assert_eq!(
+            Method::parse_list("hesscale,all,hesscale").unwrap(),
+            Method::all()
+                .into_iter()
+                .filter(|m| m.family() == "hesscale")
+                .chain(
+                    Method::all()
+                        .into_iter()
+                        .filter(|m| m.family() != "hesscale")
+                )
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_catalogue_has_one_row_per_registered_method() {
+        let catalogue = Method::catalogue();
+        assert_eq!(catalogue.len(), REGISTRY.len());
+        assert_eq!(catalogue[5].name, "ggn_mc:M");
+        assert!(catalogue[5].stochastic);
     }
 }

@@ -2,35 +2,86 @@
 //! gradient, forward tangent, and the three ways curvature passes through it. Batches are
 //! row-major: row n of `h` is sample n, so `a = h Wᵀ + b` is `[N, out]`.
 
+use std::borrow::Cow;
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-/// `a · b`, for `a` a batch of rows (`h Wᵀ`, `δ W`). A single row (one sample) is
-/// computed as `(bᵀ aᵀ)ᵀ`: the matrix kernel pads the rows of its result to panels of 8
-/// and the columns to panels of 4, so the transposed product does half the wasted work,
-/// and it packs `b` along its rows. Each element is the same chain of multiply-adds in the
-/// same order either way, so the numbers are the same to the bit (tested below).
-pub fn rows_times(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
-    if a.nrows() == 1 {
-        b.t().dot(&a.t()).reversed_axes()
-    } else {
-        a.dot(&b)
+use crate::nn::kernels;
+
+/// `matrix` as one row-major slice (copied only if it is not stored that way).
+pub fn row_major(matrix: ArrayView2<'_, f64>) -> Cow<'_, [f64]> {
+    match matrix.to_slice() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(matrix.as_standard_layout().iter().copied().collect()),
     }
+}
+
+/// `array` in row-major order (the matrix kernel may return a product column-major).
+fn standard(array: Array2<f64>) -> Array2<f64> {
+    if array.is_standard_layout() {
+        array
+    } else {
+        array.as_standard_layout().into_owned()
+    }
+}
+
+/// A one-row array.
+fn one_row(values: Vec<f64>) -> Array2<f64> {
+    Array2::from_shape_vec((1, values.len()), values).expect("one row of any length")
+}
+
+/// `x Wᵀ + b` for a batch `x` ([N, in]) and a weight-shaped `W` ([out, in]): `[N, out]`.
+/// One sample is one matrix–vector product ([`kernels::affine`]); a batch is a matrix
+/// product.
+pub fn affine(
+    x: ArrayView2<f64>,
+    weight: ArrayView2<f64>,
+    bias: Option<&Array1<f64>>,
+) -> Array2<f64> {
+    if x.nrows() != 1 {
+        let product = standard(x.dot(&weight.t()));
+        return match bias {
+            Some(bias) => product + bias,
+            None => product,
+        };
+    }
+    let outputs = weight.nrows();
+    let zeros;
+    let bias = match bias {
+        Some(bias) => row_major(bias.view().insert_axis(Axis(0))),
+        None => {
+            zeros = vec![0.0; outputs];
+            Cow::Borrowed(zeros.as_slice())
+        }
+    };
+    let mut out = vec![0.0; outputs];
+    kernels::affine(&row_major(weight), &row_major(x), &bias, &mut out);
+    one_row(out)
+}
+
+/// `d W` for a batch `d` ([N, out]) and a weight-shaped `W` ([out, in]): `[N, in]`. One
+/// sample is [`kernels::add_transposed_product`]; a batch is a matrix product.
+pub fn times(d: ArrayView2<f64>, weight: ArrayView2<f64>) -> Array2<f64> {
+    if d.nrows() != 1 {
+        return standard(d.dot(&weight));
+    }
+    let mut out = vec![0.0; weight.ncols()];
+    kernels::add_transposed_product(&row_major(weight), &row_major(d), &mut out);
+    one_row(out)
 }
 
 /// `Σ_n left[n]ᵀ right[n]`, shape [left columns, right columns]: the outer products of
 /// the rows of two batches, summed over the samples (`δᵀ h` and the like). A batch is one
 /// matrix product; a single sample is a plain outer product written row by row, which
 /// gives the same numbers (one rounding per element, zeros as +0 like the matrix
-/// kernel's) without the matrix kernel's slow rank-1 writes into a row-major result.
+/// kernel's).
 pub fn summed_outer_products(left: &Array2<f64>, right: &Array2<f64>) -> Array2<f64> {
     if left.nrows() != 1 {
         return left.t().dot(right);
     }
-    let (left, right) = (left.row(0), right.row(0));
-    let mut values = Vec::with_capacity(left.len() * right.len());
-    for &l in &left {
-        values.extend(right.iter().map(|&r| 0.0 + l * r));
-    }
+    let (left, right) = (row_major(left.view()), row_major(right.view()));
+    let mut values = Vec::new();
+    kernels::append_outer_product(&left, &right, &mut values);
     Array2::from_shape_vec((left.len(), right.len()), values).expect("the length is rows x columns")
 }
 
@@ -78,12 +129,12 @@ impl LayerParams {
 
     /// Forward: `a = h Wᵀ + b`.
     pub fn forward(&self, inputs: &Array2<f64>) -> Array2<f64> {
-        rows_times(inputs.view(), self.weight.t()) + &self.bias
+        affine(inputs.view(), self.weight.view(), Some(&self.bias))
     }
 
     /// Gradient with respect to the input: `γ = ∂L/∂h = δ W`.
     pub fn input_gradient(&self, preact_grad: &Array2<f64>) -> Array2<f64> {
-        rows_times(preact_grad.view(), self.weight.view())
+        times(preact_grad.view(), self.weight.view())
     }
 
     /// Gradient with respect to the parameters: `∂L/∂W = δᵀ h`, `∂L/∂b = Σ_n δ_n`.
@@ -102,9 +153,12 @@ impl LayerParams {
         input_tangent: &Array2<f64>,
         param_tangent: &LayerParams,
     ) -> Array2<f64> {
-        rows_times(input_tangent.view(), self.weight.t())
-            + rows_times(inputs.view(), param_tangent.weight.t())
-            + &param_tangent.bias
+        affine(input_tangent.view(), self.weight.view(), None)
+            + affine(
+                inputs.view(),
+                param_tangent.weight.view(),
+                Some(&param_tangent.bias),
+            )
     }
 
     /// Tangent (R-op) of the input gradient `γ = δ W`: `γ̇ = δ̇ W + δ Ẇ`, for the gradient
@@ -116,7 +170,7 @@ impl LayerParams {
         param_tangent: &LayerParams,
     ) -> Array2<f64> {
         self.input_gradient(preact_grad_tangent)
-            + rows_times(preact_grad.view(), param_tangent.weight.view())
+            + times(preact_grad.view(), param_tangent.weight.view())
     }
 
     /// Tangent (R-op) of the parameter gradient: `(∂L/∂W)˙ = δ̇ᵀ h + δᵀ ḣ`,
@@ -144,35 +198,31 @@ impl LayerParams {
     }
 
     /// The HesScale pass through the layer, fused with the gradient's (SPEC §2): in one
-    /// sweep over `W`, `γ = δ W` and `c = d (W∘W)` (curvature with the off-diagonal terms
-    /// of `Wᵀ diag(d) W` dropped). Returns `(γ, c)`.
+    /// sweep over `W` per sample, `γ = δ W` and `c = d (W∘W)` (curvature with the
+    /// off-diagonal terms of `Wᵀ diag(d) W` dropped). Returns `(γ, c)`.
     pub fn backprop_gradient_and_diag(
         &self,
         preact_grad: &Array2<f64>,
         preact_diag: &Array2<f64>,
     ) -> (Array2<f64>, Array2<f64>) {
         let samples = preact_grad.nrows();
-        let weight = self.weight.as_standard_layout();
+        let weight = row_major(self.weight.view());
         let mut input_grad = Array2::zeros((samples, self.inputs()));
         let mut input_diag = Array2::zeros((samples, self.inputs()));
         for n in 0..samples {
-            let mut grad_row = input_grad.row_mut(n);
-            let grad_out = grad_row
-                .as_slice_mut()
-                .expect("fresh arrays are contiguous");
-            let mut diag_row = input_diag.row_mut(n);
-            let diag_out = diag_row
-                .as_slice_mut()
-                .expect("fresh arrays are contiguous");
-            for (o, weight_row) in weight.rows().into_iter().enumerate() {
-                let weight_row = weight_row.to_slice().expect("standard layout rows");
-                let delta = preact_grad[[n, o]];
-                let curvature = preact_diag[[n, o]];
-                for ((g, c), &w) in grad_out.iter_mut().zip(diag_out.iter_mut()).zip(weight_row) {
-                    *g += delta * w;
-                    *c += curvature * w * w;
-                }
-            }
+            kernels::add_transposed_and_squared_products(
+                &weight,
+                &row_major(preact_grad.row(n).insert_axis(Axis(0))),
+                &row_major(preact_diag.row(n).insert_axis(Axis(0))),
+                input_grad
+                    .row_mut(n)
+                    .as_slice_mut()
+                    .expect("fresh arrays are contiguous"),
+                input_diag
+                    .row_mut(n)
+                    .as_slice_mut()
+                    .expect("fresh arrays are contiguous"),
+            );
         }
         (input_grad, input_diag)
     }
@@ -202,9 +252,8 @@ mod tests {
     }
 
     #[test]
-    fn rows_times_matches_the_matrix_product_bit_for_bit() {
+    fn one_sample_products_agree_with_the_matrix_products() {
         let mut state = 1;
-        // Inner sizes below and above the kernel's blocks of 256.
         for (rows, inner, columns) in [
             (1, 512, 512),
             (1, 600, 300),
@@ -214,11 +263,16 @@ mod tests {
         ] {
             let a = filled(rows, inner, &mut state);
             let weight = filled(columns, inner, &mut state);
-            let square = filled(inner, columns, &mut state);
-            let product = rows_times(a.view(), weight.t());
+            let bias = filled(1, columns, &mut state).row(0).to_owned();
+            let product = affine(a.view(), weight.view(), Some(&bias));
             assert!(product.is_standard_layout());
-            assert_same_bits(&product, &a.dot(&weight.t()));
-            assert_same_bits(&rows_times(a.view(), square.view()), &a.dot(&square));
+            let expected = a.dot(&weight.t()) + &bias;
+            assert!(
+                product.abs_diff_eq(&expected, 1e-12),
+                "{rows}x{inner}x{columns}"
+            );
+            let d = filled(rows, columns, &mut state);
+            assert!(times(d.view(), weight.view()).abs_diff_eq(&d.dot(&weight), 1e-12));
         }
     }
 

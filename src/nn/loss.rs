@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::{s, Array2, ArrayView1, Zip};
+use ndarray::{s, Array1, Array2, ArrayView1, Zip};
 use ndarray_rand::rand::Rng;
 use ndarray_rand::rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -282,6 +282,195 @@ impl Loss {
                 Array2::from_shape_simple_fn(outputs.raw_dim(), || {
                     factor * rng.sample::<f64, _>(StandardNormal)
                 })
+            }
+        }
+    }
+}
+
+impl Loss {
+    /// For each sample n, the diagonal of `J_nᵀ ∇²_z ℓ_n J_n` (the Gauss–Newton curvature
+    /// at a layer whose output Jacobian is `J_n`), from the stack `jacobians` whose rows
+    /// `n·D .. (n+1)·D` hold `J_n` (`[N·D, w]`); result `[N, w]`.
+    /// cross_entropy: `scale · Σ_c p_c (J_ci − u_i)²` with `u = pᵀ J_n`, which is
+    /// `scale · (Σ_c p_c J_ci² − u_i²)` (Σ p = 1) written as a sum of squares;
+    /// mse: `2·scale · Σ_c J_ci²`.
+    pub fn gauss_newton_diag(
+        self,
+        outputs: &Array2<f64>,
+        reduction: Reduction,
+        jacobians: &Array2<f64>,
+    ) -> Array2<f64> {
+        let scale = self.scale_for(reduction, outputs);
+        let (samples, width) = outputs.dim();
+        let columns = jacobians.ncols();
+        let mut diag = Array2::zeros((samples, columns));
+        let probs = match self {
+            Loss::CrossEntropy => Some(softmax(outputs)),
+            Loss::Mse => None,
+        };
+        for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
+            let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+            match &probs {
+                Some(probs) => {
+                    let p = probs.row(n);
+                    let mut mean = Array1::<f64>::zeros(columns);
+                    for (row, &pc) in block.rows().into_iter().zip(&p) {
+                        mean.scaled_add(pc, &row);
+                    }
+                    for (row, &pc) in block.rows().into_iter().zip(&p) {
+                        Zip::from(&mut out)
+                            .and(&row)
+                            .and(&mean)
+                            .for_each(|d, &j, &u| *d += pc * (j - u) * (j - u));
+                    }
+                    out *= scale;
+                }
+                None => {
+                    for row in block.rows() {
+                        Zip::from(&mut out).and(&row).for_each(|d, &j| *d += j * j);
+                    }
+                    out *= 2.0 * scale;
+                }
+            }
+        }
+        diag
+    }
+
+    /// A Monte-Carlo estimate of `∇²_z ℓ` per sample from `draws` draws, for estimates
+    /// that see only the sum of the draws' square-root columns' outer products (ggn_mc:M
+    /// and kfac:M with M ≥ D). Draws exactly what [`Loss::sample_sqrt_hessian`] draws, in
+    /// the same order (draw by draw, sample by sample), so both give the same estimate up
+    /// to rounding. cross_entropy: the frequency `f_{n,c}` of each class among the draws
+    /// of sample n, the estimate being `scale · Σ_c f_c (p − e_c)(p − e_c)ᵀ`; mse: per
+    /// sample `C_n = (2·scale/M) Σ_m ε_m ε_mᵀ`, ε ~ N(0, I).
+    pub fn sample_output_curvature<R: Rng + ?Sized>(
+        self,
+        outputs: &Array2<f64>,
+        reduction: Reduction,
+        draws: usize,
+        rng: &mut R,
+    ) -> SampledCurvature {
+        let scale = self.scale_for(reduction, outputs);
+        let (samples, width) = outputs.dim();
+        match self {
+            Loss::CrossEntropy => {
+                let probs = softmax(outputs);
+                let mut counts = Array2::<f64>::zeros((samples, width));
+                for _ in 0..draws {
+                    for (n, p) in probs.rows().into_iter().enumerate() {
+                        counts[[n, sample_categorical(p, rng)]] += 1.0;
+                    }
+                }
+                SampledCurvature::Classes {
+                    frequencies: counts / draws as f64,
+                    probs,
+                    scale,
+                }
+            }
+            Loss::Mse => {
+                let mut grams = vec![Array2::<f64>::zeros((width, width)); samples];
+                for _ in 0..draws {
+                    let noise: Array2<f64> = Array2::from_shape_simple_fn((samples, width), || {
+                        rng.sample::<f64, _>(StandardNormal)
+                    });
+                    for (gram, eps) in grams.iter_mut().zip(noise.rows()) {
+                        let column = eps.insert_axis(ndarray::Axis(1));
+                        *gram += &column.dot(&column.t());
+                    }
+                }
+                let factor = 2.0 * scale / draws as f64;
+                for gram in &mut grams {
+                    *gram *= factor;
+                }
+                SampledCurvature::Gaussian { grams }
+            }
+        }
+    }
+}
+
+/// A Monte-Carlo estimate of the output Hessian of every sample of a batch (see
+/// [`Loss::sample_output_curvature`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SampledCurvature {
+    /// cross_entropy: `scale · Σ_c f_c (p − e_c)(p − e_c)ᵀ` per sample.
+    Classes {
+        /// The softmax `p` of each sample, `[N, D]`.
+        probs: Array2<f64>,
+        /// The frequency of each class among each sample's draws, `[N, D]`.
+        frequencies: Array2<f64>,
+        /// The reduction factor.
+        scale: f64,
+    },
+    /// mse: the estimate `C_n` of each sample, `D×D`.
+    Gaussian { grams: Vec<Array2<f64>> },
+}
+
+impl SampledCurvature {
+    /// The diagonal of each sample's estimate, `[N, D]` (the output layer's curvature).
+    /// cross_entropy: `scale · Σ_c f_c (p_i − [c = i])² = scale · ((p_i − f_i)² + f_i(1 − f_i))`
+    /// (Σ f = 1), a sum of two non-negative terms.
+    pub fn diagonal(&self) -> Array2<f64> {
+        match self {
+            SampledCurvature::Classes {
+                probs,
+                frequencies,
+                scale,
+            } => Zip::from(probs)
+                .and(frequencies)
+                .map_collect(|&p, &f| scale * ((p - f) * (p - f) + f * (1.0 - f))),
+            SampledCurvature::Gaussian { grams } => {
+                let width = grams.first().map_or(0, |g| g.nrows());
+                Array2::from_shape_fn((grams.len(), width), |(n, i)| grams[n][[i, i]])
+            }
+        }
+    }
+
+    /// For each sample n, the diagonal of `J_nᵀ C_n J_n` for the output Jacobians stacked
+    /// as in [`Loss::gauss_newton_diag`], `[N, w]`. cross_entropy:
+    /// `scale · Σ_c f_c (J_ci − u_i)²` with `u = pᵀ J_n` (only the classes drawn);
+    /// mse: `Σ_c J_ci (C_n J_n)_ci`.
+    pub fn diag_through(&self, jacobians: &Array2<f64>) -> Array2<f64> {
+        let columns = jacobians.ncols();
+        match self {
+            SampledCurvature::Classes {
+                probs,
+                frequencies,
+                scale,
+            } => {
+                let (samples, width) = probs.dim();
+                let mut diag = Array2::zeros((samples, columns));
+                for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
+                    let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+                    let mut mean = Array1::<f64>::zeros(columns);
+                    for (row, &pc) in block.rows().into_iter().zip(probs.row(n)) {
+                        mean.scaled_add(pc, &row);
+                    }
+                    for (row, &fc) in block.rows().into_iter().zip(frequencies.row(n)) {
+                        if fc > 0.0 {
+                            Zip::from(&mut out)
+                                .and(&row)
+                                .and(&mean)
+                                .for_each(|d, &j, &u| *d += fc * (j - u) * (j - u));
+                        }
+                    }
+                    out *= *scale;
+                }
+                diag
+            }
+            SampledCurvature::Gaussian { grams } => {
+                let width = grams.first().map_or(0, |g| g.nrows());
+                let mut diag = Array2::zeros((grams.len(), columns));
+                for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
+                    let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+                    let weighted = grams[n].dot(&block);
+                    for (row, weighted_row) in block.rows().into_iter().zip(weighted.rows()) {
+                        Zip::from(&mut out)
+                            .and(&row)
+                            .and(&weighted_row)
+                            .for_each(|d, &j, &cj| *d += j * cj);
+                    }
+                }
+                diag
             }
         }
     }

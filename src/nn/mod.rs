@@ -4,14 +4,18 @@
 
 pub mod activation;
 pub mod init;
+pub mod kernels;
 pub mod linear;
+pub mod linearization;
 pub mod loss;
 pub mod problem;
+pub mod work;
 
 use ndarray::Array2;
 
 pub use activation::Activation;
 pub use linear::LayerParams;
+pub use linearization::Linearization;
 pub use loss::{Loss, Reduction, Targets};
 pub use problem::Problem;
 
@@ -135,59 +139,4 @@ impl Mlp {
             .map(|(delta, inputs)| LayerParams::param_gradient(delta, inputs))
             .collect()
     }
-
-    /// Turn per-layer pre-activation curvature diagonals `D_l` ([N, out_l]) into parameter
-    /// diagonals with the identity of SPEC §1.1.
-    pub fn param_diag_from_preact(
-        &self,
-        pass: &ForwardPass,
-        preact_diags: &[Array2<f64>],
-    ) -> ParamTensors {
-        preact_diags
-            .iter()
-            .zip(&pass.inputs)
-            .map(|(diag, inputs)| LayerParams::param_diag(diag, inputs))
-            .collect()
-    }
-
-    /// Backpropagate a stack of output-space rows like a gradient, with Jacobians only:
-    /// `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`. Row `c·N + n` belongs to sample n, for any
-    /// number of rows per sample. Returns the stack at every layer's pre-activations.
-    pub fn backprop_rows(&self, pass: &ForwardPass, output_rows: Array2<f64>) -> Vec<Array2<f64>> {
-        let samples = pass.output().nrows();
-        let per_sample = output_rows.nrows() / samples;
-        let mut stacks = vec![output_rows];
-        for l in (1..self.depth()).rev() {
-            let above = stacks.last().expect("seeded with the output rows");
-            let slope = self.activations[l - 1].first_derivatives(&pass.preacts[l - 1]);
-            let below = self.layers[l].input_gradient(above) * &tile_rows(&slope, per_sample);
-            stacks.push(below);
-        }
-        stacks.reverse();
-        stacks
-    }
-}
-
-/// Stack `times` copies of `per_sample` ([N, w]) on top of each other: row `t·N + n` is
-/// row n, so a per-sample quantity lines up with a stack of tangents or columns.
-pub fn tile_rows(per_sample: &Array2<f64>, times: usize) -> Array2<f64> {
-    let (samples, width) = per_sample.dim();
-    per_sample
-        .broadcast((times, samples, width))
-        .expect("a leading axis always broadcasts")
-        .as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((times * samples, width))
-        .expect("a standard-layout array reshapes")
-}
-
-/// `Σ_c S[c·N + n, o]²` for a stack of rows with `samples` = N: the per-sample diagonal
-/// `diag(Σ_c s_c s_cᵀ)` of a stack of square-root columns, shape [N, w].
-pub fn sum_of_squares_per_sample(stack: &Array2<f64>, samples: usize) -> Array2<f64> {
-    let mut diag = Array2::zeros((samples, stack.ncols()));
-    for (row, values) in stack.rows().into_iter().enumerate() {
-        let mut target = diag.row_mut(row % samples);
-        target.zip_mut_with(&values, |d, &s| *d += s * s);
-    }
-    diag
 }

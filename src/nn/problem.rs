@@ -2,17 +2,22 @@
 //! targets whose shapes and values all agree. Only a [`Problem`] reaches the methods, so
 //! they never see a ragged weight, a NaN or a class index out of range.
 
-use ndarray::Array2;
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2};
 
 use crate::error::{Error, Result};
+use crate::nn::kernels;
+use crate::nn::linear::row_major;
 use crate::nn::{
     BackwardPass, ForwardPass, LayerParams, Loss, Mlp, ParamTensors, Reduction, Targets,
 };
 
-/// A model and a batch, validated by [`Problem::new`].
+/// A model and a batch, validated by [`Problem::new`]. The model is shared: problems made
+/// from one another by [`Problem::with_batch`] hold the same checked model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {
-    mlp: Mlp,
+    mlp: Arc<Mlp>,
     loss: Loss,
     reduction: Reduction,
     inputs: Array2<f64>,
@@ -28,6 +33,108 @@ fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Re
     }
 }
 
+/// Check a model: layers that chain (`in` of layer l+1 = `out` of layer l), each bias the
+/// length of its weight's rows, one activation per hidden layer, every value finite.
+fn check_model(mlp: &Mlp) -> Result<()> {
+    if mlp.layers.is_empty() {
+        return Err(Error::input("layers: the model needs at least one layer"));
+    }
+    for (l, layer) in mlp.layers.iter().enumerate() {
+        let name = format!("layers[{l}]");
+        if layer.outputs() == 0 || layer.inputs() == 0 {
+            return Err(Error::input(format!(
+                "{name}.weight: shape [{}, {}] has a zero dimension",
+                layer.outputs(),
+                layer.inputs()
+            )));
+        }
+        if layer.bias.len() != layer.outputs() {
+            return Err(Error::input(format!(
+                "{name}.bias: length {} does not match the weight's {} rows",
+                layer.bias.len(),
+                layer.outputs()
+            )));
+        }
+        if l > 0 && layer.inputs() != mlp.layers[l - 1].outputs() {
+            return Err(Error::input(format!(
+                "{name}.weight: {} columns do not match the {} outputs of layers[{}]",
+                layer.inputs(),
+                mlp.layers[l - 1].outputs(),
+                l - 1
+            )));
+        }
+        check_finite(&layer.weight, &format!("{name}.weight"))?;
+        check_finite(&layer.bias, &format!("{name}.bias"))?;
+    }
+    if mlp.activations.len() + 1 != mlp.layers.len() {
+        return Err(Error::input(format!(
+            "activations: {} given for {} layers (need one per hidden layer: {})",
+            mlp.activations.len(),
+            mlp.layers.len(),
+            mlp.layers.len() - 1
+        )));
+    }
+    Ok(())
+}
+
+/// Check a batch against a checked model and its loss: inputs of the model's input width,
+/// one target per sample of the loss's kind and range, every value finite.
+fn check_batch(mlp: &Mlp, loss: Loss, inputs: &Array2<f64>, targets: &Targets) -> Result<()> {
+    if inputs.nrows() == 0 {
+        return Err(Error::input("inputs: the batch is empty"));
+    }
+    if inputs.ncols() != mlp.inputs() {
+        return Err(Error::input(format!(
+            "inputs: rows have {} values but the first layer takes {}",
+            inputs.ncols(),
+            mlp.inputs()
+        )));
+    }
+    check_finite(inputs, "inputs")?;
+    if targets.len() != inputs.nrows() {
+        return Err(Error::input(format!(
+            "targets: {} given for a batch of {} inputs",
+            targets.len(),
+            inputs.nrows()
+        )));
+    }
+    match (targets, loss) {
+        (Targets::Classes(classes), Loss::CrossEntropy) => {
+            if let Some((n, &class)) = classes
+                .iter()
+                .enumerate()
+                .find(|(_, &class)| class >= mlp.outputs())
+            {
+                return Err(Error::input(format!(
+                    "targets[{n}]: class index {class} is out of range for {} outputs",
+                    mlp.outputs()
+                )));
+            }
+        }
+        (Targets::Values(values), Loss::Mse) => {
+            if values.ncols() != mlp.outputs() {
+                return Err(Error::input(format!(
+                    "targets: rows have {} values but the model has {} outputs",
+                    values.ncols(),
+                    mlp.outputs()
+                )));
+            }
+            check_finite(values, "targets")?;
+        }
+        (Targets::Classes(_), Loss::Mse) => {
+            return Err(Error::input(
+                "targets: mse needs one target vector per sample, not class indices",
+            ))
+        }
+        (Targets::Values(_), Loss::CrossEntropy) => {
+            return Err(Error::input(
+                "targets: cross_entropy needs one class index per sample, not vectors",
+            ))
+        }
+    }
+    Ok(())
+}
+
 impl Problem {
     /// Check that the layers chain (`in` of layer l+1 = `out` of layer l), that each bias
     /// matches its weight, that there is one activation per hidden layer, that the batch
@@ -39,100 +146,31 @@ impl Problem {
         inputs: Array2<f64>,
         targets: Targets,
     ) -> Result<Self> {
-        if mlp.layers.is_empty() {
-            return Err(Error::input("layers: the model needs at least one layer"));
-        }
-        for (l, layer) in mlp.layers.iter().enumerate() {
-            let name = format!("layers[{l}]");
-            if layer.outputs() == 0 || layer.inputs() == 0 {
-                return Err(Error::input(format!(
-                    "{name}.weight: shape [{}, {}] has a zero dimension",
-                    layer.outputs(),
-                    layer.inputs()
-                )));
-            }
-            if layer.bias.len() != layer.outputs() {
-                return Err(Error::input(format!(
-                    "{name}.bias: length {} does not match the weight's {} rows",
-                    layer.bias.len(),
-                    layer.outputs()
-                )));
-            }
-            if l > 0 && layer.inputs() != mlp.layers[l - 1].outputs() {
-                return Err(Error::input(format!(
-                    "{name}.weight: {} columns do not match the {} outputs of layers[{}]",
-                    layer.inputs(),
-                    mlp.layers[l - 1].outputs(),
-                    l - 1
-                )));
-            }
-            check_finite(&layer.weight, &format!("{name}.weight"))?;
-            check_finite(&layer.bias, &format!("{name}.bias"))?;
-        }
-        if mlp.activations.len() + 1 != mlp.layers.len() {
-            return Err(Error::input(format!(
-                "activations: {} given for {} layers (need one per hidden layer: {})",
-                mlp.activations.len(),
-                mlp.layers.len(),
-                mlp.layers.len() - 1
-            )));
-        }
-        if inputs.nrows() == 0 {
-            return Err(Error::input("inputs: the batch is empty"));
-        }
-        if inputs.ncols() != mlp.inputs() {
-            return Err(Error::input(format!(
-                "inputs: rows have {} values but the first layer takes {}",
-                inputs.ncols(),
-                mlp.inputs()
-            )));
-        }
-        check_finite(&inputs, "inputs")?;
-        if targets.len() != inputs.nrows() {
-            return Err(Error::input(format!(
-                "targets: {} given for a batch of {} inputs",
-                targets.len(),
-                inputs.nrows()
-            )));
-        }
-        match (&targets, loss) {
-            (Targets::Classes(classes), Loss::CrossEntropy) => {
-                if let Some((n, &class)) = classes
-                    .iter()
-                    .enumerate()
-                    .find(|(_, &class)| class >= mlp.outputs())
-                {
-                    return Err(Error::input(format!(
-                        "targets[{n}]: class index {class} is out of range for {} outputs",
-                        mlp.outputs()
-                    )));
-                }
-            }
-            (Targets::Values(values), Loss::Mse) => {
-                if values.ncols() != mlp.outputs() {
-                    return Err(Error::input(format!(
-                        "targets: rows have {} values but the model has {} outputs",
-                        values.ncols(),
-                        mlp.outputs()
-                    )));
-                }
-                check_finite(values, "targets")?;
-            }
-            (Targets::Classes(_), Loss::Mse) => {
-                return Err(Error::input(
-                    "targets: mse needs one target vector per sample, not class indices",
-                ))
-            }
-            (Targets::Values(_), Loss::CrossEntropy) => {
-                return Err(Error::input(
-                    "targets: cross_entropy needs one class index per sample, not vectors",
-                ))
+        check_model(&mlp)?;
+        check_batch(&mlp, loss, &inputs, &targets)?;
+        let mut mlp = mlp;
+        for layer in &mut mlp.layers {
+            if !layer.weight.is_standard_layout() {
+                layer.weight = layer.weight.as_standard_layout().into_owned();
             }
         }
         Ok(Problem {
-            mlp,
+            mlp: Arc::new(mlp),
             loss,
             reduction,
+            inputs,
+            targets,
+        })
+    }
+
+    /// The same model, loss and reduction with another batch: only the batch is checked
+    /// (the model was checked when this problem was made).
+    pub fn with_batch(&self, inputs: Array2<f64>, targets: Targets) -> Result<Problem> {
+        check_batch(&self.mlp, self.loss, &inputs, &targets)?;
+        Ok(Problem {
+            mlp: Arc::clone(&self.mlp),
+            loss: self.loss,
+            reduction: self.reduction,
             inputs,
             targets,
         })
@@ -199,11 +237,45 @@ impl Problem {
     }
 
     /// The gradient of the reduced loss with respect to every parameter (forward +
-    /// backward): the unit of cost every method is compared with.
+    /// backward): the unit of cost every method is compared with. For one sample the
+    /// backward pass reads each weight once, computing `γ = Wᵀ δ` and writing
+    /// `∂L/∂W = δ hᵀ` in the same sweep ([`kernels::backward_step`]).
     pub fn gradient(&self) -> ParamTensors {
         let pass = self.forward();
-        let backward = self.backward(&pass);
-        self.mlp.param_gradient(&pass, &backward)
+        if self.batch_size() != 1 {
+            let backward = self.backward(&pass);
+            return self.mlp.param_gradient(&pass, &backward);
+        }
+        let mlp = &self.mlp;
+        let mut delta: Vec<f64> = self.output_gradient(&pass).into_iter().collect();
+        let mut gradient = Vec::with_capacity(mlp.depth());
+        for l in (0..mlp.depth()).rev() {
+            let layer = &mlp.layers[l];
+            // The first layer's input gradient is not needed.
+            let mut input_grad = vec![0.0; if l > 0 { layer.inputs() } else { 0 }];
+            let mut weight_grad = Vec::new();
+            kernels::backward_step(
+                &row_major(layer.weight.view()),
+                &row_major(pass.inputs[l].view()),
+                &delta,
+                &mut input_grad,
+                &mut weight_grad,
+            );
+            let weight = Array2::from_shape_vec(layer.weight.raw_dim(), weight_grad)
+                .expect("one gradient per weight");
+            if l > 0 {
+                let activation = mlp.activations[l - 1];
+                let preacts = pass.preacts[l - 1].row(0);
+                let hidden = pass.inputs[l].row(0);
+                for ((g, &a), &h) in input_grad.iter_mut().zip(preacts).zip(hidden) {
+                    *g *= activation.derivatives(a, h).0;
+                }
+            }
+            let bias = Array1::from(std::mem::replace(&mut delta, input_grad));
+            gradient.push(LayerParams { weight, bias });
+        }
+        gradient.reverse();
+        gradient
     }
 
     /// The Hessian-vector product `H v` of the reduced loss with respect to all parameters

@@ -11,13 +11,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use crate::config::cost::{estimated_work, CostCase, CostSpec};
+use crate::config::cost::{CostCase, CostSpec};
 use crate::error::{Error, Result};
 use crate::io::cost_out::{cost_csv, CostRow, GRADIENT};
 use crate::io::format::utc_timestamp;
 use crate::io::output::write_atomically;
 use crate::methods::Method;
 use crate::nn::init::{init_mlp, sample_batch};
+use crate::nn::work::gradient_work;
 use crate::nn::{Problem, Reduction};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use crate::runner::tool_version;
@@ -266,7 +267,7 @@ fn metadata(
                 "reduction": Reduction::Mean.name(),
                 "batch_size": case.batch_size,
                 "n_params": case.n_params(),
-                "gradient_work_estimate": estimated_work(None, &case.architecture.widths(), case.batch_size),
+                "gradient_work_estimate": gradient_work(&case.architecture.widths(), case.batch_size),
             })
         })
         .collect();
@@ -365,11 +366,11 @@ mod tests {
             (Subject::Gradient, Outcome::Timed(gradient.clone())),
             // Per-round ratios 4, 0.5, 3: median 3, while the ratio of medians is 4 / 2.
             (
-                Subject::Method(Method::HesScale),
+                Subject::Method("hesscale".parse().unwrap()),
                 Outcome::Timed(vec![4.0, 1.0, 12.0]),
             ),
             (
-                Subject::Method(Method::Exact),
+                Subject::Method(Method::exact()),
                 Outcome::Skipped("size cap".into()),
             ),
         ];

@@ -39,7 +39,7 @@ use crate::study::Cell;
 fn method_names(grid: &QualityGrid) -> (Vec<String>, Vec<String>) {
     let names =
         |methods: &[crate::methods::Method]| methods.iter().map(|m| m.to_string()).collect();
-    (names(&grid.methods), names(&grid.timed_methods()))
+    (names(&grid.methods), grid.timed_subjects())
 }
 
 /// The row keys each cell writes to the runs file and to the timing-cells file.

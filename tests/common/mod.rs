@@ -562,3 +562,13 @@ pub fn layer_inputs(problem: &Problem) -> Vec<Array2<f64>> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------
+// Methods
+// ---------------------------------------------------------------------------------------
+
+/// A method by its command-line name (`hesscale`, `ggn_mc:3`).
+pub fn method(name: &str) -> hesscale::methods::Method {
+    name.parse()
+        .unwrap_or_else(|e| panic!("'{name}' is not a method: {e}"))
+}

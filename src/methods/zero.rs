@@ -1,0 +1,27 @@
+//! `zero` (SPEC §2): predicts 0 everywhere. Its error is `Σ|exact|`, the scale every other
+//! error is read against.
+
+use ndarray::Array2;
+
+use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+
+/// Zero everywhere: a scale reference.
+pub const ZERO: MethodDef = MethodDef {
+    name: "zero",
+    estimates: "zero everywhere: a scale reference",
+    cost: CostClass::None,
+    draws: Draws::None,
+    estimate: |linearization, _, _| {
+        let samples = linearization.batch_size();
+        Diagonal::PerSample(
+            linearization
+                .pass()
+                .preacts
+                .iter()
+                .map(|preacts| Array2::zeros((samples, preacts.ncols())))
+                .collect(),
+        )
+    },
+    work: |_, _, _| 0.0,
+    memory: |_, _, _| 0.0,
+};
