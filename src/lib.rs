@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod envs;
 pub mod error;
 pub mod io;
 pub mod methods;
