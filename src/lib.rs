@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod envs;
 pub mod error;
 pub mod io;
 pub mod methods;
