@@ -21,8 +21,8 @@ use hesscale::methods::Method;
 use hesscale::nn::init::{init_mlp, sample_batch, Architecture};
 use hesscale::nn::{Activation, Linearization, Loss, Problem, Reduction};
 use hesscale::rng::{stream_id, stream_rng, PROBLEM_STREAM};
-use hesscale::study::quality::run_cell;
-use hesscale::study::Cell;
+use hesscale::study::quality::cell::run_cell;
+use hesscale::study::quality::Cell;
 
 const SEED: u64 = 0;
 const WIDTHS: [usize; 3] = [16, 64, 256];
@@ -53,7 +53,7 @@ fn grid(width: usize, samples: usize) -> QualityGrid {
         inputs: 6,
         outputs: 10,
         batch_size: 1,
-        samples,
+        batches: samples,
         seeds: 1,
         seed: SEED,
         methods: Method::all(),

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::nn::{Activation, Loss, Reduction};
+
 /// Measure how well cheap Hessian-diagonal approximations match the exact Hessian
 /// diagonal of small neural networks, and what each costs.
 #[derive(Debug, Parser)]
@@ -115,30 +117,30 @@ pub struct CheckArgs {
 #[command(args_override_self = true)]
 pub struct QualityArgs {
     /// Hidden widths, comma-separated (one grid axis) [default: 16].
-    #[arg(long)]
-    pub widths: Option<String>,
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub widths: Option<Vec<usize>>,
     /// Numbers of hidden layers, comma-separated (one grid axis) [default: 3].
-    #[arg(long)]
-    pub depth: Option<String>,
+    #[arg(long, alias = "depth", value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub depths: Option<Vec<usize>>,
     /// Input width [default: 6].
     #[arg(long)]
     pub inputs: Option<usize>,
     /// Output width (classes for cross_entropy) [default: 10].
     #[arg(long)]
     pub outputs: Option<usize>,
-    /// Activations, comma-separated: tanh, sigmoid, relu, leaky_relu, elu, softplus, identity [default: tanh].
-    #[arg(long)]
-    pub activations: Option<String>,
-    /// Losses, comma-separated: cross_entropy, mse [default: cross_entropy].
-    #[arg(long)]
-    pub losses: Option<String>,
-    /// Reductions, comma-separated: mean, sum [default: mean].
-    #[arg(long)]
-    pub reduction: Option<String>,
+    /// Activations, comma-separated [default: tanh].
+    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    pub activations: Option<Vec<Activation>>,
+    /// Losses, comma-separated [default: cross_entropy].
+    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    pub losses: Option<Vec<Loss>>,
+    /// Reductions of the loss over a batch, comma-separated [default: mean].
+    #[arg(long, alias = "reduction", value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    pub reductions: Option<Vec<Reduction>>,
     /// Samples per batch [default: 1].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Batches (inputs) per seed [default: 1000].
+    /// Batches per seed [default: 1000].
     #[arg(long)]
     pub samples: Option<usize>,
     /// Seeds (random networks) per grid point [default: 40].
@@ -147,7 +149,7 @@ pub struct QualityArgs {
     /// Base seed of every random stream [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Approximations to compare with the exact diagonal, comma-separated, or `all` [default: all].
+    /// Approximations to compare with the exact diagonal, comma-separated, or `all` (see `list`) [default: all].
     #[arg(long)]
     pub methods: Option<String>,
     /// Worker threads (cells run in parallel) [default: the number of CPUs].
@@ -156,7 +158,8 @@ pub struct QualityArgs {
     /// Directory of the CSVs and quality.meta.json [default: results].
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Continue the run recorded in --out-dir, skipping finished cells.
+    /// Continue the run recorded in --out-dir: finished cells are kept, and a grid with
+    /// more seeds or grid values computes only the new cells.
     #[arg(long)]
     pub resume: bool,
     /// Run only slice I of N (1-based) of the cells, e.g. `--shard 2/8`.
@@ -165,6 +168,9 @@ pub struct QualityArgs {
     /// JSON file that sets any of these options but --resume by name (e.g. experiments/paper2022.json).
     #[arg(long)]
     pub preset: Option<PathBuf>,
+    /// Print no results table at the end.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `hesscale-cli merge`.
@@ -212,14 +218,13 @@ pub struct CostArgs {
     /// Seed of the problems (one fixed problem per sweep and size) and of the methods' draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Folder of cost.csv and cost.meta.json (created if missing).
+    /// Folder of cost.csv, cost.ledger.csv and cost.meta.json (created if missing).
     #[arg(long, default_value = "results")]
     pub out_dir: PathBuf,
-    /// Replace an existing cost.csv and cost.meta.json.
-    #[arg(long)]
+    /// Replace the results of an earlier cost run in --out-dir.
+    #[arg(long, conflicts_with = "resume")]
     pub force: bool,
-    /// Keep the C allocator's defaults instead of keeping freed memory for reuse (see
-    /// the README): every call then page-faults its large arrays afresh.
+    /// Continue the cost run recorded in --out-dir (networks already timed are kept).
     #[arg(long)]
-    pub malloc_defaults: bool,
+    pub resume: bool,
 }

@@ -2,7 +2,9 @@
 //! compare them (see `SPEC.md`). Layers and losses live in [`nn`], the methods that
 //! compose them in [`methods`]; the command line is `cli` → `config` → `runner` → `io`.
 
+pub mod build;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod envs;

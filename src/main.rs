@@ -34,8 +34,52 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
+/// A command-line error of clap's as one line: `invalid value 'x' for '--flag <F>'
+/// (possible values: …); see --help`.
+fn one_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ");
+    let details: Vec<String> = lines
+        .filter(|line| !line.starts_with("For more information") && !line.starts_with("Usage:"))
+        .map(|line| {
+            line.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string()
+        })
+        .filter(|line| !line.starts_with("tip: "))
+        .collect();
+    if details.is_empty() {
+        format!("{first}; see --help")
+    } else {
+        format!("{first} ({}); see --help", details.join("; "))
+    }
+}
+
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version: clap's own output, exit code 0.
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error)
+            if error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // No subcommand: the overview, on stderr, as a usage error.
+            let _ = error.print();
+            return ExitCode::from(2);
+        }
+        Err(error) => {
+            eprintln!("Error: {}", one_line(&error));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("Error: {error}");

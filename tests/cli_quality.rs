@@ -423,7 +423,7 @@ fn invalid_grids_fail_before_any_work() {
             &["--widths", "16,0"],
             "--widths: a width of 0 is not allowed",
         ),
-        (&["--depth", "0"], "--depth: a depth of 0 is not allowed"),
+        (&["--depth", "0"], "--depths: a depth of 0 is not allowed"),
         (
             &["--seeds", "0"],
             "--seeds: a seed count of 0 is not allowed",
@@ -440,13 +440,17 @@ fn invalid_grids_fail_before_any_work() {
         (&["--shard", "x/y"], "--shard: 'x/y' is not of the form I/N"),
         (
             &["--activations", "tanh,swish"],
-            "--activations: 'swish': unknown activation",
+            "invalid value 'swish' for '--activations <ACTIVATIONS>' (possible values: tanh,",
         ),
-        (&["--losses", "hinge"], "--losses: 'hinge': unknown loss"),
+        (
+            &["--losses", "hinge"],
+            "invalid value 'hinge' for '--losses",
+        ),
         (
             &["--reduction", "median"],
-            "--reduction: 'median': unknown reduction",
+            "invalid value 'median' for '--reductions",
         ),
+        (&["--widths", "16,x"], "invalid value 'x' for '--widths"),
         (
             &["--methods", "hesscale,magic"],
             "--methods: unknown method 'magic'",
@@ -479,9 +483,9 @@ fn bad_presets_fail_before_any_work() {
     let cases = [
         (fractional, "key 'seeds': expected a whole number, got 10.5"),
         (resume, "'resume' is not a preset key"),
-        (unknown, "unknown key 'widht'"),
+        (unknown, "key 'widht': unknown field `widht`"),
         (malformed, "invalid JSON"),
-        (bad_value, "key 'depth': a depth of 0"),
+        (bad_value, "key 'depths': a depth of 0"),
         (missing, "--preset: cannot read"),
     ];
     for (path, message) in cases {
@@ -521,12 +525,21 @@ fn existing_results_are_never_overwritten_and_resume_checks_the_configuration() 
         .stderr(predicate::str::contains("--resume"));
     bin()
         .args(GRID)
-        .args(["--seeds", "3", "--resume", "--out-dir"])
+        .args(["--samples", "7", "--resume", "--out-dir"])
         .arg(&out)
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "records another configuration (seeds: 2 vs 3",
+            "records another configuration (samples: 5 vs 7",
+        ));
+    bin()
+        .args(GRID)
+        .args(["--seeds", "1", "--resume", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "records another configuration (seeds: 2 vs 1",
         ));
     bin()
         .args(GRID)
@@ -538,6 +551,24 @@ fn existing_results_are_never_overwritten_and_resume_checks_the_configuration() 
             "records shard 1/1 but --shard is 1/2",
         ));
     assert_eq!(read(&out.join("quality_runs.csv")), before);
+}
+
+#[test]
+fn a_resumed_run_grows_by_seeds_and_widths_computing_only_the_new_cells() {
+    let dir = TempDir::new().unwrap();
+    let grown = dir.path().join("grown");
+    run_ok(GRID, &grown);
+    let more = [GRID, &["--seeds", "3", "--widths", "4,6"]].concat();
+    bin()
+        .args(&more)
+        .args(["--resume", "--out-dir"])
+        .arg(&grown)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("96 cells (64 run now) of 96"));
+    let fresh = dir.path().join("fresh");
+    run_ok(&more, &fresh);
+    assert_same_results(&fresh, &grown);
 }
 
 /// The data rows of a CSV file, split into fields.
@@ -703,7 +734,7 @@ fn merge_records_each_shards_revisions_and_warns_when_they_differ() {
     merge(&[&shards[0], &shards[1], &shards[2]], &out)
         .success()
         .stderr(predicate::str::contains(
-            "warning: merge: the shards were written by different git revisions",
+            "warning: merge: the inputs were written by different git revisions",
         ))
         .stderr(predicate::str::contains("0123456789ab"));
     let meta = read_json(&out.join("quality.meta.json"));
@@ -791,6 +822,7 @@ fn merge_writes_a_new_or_empty_out_dir_whole() {
     assert_eq!(
         written,
         [
+            "quality.ledger.csv",
             "quality.meta.json",
             "quality_runs.csv",
             "quality_summary.csv",

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::cli::CheckArgs;
+use crate::compare::Tolerance;
 use crate::error::{Error, Result};
-use crate::study::check::Tolerance;
 
 /// A checked `check` request: two summary files and a valid tolerance.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,14 +3,14 @@
 //! the output folder is checked, all before any timing starts.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::cli::CostArgs;
 use crate::config::memory::check_memory;
+use crate::config::run::RunOptions;
+use crate::config::shard::Shard;
 use crate::config::{check_count, check_n_params, check_width, parse_list};
 use crate::error::{Error, Result};
-use crate::io::cost_out::{COST_CSV, COST_META};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
 use crate::nn::work::model_bytes;
@@ -150,14 +150,12 @@ pub struct CostSpec {
     pub batch_size: usize,
     pub reps: usize,
     pub warmup: usize,
-    pub threads: usize,
     /// The cap of capped methods ([`Method::is_capped`]), in estimated multiply-adds per
     /// call ([`Method::work`]).
     pub max_work: f64,
     pub seed: u64,
-    pub out_dir: PathBuf,
-    /// Leave the C allocator's settings alone (see `runner::cost::keep_freed_memory`).
-    pub malloc_defaults: bool,
+    /// Threads (the cases run one after another on them), out-dir, resume or replace.
+    pub run: RunOptions,
 }
 
 impl CostSpec {
@@ -173,16 +171,6 @@ impl CostSpec {
                 self.max_work
             )
         })
-    }
-
-    /// The path of the timings CSV.
-    pub fn csv_path(&self) -> PathBuf {
-        self.out_dir.join(COST_CSV)
-    }
-
-    /// The path of the metadata JSON.
-    pub fn meta_path(&self) -> PathBuf {
-        self.out_dir.join(COST_META)
     }
 }
 
@@ -209,37 +197,6 @@ fn check_warmup(warmup: usize) -> Result<usize> {
     } else {
         Ok(warmup)
     }
-}
-
-/// Create the output folder if needed, refuse to replace results without `force`, and
-/// check that a file can be written there.
-fn check_out_dir(out_dir: &Path, force: bool) -> Result<()> {
-    std::fs::create_dir_all(out_dir).map_err(|e| {
-        Error::input(format!(
-            "--out-dir: cannot create '{}': {e}",
-            out_dir.display()
-        ))
-    })?;
-    if !force {
-        for name in [COST_CSV, COST_META] {
-            let path = out_dir.join(name);
-            if path.exists() {
-                return Err(Error::input(format!(
-                    "'{}' already exists (pass --force to replace it)",
-                    path.display()
-                )));
-            }
-        }
-    }
-    let probe = out_dir.join(format!(".cost.probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .map_err(|e| {
-            Error::input(format!(
-                "--out-dir: cannot write in '{}': {e}",
-                out_dir.display()
-            ))
-        })
 }
 
 impl TryFrom<CostArgs> for CostSpec {
@@ -323,11 +280,17 @@ impl TryFrom<CostArgs> for CostSpec {
             batch_size,
             reps: check_count("reps", args.reps, MAX_REPS)?,
             warmup: check_warmup(args.warmup)?,
-            threads: check_count("threads", args.threads, MAX_THREADS)?,
             max_work: parse_max_work(&args.max_work)?,
             seed: args.seed,
-            out_dir: args.out_dir,
-            malloc_defaults: args.malloc_defaults,
+            run: RunOptions {
+                threads: check_count("threads", args.threads, MAX_THREADS)?,
+                out_dir: args.out_dir,
+                resume: args.resume,
+                replace: args.force,
+                shard: Shard::WHOLE,
+                preset: None,
+                quiet: true,
+            },
         };
         for case in &spec.cases {
             let widths = case.architecture.widths();
@@ -343,7 +306,6 @@ impl TryFrom<CostArgs> for CostSpec {
                 &format!("the {} sweep at size {}", case.sweep, case.size),
             )?;
         }
-        check_out_dir(&spec.out_dir, args.force)?;
         Ok(spec)
     }
 }

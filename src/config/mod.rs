@@ -7,8 +7,11 @@ pub mod cost;
 pub mod diag;
 pub mod memory;
 pub mod merge;
+pub mod preset;
 pub mod quality;
+pub mod run;
 pub mod sample;
+pub mod shard;
 
 use std::fmt::Display;
 use std::str::FromStr;

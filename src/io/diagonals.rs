@@ -6,7 +6,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::io::problem::{layer_to_json, LayerJson};
-use crate::methods::Method;
 use crate::nn::ParamTensors;
 
 #[derive(Serialize)]
@@ -14,8 +13,8 @@ struct MethodDiagonalJson {
     layers: Vec<LayerJson>,
 }
 
-/// The diagonals of several methods as JSON text, with `meta` under its own key.
-pub fn diagonals_to_json(diagonals: &[(Method, ParamTensors)], meta: Value) -> String {
+/// The diagonals of several methods (by name) as JSON text, with `meta` under its own key.
+pub fn diagonals_to_json(diagonals: &[(String, ParamTensors)], meta: Value) -> String {
     let methods: Map<String, Value> = diagonals
         .iter()
         .map(|(method, diagonal)| {
@@ -23,7 +22,7 @@ pub fn diagonals_to_json(diagonals: &[(Method, ParamTensors)], meta: Value) -> S
                 layers: diagonal.iter().map(layer_to_json).collect(),
             };
             (
-                method.to_string(),
+                method.clone(),
                 serde_json::to_value(stored).expect("numbers serialise"),
             )
         })

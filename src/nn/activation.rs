@@ -14,9 +14,24 @@ use crate::error::Error;
 pub const LEAKY_RELU_SLOPE: f64 = 0.01;
 
 /// An elementwise activation function between two Linear layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Activation {
+    #[default]
     Tanh,
     Sigmoid,
     Relu,

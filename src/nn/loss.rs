@@ -14,10 +14,25 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 
 /// The loss between the output `z` (logits or predictions) and the targets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Loss {
     /// `ℓ = −log softmax(z)[y]`, targets are class indices.
+    #[default]
     CrossEntropy,
     /// `ℓ = ‖z − y‖²`, targets are vectors of the output width.
     Mse,
@@ -25,9 +40,21 @@ pub enum Loss {
 
 /// How per-sample losses are combined, as PyTorch's `reduction=`.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Reduction {
     /// Divide the sum by N (cross_entropy) or N·D (mse).
     #[default]

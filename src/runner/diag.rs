@@ -4,13 +4,13 @@
 use rayon::prelude::*;
 use serde_json::json;
 
+use crate::build::tool_version;
 use crate::config::diag::DiagSpec;
 use crate::error::{Error, Result};
 use crate::io::diagonals::diagonals_to_json;
 use crate::methods::Method;
 use crate::nn::{LayerParams, ParamTensors, Problem};
 use crate::rng::{stream_id, stream_rng};
-use crate::runner::tool_version;
 
 /// The diagonal of each method, in the order given. A method whose numbers overflow is
 /// an error naming it, never a file of nulls.
@@ -46,6 +46,10 @@ pub fn run(spec: &DiagSpec) -> Result<()> {
         "batch_size": spec.problem.batch_size(),
         "seed": spec.seed,
     });
+    let named: Vec<(String, ParamTensors)> = diagonals
+        .into_iter()
+        .map(|(method, diagonal)| (method.to_string(), diagonal))
+        .collect();
     spec.output
-        .write(diagonals_to_json(&diagonals, meta).as_bytes())
+        .write(diagonals_to_json(&named, meta).as_bytes())
 }

@@ -1,5 +1,6 @@
-//! Runners: each takes a checked spec from `crate::config`, computes, and hands the
-//! results to an exporter (`crate::io`) for the bytes.
+//! Runners: one thin file per subcommand; each takes a checked spec from
+//! `crate::config`, runs it (a study on the engine, or a computation of `crate::methods`)
+//! and hands the results to `crate::io` for the bytes.
 
 pub mod check;
 pub mod cost;
@@ -8,8 +9,3 @@ pub mod list;
 pub mod merge;
 pub mod quality;
 pub mod sample;
-
-/// The tool's name and version, recorded in every output's metadata.
-pub fn tool_version() -> String {
-    format!("hesscale-cli {}", env!("CARGO_PKG_VERSION"))
-}

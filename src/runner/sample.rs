@@ -2,13 +2,13 @@
 
 use serde_json::json;
 
+use crate::build::tool_version;
 use crate::config::sample::SampleSpec;
 use crate::error::Result;
 use crate::io::problem::problem_to_json;
 use crate::nn::init::{init_mlp, sample_batch};
 use crate::nn::Problem;
 use crate::rng::{stream_rng, PROBLEM_STREAM};
-use crate::runner::tool_version;
 
 /// The problem a spec describes: the MLP first (PyTorch init), then the batch.
 pub fn sample_problem(spec: &SampleSpec) -> Result<Problem> {

@@ -1,55 +1,37 @@
-//! The studies: the computation behind `quality` (SPEC §3), separate from the command
-//! line (`crate::config`), the orchestration (`crate::runner`) and the bytes (`crate::io`).
+//! The studies, on one engine ([`engine`]): a study says what its cells are, how one cell
+//! runs, what rows it yields and how they summarise; the engine does the rest (shards,
+//! parallel cells with ordered output, the ledger, resume, merge, the metadata record,
+//! progress, atomic writes).
 //!
-//! * [`shard`]: the cells of a grid in their canonical order, `--shard` slices, merging.
-//! * [`quality`]: one cell: a random MLP, its samples, every method's per-seed errors.
-//! * [`summary`]: the summary statistics over seeds, from run rows (pure).
+//! * [`quality`]: how close each approximation is to the exact diagonal (SPEC §3);
+//! * [`cost`]: what each method costs next to a gradient (SPEC §4).
+//!
+//! A new study is its own module implementing [`engine::Study`], a runner, and (to be
+//! mergeable) a line in [`merge_dirs`] and `config::merge::MERGEABLE`.
 
-pub mod check;
+pub mod cost;
+pub mod engine;
+pub mod merge;
+pub mod meta;
+pub mod progress;
 pub mod quality;
-pub mod shard;
-pub mod summary;
 
-use crate::nn::{Activation, Loss, Reduction};
-use crate::rng::stream_id;
+use std::path::{Path, PathBuf};
 
-/// One cell of the quality grid: a grid point and a seed, i.e. one random network and
-/// its samples. The batch size, input and output widths are the same for every cell of
-/// a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Cell {
-    pub activation: Activation,
-    pub loss: Loss,
-    pub reduction: Reduction,
-    /// Hidden layers.
-    pub depth: usize,
-    /// Hidden width.
-    pub width: usize,
-    /// The seed index, 0..seeds.
-    pub seed: usize,
-}
+use crate::config::quality::QualityGrid;
+use crate::error::{Error, Result};
+use merge::MergeReport;
 
-impl Cell {
-    /// The stable key of the cell's random streams (SPEC §5), from its content only, so
-    /// adding another width, activation or seed never changes this cell's numbers.
-    pub fn stream_key(&self, batch_size: usize) -> u64 {
-        stream_id(&format!(
-            "{}/{}/{}/{}/{}/{}/{}",
-            self.activation,
-            self.loss,
-            self.reduction,
-            self.depth,
-            self.width,
-            batch_size,
-            self.seed
-        ))
-    }
-
-    /// A short human-readable name, for error messages.
-    pub fn label(&self) -> String {
-        format!(
-            "{} {} {} depth {} width {} seed {}",
-            self.activation, self.loss, self.reduction, self.depth, self.width, self.seed
-        )
+/// Merge the out-dirs of the study named `name` (see [`merge::merge`]).
+pub fn merge_dirs(name: &str, dirs: &[PathBuf], out_dir: &Path) -> Result<MergeReport> {
+    match name {
+        "quality" => merge::merge(name, dirs, out_dir, |config| {
+            Ok(quality::QualityStudy {
+                grid: QualityGrid::from_json(config)?,
+            })
+        }),
+        other => Err(Error::input(format!(
+            "merge: {other} out-dirs cannot be merged"
+        ))),
     }
 }

@@ -17,10 +17,7 @@ use crate::methods::{Diagonal, Method};
 use crate::nn::init::{init_mlp, sample_batch};
 use crate::nn::{Linearization, Problem};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
-use crate::study::Cell;
-
-/// The parameter tensors of one layer, in file order.
-pub const PARAMS: [&str; 2] = ["weight", "bias"];
+use crate::study::quality::Cell;
 
 /// The timing row of a plain gradient (forward and backward pass), the unit of cost.
 pub const GRADIENT: &str = "gradient";
@@ -116,7 +113,7 @@ pub fn run_cell(grid: &QualityGrid, cell: &Cell) -> Result<CellResult> {
     let mut model: Option<Problem> = None;
     let mut estimates: Vec<Option<Diagonal>> = vec![None; methods.len()];
 
-    for batch in 0..grid.samples {
+    for batch in 0..grid.batches {
         let (inputs, targets) = sample_batch(
             grid.inputs,
             grid.outputs,
@@ -183,7 +180,7 @@ pub fn run_cell(grid: &QualityGrid, cell: &Cell) -> Result<CellResult> {
         }
     }
 
-    let n = grid.samples as f64;
+    let n = grid.batches as f64;
     let errors = grid
         .methods
         .iter()
@@ -252,7 +249,7 @@ mod tests {
             inputs: 3,
             outputs: 4,
             batch_size: 1,
-            samples: 6,
+            batches: 6,
             seeds: 1,
             seed: 9,
             methods,

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::io::csv_out::{RunRow, SummaryRow, TimingCellRow, TimingRow};
+use crate::nn::{Activation, Loss, Reduction};
+use crate::study::quality::rows::{RunRow, SummaryRow, TimingCellRow, TimingRow};
 
 /// The method every `normalized_l1` and ratio is relative to.
 pub const REFERENCE_METHOD: &str = "hesscale";
@@ -47,13 +48,22 @@ fn ratio_to_reference(
 }
 
 /// The key of a summary row: the grid point, the method and the layer.
-type GroupKey = (String, String, String, usize, usize, usize, String, String);
+type GroupKey = (
+    Activation,
+    Loss,
+    Reduction,
+    usize,
+    usize,
+    usize,
+    String,
+    String,
+);
 
 fn group_key(row: &RunRow, method: &str) -> GroupKey {
     (
-        row.activation.clone(),
-        row.loss.clone(),
-        row.reduction.clone(),
+        row.activation,
+        row.loss,
+        row.reduction,
         row.depth,
         row.width,
         row.batch_size,
@@ -151,13 +161,13 @@ fn summary_row(
 /// `samples` is the number of samples timed (each cell's row counts batches × batch size)
 /// and `seconds_per_sample` is the total time over it: the mean wall time per sample.
 pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
-    type Key = (String, String, usize, usize, usize, String);
+    type Key = (Activation, Loss, usize, usize, usize, String);
     let mut order: Vec<Key> = Vec::new();
     let mut totals: HashMap<Key, (usize, f64)> = HashMap::new();
     for row in cells {
         let key = (
-            row.activation.clone(),
-            row.loss.clone(),
+            row.activation,
+            row.loss,
             row.depth,
             row.width,
             row.batch_size,
@@ -196,9 +206,9 @@ mod tests {
 
     fn run(method: &str, layer: &str, param: &str, seed: usize, l1: f64, exact: f64) -> RunRow {
         RunRow {
-            activation: "tanh".into(),
-            loss: "cross_entropy".into(),
-            reduction: "mean".into(),
+            activation: Activation::Tanh,
+            loss: Loss::CrossEntropy,
+            reduction: Reduction::Mean,
             depth: 3,
             width: 16,
             batch_size: 1,
@@ -292,10 +302,10 @@ mod tests {
 
     #[test]
     fn timing_pools_seeds_and_reductions() {
-        let timing = |reduction: &str, seed, seconds| TimingCellRow {
-            activation: "tanh".into(),
-            loss: "mse".into(),
-            reduction: reduction.into(),
+        let timing = |reduction: Reduction, seed, seconds| TimingCellRow {
+            activation: Activation::Tanh,
+            loss: Loss::Mse,
+            reduction,
             depth: 3,
             width: 8,
             batch_size: 1,
@@ -305,9 +315,9 @@ mod tests {
             seconds,
         };
         let rows = aggregate_timing(&[
-            timing("mean", 0, 1.0),
-            timing("mean", 1, 2.0),
-            timing("sum", 0, 3.0),
+            timing(Reduction::Mean, 0, 1.0),
+            timing(Reduction::Mean, 1, 2.0),
+            timing(Reduction::Sum, 0, 3.0),
         ]);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].samples, 30);

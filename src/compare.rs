@@ -1,6 +1,8 @@
-//! The comparison behind `hesscale-cli check`: two summary CSVs (`quality_summary.csv`)
-//! are matched row by row on their key columns and every numeric value is compared within
-//! a tolerance, like `numpy.isclose`: `|current − baseline| ≤ atol + rtol·|baseline|`.
+//! The comparison behind `hesscale-cli check`: two summary CSVs of one layout (a header
+//! whose first columns are the row's key and the rest numeric values, like
+//! `quality_summary.csv`) are matched row by row on their key columns and every value is
+//! compared within a tolerance, like `numpy.isclose`:
+//! `|current − baseline| ≤ atol + rtol·|baseline|`.
 //!
 //! The outcome maps onto exit codes: [`Comparison::exit_code`] is 0 when nothing moved and
 //! 1 when some value moved; any trouble (a missing file, different columns or keys, an
@@ -10,19 +12,21 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::io::csv_out::SUMMARY_HEADER;
 use crate::{Error, Result};
 
-/// The number of key columns: the summary header ([`SUMMARY_HEADER`]) starts with the
-/// columns that identify a row (`activation` … `samples`), which must match exactly as
-/// text; the numeric value columns (`mean_l1` … `relative_l1`) follow.
-const KEY_COLUMNS: usize = 10;
-/// The number of numeric value columns after the keys.
-const VALUE_COLUMNS: usize = 6;
+/// The layout of the files compared: the header, whose first `key_columns` columns
+/// identify a row and must match exactly as text; the numeric value columns follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub header: &'static str,
+    pub key_columns: usize,
+}
 
-/// The summary header's column names, in order.
-fn summary_columns() -> Vec<&'static str> {
-    SUMMARY_HEADER.split(',').collect()
+impl Layout {
+    /// The header's column names, in order.
+    fn columns(&self) -> Vec<&'static str> {
+        self.header.split(',').collect()
+    }
 }
 
 /// How far a value may move: `|current − baseline| ≤ atol + rtol·|baseline|`.
@@ -127,7 +131,7 @@ impl Comparison {
 /// One parsed data row of a summary CSV.
 struct Row {
     key: String,
-    values: [Option<f64>; VALUE_COLUMNS],
+    values: Vec<Option<f64>>,
 }
 
 /// Reads `baseline` and `current`, checks that both have the summary header and the same
@@ -140,10 +144,11 @@ pub fn compare_summaries(
     baseline: &Path,
     current: &Path,
     tolerance: Tolerance,
+    layout: Layout,
 ) -> Result<Comparison> {
     tolerance.validate()?;
-    let base_rows = read_summary(baseline, "baseline")?;
-    let cur_rows = read_summary(current, "current")?;
+    let base_rows = read_summary(baseline, "baseline", layout)?;
+    let cur_rows = read_summary(current, "current", layout)?;
 
     let cur_by_key: HashMap<&str, &Row> = cur_rows.iter().map(|r| (r.key.as_str(), r)).collect();
     let base_keys: BTreeSet<&str> = base_rows.iter().map(|r| r.key.as_str()).collect();
@@ -172,10 +177,10 @@ pub fn compare_summaries(
     }
 
     let mut moved = Vec::new();
-    let columns = summary_columns();
+    let columns = layout.columns();
     for base in &base_rows {
         let cur = cur_by_key[base.key.as_str()];
-        for (i, column) in columns[KEY_COLUMNS..].iter().enumerate() {
+        for (i, column) in columns[layout.key_columns..].iter().enumerate() {
             let (b, c) = (base.values[i], cur.values[i]);
             let relative_difference = match (b, c) {
                 (None, None) => continue,
@@ -196,7 +201,7 @@ pub fn compare_summaries(
     Ok(Comparison {
         tolerance,
         rows: base_rows.len(),
-        values: base_rows.len() * VALUE_COLUMNS,
+        values: base_rows.len() * (columns.len() - layout.key_columns),
         moved,
     })
 }
@@ -212,18 +217,19 @@ fn relative_difference(baseline: f64, current: f64) -> f64 {
 }
 
 /// Reads one summary CSV (`role` is "baseline" or "current", for messages) into rows.
-fn read_summary(path: &Path, role: &str) -> Result<Vec<Row>> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::input(format!("cannot read {role} {}: {e}", path.display())))?;
+fn read_summary(path: &Path, role: &str, layout: Layout) -> Result<Vec<Row>> {
+    let bytes = crate::io::output::read_bounded(path, crate::io::output::MAX_RESULT_BYTES)
+        .map_err(|e| Error::input(format!("{role}: {e}")))?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
+        .from_reader(bytes.as_slice());
     let csv_error = |e: csv::Error| Error::input(format!("{role} {}: {e}", path.display()));
 
     let header = reader.headers().map_err(csv_error)?.clone();
-    check_header(&header).map_err(|m| Error::input(format!("{role} {}: {m}", path.display())))?;
-    let columns = summary_columns();
-    let (key_columns, value_columns) = columns.split_at(KEY_COLUMNS);
+    check_header(&header, layout)
+        .map_err(|m| Error::input(format!("{role} {}: {m}", path.display())))?;
+    let columns = layout.columns();
+    let (key_columns, value_columns) = columns.split_at(layout.key_columns);
 
     let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -242,9 +248,9 @@ fn read_summary(path: &Path, role: &str) -> Result<Vec<Row>> {
                 path.display()
             )));
         }
-        let mut values = [None; VALUE_COLUMNS];
+        let mut values = vec![None; value_columns.len()];
         for (offset, (slot, name)) in values.iter_mut().zip(value_columns).enumerate() {
-            let i = KEY_COLUMNS + offset;
+            let i = layout.key_columns + offset;
             *slot = parse_value(&record[i]).map_err(|()| {
                 Error::input(format!(
                     "{role} {}: line {line}: column {name}: `{}` is not a finite number",
@@ -258,10 +264,10 @@ fn read_summary(path: &Path, role: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Checks that `header` is exactly [`SUMMARY_HEADER`], else says which column is wrong.
-fn check_header(header: &csv::StringRecord) -> std::result::Result<(), String> {
+/// Checks that `header` is exactly the layout's, else says which column is wrong.
+fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Result<(), String> {
     let found: Vec<&str> = header.iter().collect();
-    let expected = summary_columns();
+    let expected = layout.columns();
     if found == expected {
         return Ok(());
     }
@@ -272,7 +278,8 @@ fn check_header(header: &csv::StringRecord) -> std::result::Result<(), String> {
         return Err(format!("unexpected column {extra}"));
     }
     Err(format!(
-        "columns must be exactly {SUMMARY_HEADER} (in this order, once each), found {}",
+        "columns must be exactly {} (in this order, once each), found {}",
+        layout.header,
         found.join(",")
     ))
 }
@@ -371,6 +378,12 @@ mod tests {
     const HEADER: &str = "activation,loss,reduction,depth,width,batch_size,method,layer,\
                           seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1";
 
+    /// The quality summary's layout, written out independently of the study's.
+    const QUALITY: Layout = Layout {
+        header: "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1",
+        key_columns: 10,
+    };
+
     /// A small, valid summary: three methods, layer=all and layer=1.
     fn baseline_text() -> String {
         [
@@ -394,7 +407,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let b = write(&dir, "baseline.csv", baseline);
         let c = write(&dir, "current.csv", current);
-        compare_summaries(&b, &c, Tolerance::default())
+        compare_summaries(&b, &c, Tolerance::default(), QUALITY)
     }
 
     #[test]
@@ -438,7 +451,7 @@ mod tests {
         assert!(cmp.passed());
         assert_eq!(cmp.exit_code(), 0);
         assert_eq!(cmp.rows, 4);
-        assert_eq!(cmp.values, 4 * VALUE_COLUMNS);
+        assert_eq!(cmp.values, 4 * 6);
         assert!(render_report(&cmp).starts_with("OK: all 24 values in 4 rows"));
     }
 
@@ -670,12 +683,12 @@ mod tests {
             ("missing current", &present, &absent, "current"),
         ];
         for (name, b, c, role) in cases {
-            let err = compare_summaries(b, c, Tolerance::default()).expect_err(name);
+            let err = compare_summaries(b, c, Tolerance::default(), QUALITY).expect_err(name);
             assert_eq!(err.exit_code(), 2, "case {name}");
             let message = err.to_string();
             assert!(message.contains("absent.csv"), "case {name}: {message}");
             assert!(
-                message.starts_with(&format!("cannot read {role}")),
+                message.starts_with(&format!("{role}: cannot read")),
                 "case {name}: {message}"
             );
         }

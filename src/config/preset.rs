@@ -1,0 +1,236 @@
+//! Preset files: a JSON object whose keys are a command's option names with underscores
+//! and a free-text `description`. Each command reads its presets into its own serde type
+//! with `deny_unknown_fields`, so an unknown key, a repeated key or a value of the wrong
+//! type (`"out_dir": true`) is an error naming the file; the values are then checked like
+//! the flags, with errors naming the file and key. Numbers must be whole (`10`, `10.0` and
+//! `1e1` are all 10); a list is a JSON list or one comma-separated string.
+
+use std::fmt::Display;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::de::{DeserializeOwned, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::io::output::{read_bounded, MAX_INPUT_BYTES};
+
+/// Read a preset file into `P`: bounded in size, a JSON object of known keys, each once.
+/// `resume` gets its own message: resuming belongs to one invocation, not to a study.
+pub fn read<P: DeserializeOwned>(path: &Path) -> Result<P> {
+    let shown = path.display();
+    let bytes =
+        read_bounded(path, MAX_INPUT_BYTES).map_err(|e| Error::input(format!("--preset: {e}")))?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::input(format!("--preset '{shown}': invalid JSON: {e}")))?;
+    let Value::Object(keys) = &value else {
+        return Err(Error::input(format!(
+            "--preset '{shown}': must be a JSON object of option names and values"
+        )));
+    };
+    if keys.contains_key("resume") {
+        return Err(Error::input(format!(
+            "--preset '{shown}': 'resume' is not a preset key (it belongs to one invocation, \
+             not to a study): pass --resume on the command line instead"
+        )));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        if key == "." || key.is_empty() {
+            Error::input(format!("--preset '{shown}': {inner}"))
+        } else {
+            Error::input(format!("--preset '{shown}', key '{key}': {inner}"))
+        }
+    })
+}
+
+/// Where a value came from, for messages: `--widths` or `preset 'p.json', key 'widths'`.
+#[derive(Clone, Debug)]
+pub struct Origin(pub String);
+
+impl Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Origin {
+    /// A flag.
+    pub fn flag(name: &str) -> Origin {
+        Origin(format!("--{name}"))
+    }
+
+    /// A key of a preset file.
+    pub fn preset(path: &Path, key: &str) -> Origin {
+        Origin(format!("preset '{}', key '{key}'", path.display()))
+    }
+}
+
+/// A whole number in a preset: an integer, or a float with no fractional part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Whole(pub u64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Whole, D::Error> {
+        struct WholeVisitor;
+        impl Visitor<'_> for WholeVisitor {
+            type Value = Whole;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Whole, E> {
+                Ok(Whole(v))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Whole, E> {
+                u64::try_from(v)
+                    .map(Whole)
+                    .map_err(|_| E::custom(format!("expected a whole number ≥ 0, got {v}")))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Whole, E> {
+                if v.is_finite() && v.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&v) {
+                    Ok(Whole(v as u64))
+                } else {
+                    Err(E::custom(format!("expected a whole number, got {v}")))
+                }
+            }
+        }
+        deserializer.deserialize_any(WholeVisitor)
+    }
+}
+
+/// The items of a list value: a JSON list of numbers or strings, or one string of
+/// comma-separated items; each item parsed as `T`. An error names `origin`.
+pub fn list<T>(origin: &Origin, value: &Value) -> Result<Vec<T>>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let items: Vec<String> = match value {
+        Value::String(text) => text
+            .split(',')
+            .map(|item| item.trim().to_string())
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(text) => Ok(text.clone()),
+                Value::Number(number) => whole_text(number).ok_or_else(|| {
+                    Error::input(format!("{origin}: expected a whole number, got {number}"))
+                }),
+                other => Err(Error::input(format!(
+                    "{origin}: expected numbers or names in the list, got {other}"
+                ))),
+            })
+            .collect::<Result<_>>()?,
+        Value::Number(number) => vec![whole_text(number).ok_or_else(|| {
+            Error::input(format!("{origin}: expected a whole number, got {number}"))
+        })?],
+        other => {
+            return Err(Error::input(format!(
+                "{origin}: expected a list or a comma-separated string, got {other}"
+            )))
+        }
+    };
+    items
+        .iter()
+        .map(|item| {
+            if item.is_empty() {
+                return Err(Error::input(format!(
+                    "{origin}: the list has an empty item"
+                )));
+            }
+            item.parse::<T>()
+                .map_err(|e| Error::input(format!("{origin}: '{item}': {e}")))
+        })
+        .collect()
+}
+
+/// A JSON number as the digits of a whole number, if it is one.
+fn whole_text(number: &serde_json::Number) -> Option<String> {
+    if let Some(whole) = number.as_u64() {
+        return Some(whole.to_string());
+    }
+    number
+        .as_f64()
+        .filter(|v| v.is_finite() && v.fract() == 0.0 && *v >= 0.0)
+        .map(|v| format!("{v:.0}"))
+}
+
+/// The value of one option: the flag if given, else the preset's, else the default; with
+/// where it came from.
+pub fn choose<T>(
+    flag: Option<T>,
+    flag_name: &str,
+    preset: Option<(T, Origin)>,
+    default: impl FnOnce() -> T,
+) -> (T, Origin) {
+    match (flag, preset) {
+        (Some(value), _) => (value, Origin::flag(flag_name)),
+        (None, Some(preset)) => preset,
+        (None, None) => (default(), Origin::flag(flag_name)),
+    }
+}
+
+/// Check a list of grid values: at least one, none twice.
+pub fn distinct<T: PartialEq + Display>(origin: &Origin, items: Vec<T>) -> Result<Vec<T>> {
+    if items.is_empty() {
+        return Err(Error::input(format!("{origin}: give at least one value")));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(Error::input(format!("{origin}: {item} is listed twice")));
+        }
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_are_json_lists_or_comma_separated_strings_of_whole_numbers() {
+        let origin = Origin::flag("widths");
+        assert_eq!(
+            list::<usize>(&origin, &json!([16, 32.0])).unwrap(),
+            vec![16, 32]
+        );
+        assert_eq!(
+            list::<usize>(&origin, &json!("16, 32")).unwrap(),
+            vec![16, 32]
+        );
+        assert_eq!(list::<usize>(&origin, &json!(8)).unwrap(), vec![8]);
+        let error = list::<usize>(&origin, &json!([8, 2.5])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("expected a whole number, got 2.5"),
+            "{error}"
+        );
+        let error = list::<usize>(&origin, &json!({"a": 1})).unwrap_err();
+        assert!(error.to_string().contains("expected a list"), "{error}");
+        let error = list::<usize>(&origin, &json!("16,,32")).unwrap_err();
+        assert!(error.to_string().contains("empty item"), "{error}");
+        let error = distinct(&origin, vec![16, 16]).unwrap_err();
+        assert!(error.to_string().contains("16 is listed twice"), "{error}");
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        let parse = |text: &str| serde_json::from_str::<Whole>(text);
+        assert_eq!(parse("10").unwrap(), Whole(10));
+        assert_eq!(parse("1e1").unwrap(), Whole(10));
+        assert_eq!(parse("10.0").unwrap(), Whole(10));
+        assert!(parse("10.5").is_err());
+        assert!(parse("-1").is_err());
+        assert!(parse("\"10\"").is_err());
+    }
+}

@@ -1,0 +1,445 @@
+//! The computational-cost study (SPEC §4) on the engine: a cell is one network of a sweep;
+//! on its fixed problem one plain gradient and every method are timed in one process,
+//! interleaved round-robin (each round times every one of them once, starting one further
+//! along each round) after untimed warm-up rounds, so that drift of the machine hits all
+//! alike. Per method: the median time over the rounds and the median of its per-round
+//! ratios to the gradient of the same round, one row of `cost.csv` each.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::config::cost::{CostCase, CostSpec};
+use crate::error::Result;
+use crate::io::table::{self, non_negative, optional_float, Row};
+use crate::methods::Method;
+use crate::nn::init::{init_mlp, sample_batch};
+use crate::nn::work::gradient_work;
+use crate::nn::{Problem, Reduction};
+use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
+use crate::study::engine::{Study, Table};
+
+/// The timings file.
+pub const COST_FILE: &str = "cost.csv";
+
+/// The method name of the reference rows.
+pub const GRADIENT: &str = "gradient";
+
+/// One row of `cost.csv`. A skipped method has no timings (`None`), `reps` 0 and the
+/// reason in `skipped`; a timed one has an empty `skipped`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostRow {
+    pub sweep: String,
+    /// Hidden layers.
+    pub depth: usize,
+    /// Hidden width.
+    pub width: usize,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub batch_size: usize,
+    pub n_params: usize,
+    /// A method name, or [`GRADIENT`].
+    pub method: String,
+    /// Timed rounds behind the medians (0 when skipped).
+    pub reps: usize,
+    #[serde(with = "optional_float")]
+    pub median_seconds: Option<f64>,
+    #[serde(with = "optional_float")]
+    pub ratio_to_gradient: Option<f64>,
+    /// Why the method was not timed; empty when it was.
+    pub skipped: String,
+}
+
+impl Row for CostRow {
+    fn validate(&self) -> std::result::Result<(), String> {
+        for (column, value) in [
+            ("median_seconds", self.median_seconds),
+            ("ratio_to_gradient", self.ratio_to_gradient),
+        ] {
+            if let Some(value) = value {
+                non_negative(column, value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one timed call computes: the reference gradient or a method's estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// `Problem::gradient`: forward + backward, the unit of cost.
+    Gradient,
+    /// `Method::estimate`: forward + the method's own backward work.
+    Method(Method),
+}
+
+impl Subject {
+    /// The name in the output file.
+    pub fn name(self) -> String {
+        match self {
+            Subject::Gradient => GRADIENT.to_string(),
+            Subject::Method(method) => method.to_string(),
+        }
+    }
+}
+
+/// The result of one subject on one case: its seconds per timed round, in round order,
+/// or why it was not timed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Timed(Vec<f64>),
+    Skipped(String),
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count).
+/// `values` must not be empty.
+pub fn median(values: &[f64]) -> f64 {
+    assert!(!values.is_empty(), "the median of nothing");
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    }
+}
+
+/// The rows of one case: one per subject in the order given. `gradient` holds the
+/// gradient's seconds per round; a timed subject's ratio is the median over rounds r of
+/// `seconds[r] / gradient[r]` (the gradient's own ratio is exactly 1).
+pub fn case_rows(
+    case: &CostCase,
+    gradient: &[f64],
+    outcomes: &[(Subject, Outcome)],
+) -> Vec<CostRow> {
+    outcomes
+        .iter()
+        .map(|(subject, outcome)| {
+            let (reps, median_seconds, ratio_to_gradient, skipped) = match outcome {
+                Outcome::Timed(seconds) => {
+                    let ratio = match subject {
+                        Subject::Gradient => 1.0,
+                        Subject::Method(_) => {
+                            let ratios: Vec<f64> =
+                                seconds.iter().zip(gradient).map(|(t, g)| t / g).collect();
+                            median(&ratios)
+                        }
+                    };
+                    (
+                        seconds.len(),
+                        Some(median(seconds)),
+                        Some(ratio),
+                        String::new(),
+                    )
+                }
+                Outcome::Skipped(reason) => (0, None, None, reason.clone()),
+            };
+            CostRow {
+                sweep: case.sweep.name().to_string(),
+                depth: case.depth(),
+                width: case.width(),
+                inputs: case.architecture.inputs,
+                outputs: case.architecture.outputs,
+                batch_size: case.batch_size,
+                n_params: case.n_params(),
+                method: subject.name(),
+                reps,
+                median_seconds,
+                ratio_to_gradient,
+                skipped,
+            }
+        })
+        .collect()
+}
+
+/// The fixed problem of a case: the MLP (PyTorch init) and then the batch, drawn from the
+/// problem stream of (seed, case), mean reduction.
+pub fn case_problem(case: &CostCase, seed: u64) -> Result<Problem> {
+    let mut rng = stream_rng(seed, case.cell(), PROBLEM_STREAM);
+    let architecture = &case.architecture;
+    let mlp = init_mlp(architecture, &mut rng)?;
+    let (inputs, targets) = sample_batch(
+        architecture.inputs,
+        architecture.outputs,
+        case.loss,
+        case.batch_size,
+        &mut rng,
+    );
+    Problem::new(mlp, case.loss, Reduction::Mean, inputs, targets)
+}
+
+/// Seconds of one call, result included: the inputs and the result pass through
+/// `black_box` so the work cannot be optimised away; freeing the result is timed too.
+fn time_once(subject: Subject, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
+    let problem = black_box(problem);
+    let start = Instant::now();
+    let result = match subject {
+        Subject::Gradient => problem.gradient(),
+        Subject::Method(method) => method.estimate(problem, rng),
+    };
+    drop(black_box(result));
+    start.elapsed().as_secs_f64()
+}
+
+/// The cost study of a spec.
+pub struct CostStudy {
+    pub spec: CostSpec,
+}
+
+impl CostStudy {
+    /// Time every subject of a case, interleaved, and return its rows (gradient first,
+    /// then the methods as given; a method over the size cap keeps its row).
+    fn time_case(&self, case: &CostCase) -> Result<Vec<CostRow>> {
+        let spec = &self.spec;
+        let problem = case_problem(case, spec.seed)?;
+        let mut subjects = vec![(Subject::Gradient, None)];
+        for &method in &spec.methods {
+            let skip = spec.skip_reason(case, method);
+            if let Some(reason) = &skip {
+                eprintln!(
+                    "note: {method} skipped on the {} sweep at size {} ({reason})",
+                    case.sweep, case.size
+                );
+            }
+            subjects.push((Subject::Method(method), skip));
+        }
+        let timed: Vec<Subject> = subjects
+            .iter()
+            .filter(|(_, skip)| skip.is_none())
+            .map(|(subject, _)| *subject)
+            .collect();
+        let mut rngs: Vec<ChaCha8Rng> = timed
+            .iter()
+            .map(|subject| stream_rng(spec.seed, case.cell(), stream_id(&subject.name())))
+            .collect();
+        let mut seconds = vec![Vec::with_capacity(spec.reps); timed.len()];
+        for round in 0..spec.warmup + spec.reps {
+            for offset in 0..timed.len() {
+                let i = (round + offset) % timed.len();
+                let elapsed = time_once(timed[i], &problem, &mut rngs[i]);
+                if round >= spec.warmup {
+                    seconds[i].push(elapsed);
+                }
+            }
+        }
+        let mut timings = timed.iter().zip(seconds);
+        let outcomes: Vec<(Subject, Outcome)> = subjects
+            .into_iter()
+            .map(|(subject, skip)| match skip {
+                Some(reason) => (subject, Outcome::Skipped(reason)),
+                None => {
+                    let (_, seconds) = timings.next().expect("one timing per timed subject");
+                    (subject, Outcome::Timed(seconds))
+                }
+            })
+            .collect();
+        let gradient = match &outcomes[0] {
+            (Subject::Gradient, Outcome::Timed(seconds)) => seconds.clone(),
+            _ => unreachable!("the gradient is always timed first"),
+        };
+        Ok(case_rows(case, &gradient, &outcomes))
+    }
+}
+
+impl Study for CostStudy {
+    type Cell = CostCase;
+
+    fn name(&self) -> &'static str {
+        "cost"
+    }
+
+    fn tables(&self) -> Vec<Table> {
+        vec![Table {
+            file: COST_FILE,
+            header: table::header(&CostRow::default()),
+        }]
+    }
+
+    fn summary_files(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    fn existing_results_hint(&self) -> &'static str {
+        "pass --force to replace them (or --resume to finish that run), or choose another --out-dir"
+    }
+
+    fn grid_cells(&self) -> Vec<CostCase> {
+        self.spec.cases.clone()
+    }
+
+    fn cell_key(&self, case: &CostCase) -> String {
+        format!("{}/{}", case.sweep, case.size)
+    }
+
+    /// The timed rounds of the gradient and every method not over the cap.
+    fn cell_work(&self, case: &CostCase) -> f64 {
+        let widths = case.architecture.widths();
+        let per_round: f64 = gradient_work(&widths, case.batch_size)
+            + self
+                .spec
+                .methods
+                .iter()
+                .filter(|&&m| self.spec.skip_reason(case, m).is_none())
+                .map(|m| m.work(&widths, case.batch_size))
+                .sum::<f64>();
+        per_round * (self.spec.warmup + self.spec.reps) as f64
+    }
+
+    fn run_cell(&self, case: &CostCase) -> Result<Vec<String>> {
+        Ok(vec![table::lines(&self.time_case(case)?)])
+    }
+
+    fn check_block(
+        &self,
+        _table: usize,
+        case: &CostCase,
+        block: &str,
+    ) -> std::result::Result<(), String> {
+        let rows: Vec<CostRow> = table::parse(block, 1)?;
+        let mut expected = vec![GRADIENT.to_string()];
+        expected.extend(self.spec.methods.iter().map(Method::to_string));
+        let names: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
+        if names != expected {
+            return Err(format!("methods {names:?}, expected {expected:?}"));
+        }
+        match rows.iter().find(|r| {
+            r.sweep != case.sweep.name()
+                || r.n_params != case.n_params()
+                || r.batch_size != case.batch_size
+        }) {
+            Some(row) => Err(format!("a row of another network: {row:?}")),
+            None => Ok(()),
+        }
+    }
+
+    fn summaries(&self, _tables: &[String]) -> Result<Vec<(&'static str, Vec<u8>)>> {
+        Ok(Vec::new())
+    }
+
+    fn config(&self) -> Value {
+        let spec = &self.spec;
+        let networks: Vec<Value> = spec
+            .cases
+            .iter()
+            .map(|case| {
+                json!({
+                    "sweep": case.sweep.name(),
+                    "size": case.size,
+                    "inputs": case.architecture.inputs,
+                    "hidden": case.architecture.hidden,
+                    "outputs": case.architecture.outputs,
+                    "activation": case.architecture.activation.name(),
+                    "loss": case.loss.name(),
+                    "reduction": Reduction::Mean.name(),
+                    "n_params": case.n_params(),
+                    "gradient_work_estimate": gradient_work(&case.architecture.widths(), case.batch_size),
+                })
+            })
+            .collect();
+        json!({
+            "sweeps": spec.sweeps.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            "networks": networks,
+            "methods": spec.methods.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            "batch_size": spec.batch_size,
+            "reps": spec.reps,
+            "warmup": spec.warmup,
+            "max_work": if spec.max_work.is_finite() { json!(spec.max_work) } else { json!("inf") },
+            "seed": spec.seed,
+            "timing": "std::time::Instant around one call (result freed inside); rounds interleave the gradient and every method round-robin, starting one further along each round; medians over the timed rounds; ratio_to_gradient = median over rounds of seconds / gradient seconds of the same round",
+        })
+    }
+
+    fn grid_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::cost::Sweep;
+
+    fn case() -> CostCase {
+        CostCase {
+            sweep: Sweep::Width,
+            size: 4,
+            architecture: Sweep::Width.architecture(4),
+            loss: Sweep::Width.loss(),
+            batch_size: 2,
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[7.0]), 7.0);
+    }
+
+    #[test]
+    fn ratios_are_medians_of_per_round_ratios() {
+        let gradient = vec![1.0, 2.0, 4.0];
+        let outcomes = vec![
+            (Subject::Gradient, Outcome::Timed(gradient.clone())),
+            // Per-round ratios 4, 0.5, 3: median 3, while the ratio of medians is 4 / 2.
+            (
+                Subject::Method("hesscale".parse().unwrap()),
+                Outcome::Timed(vec![4.0, 1.0, 12.0]),
+            ),
+            (
+                Subject::Method(Method::exact()),
+                Outcome::Skipped("size cap".into()),
+            ),
+        ];
+        let rows = case_rows(&case(), &gradient, &outcomes);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].method, "gradient");
+        assert_eq!(rows[0].ratio_to_gradient, Some(1.0));
+        assert_eq!(rows[0].median_seconds, Some(2.0));
+        assert_eq!(rows[1].method, "hesscale");
+        assert_eq!(rows[1].ratio_to_gradient, Some(3.0));
+        assert_eq!(rows[1].median_seconds, Some(4.0));
+        assert_eq!(rows[1].reps, 3);
+        assert_eq!(rows[2].method, "exact");
+        assert_eq!(
+            (rows[2].median_seconds, rows[2].ratio_to_gradient),
+            (None, None)
+        );
+        assert_eq!((rows[2].reps, rows[2].skipped.as_str()), (0, "size cap"));
+        for row in &rows {
+            assert_eq!(
+                (
+                    row.sweep.as_str(),
+                    row.depth,
+                    row.width,
+                    row.inputs,
+                    row.outputs
+                ),
+                ("width", 3, 4, 6, 10)
+            );
+            assert_eq!(
+                (row.batch_size, row.n_params),
+                (2, 6 * 4 + 4 + 2 * (16 + 4) + 40 + 10)
+            );
+        }
+        let text = table::lines(&rows);
+        assert_eq!(table::parse::<CostRow>(&text, 2).unwrap(), rows);
+        assert_eq!(
+            table::header(&CostRow::default()),
+            "sweep,depth,width,inputs,outputs,batch_size,n_params,method,reps,median_seconds,ratio_to_gradient,skipped"
+        );
+    }
+
+    #[test]
+    fn a_case_problem_is_fixed_by_the_seed() {
+        let a = case_problem(&case(), 5).unwrap();
+        assert_eq!(a, case_problem(&case(), 5).unwrap());
+        assert_ne!(a, case_problem(&case(), 6).unwrap());
+        assert_eq!(a.mlp().n_params(), case().n_params());
+        assert_eq!(a.batch_size(), 2);
+    }
+}
