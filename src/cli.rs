@@ -171,6 +171,9 @@ pub struct QualityArgs {
     /// Print no results table at the end.
     #[arg(long)]
     pub quiet: bool,
+    /// Start a run estimated at more than an hour of CPU time without asking.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `hesscale-cli merge`.
@@ -227,4 +230,7 @@ pub struct CostArgs {
     /// Continue the cost run recorded in --out-dir (networks already timed are kept).
     #[arg(long)]
     pub resume: bool,
+    /// Start a run estimated at more than an hour of CPU time without asking.
+    #[arg(long)]
+    pub yes: bool,
 }

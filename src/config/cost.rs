@@ -290,6 +290,7 @@ impl TryFrom<CostArgs> for CostSpec {
                 shard: Shard::WHOLE,
                 preset: None,
                 quiet: true,
+                yes: args.yes,
             },
         };
         for case in &spec.cases {

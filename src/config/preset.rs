@@ -14,14 +14,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::io::output::{read_bounded, MAX_INPUT_BYTES};
+use crate::io::output::{read_bounded, MAX_PRESET_BYTES};
 
 /// Read a preset file into `P`: bounded in size, a JSON object of known keys, each once.
 /// `resume` gets its own message: resuming belongs to one invocation, not to a study.
 pub fn read<P: DeserializeOwned>(path: &Path) -> Result<P> {
     let shown = path.display();
     let bytes =
-        read_bounded(path, MAX_INPUT_BYTES).map_err(|e| Error::input(format!("--preset: {e}")))?;
+        read_bounded(path, MAX_PRESET_BYTES).map_err(|e| Error::input(format!("--preset: {e}")))?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::input(format!("--preset '{shown}': invalid JSON: {e}")))?;
     let Value::Object(keys) = &value else {

@@ -33,6 +33,8 @@ pub const MAX_BATCHES: usize = 10_000_000;
 pub const MAX_SEEDS: usize = 1_000_000;
 /// The most worker threads.
 pub const MAX_THREADS: usize = 1024;
+/// The most cells of a grid.
+pub const MAX_CELLS: usize = 1_000_000;
 
 /// What is computed: the grid of cells and the methods. Two runs with equal grids write
 /// the same `quality_runs.csv` and `quality_summary.csv` byte for byte. Recorded under
@@ -70,14 +72,47 @@ pub struct QualitySpec {
 }
 
 impl QualityGrid {
-    /// The number of cells: activations × losses × reductions × depths × widths × seeds.
+    /// The number of cells: activations × losses × reductions × depths × widths × seeds
+    /// (saturating: a checked grid has at most [`MAX_CELLS`]).
     pub fn n_cells(&self) -> usize {
-        self.activations.len()
-            * self.losses.len()
-            * self.reductions.len()
-            * self.depths.len()
-            * self.widths.len()
-            * self.seeds
+        [
+            self.activations.len(),
+            self.losses.len(),
+            self.reductions.len(),
+            self.depths.len(),
+            self.widths.len(),
+            self.seeds,
+        ]
+        .iter()
+        .fold(1usize, |product, &n| product.saturating_mul(n))
+    }
+
+    /// Check every value against the limits the command line has (`origin` names where
+    /// the grid came from): the grid of a preset, of the flags or of a recorded run is
+    /// refused before anything is allocated for it.
+    pub fn check(&self, origin: &str) -> Result<()> {
+        let field = |key: &str| format!("{origin}{key}");
+        for &width in &self.widths {
+            check_range(field("widths"), "a width", width, MAX_WIDTH)?;
+        }
+        for &depth in &self.depths {
+            check_range(field("depths"), "a depth", depth, MAX_DEPTH)?;
+        }
+        check_range(field("inputs"), "a width", self.inputs, MAX_WIDTH)?;
+        check_range(field("outputs"), "a width", self.outputs, MAX_WIDTH)?;
+        check_range(field("batch_size"), "a batch size", self.batch_size, MAX_BATCH)?;
+        check_range(field("samples"), "a sample count", self.batches, MAX_BATCHES)?;
+        check_range(field("seeds"), "a seed count", self.seeds, MAX_SEEDS)?;
+        let cells = self.n_cells();
+        if cells == 0 || cells > MAX_CELLS {
+            return Err(Error::input(format!(
+                "{origin}the grid has {cells} cells; it must have between 1 and {MAX_CELLS}"
+            )));
+        }
+        if self.methods.is_empty() {
+            return Err(Error::input(format!("{}: no method", field("methods"))));
+        }
+        Ok(())
     }
 
     /// The samples each cell draws, and each method is timed over: `batches` batches of
@@ -347,6 +382,7 @@ impl TryFrom<QualityArgs> for QualitySpec {
             seed,
             methods,
         };
+        grid.check("")?;
         let (shard, origin) = match (args.shard, preset.shard, path) {
             (Some(text), _, _) => (text, Origin::flag("shard")),
             (None, Some(text), Some(path)) => (text, Origin::preset(path, "shard")),
@@ -373,6 +409,7 @@ impl TryFrom<QualityArgs> for QualitySpec {
                 shard,
                 preset: args.preset,
                 quiet: args.quiet,
+                yes: args.yes,
             },
         };
         check_grid_memory(&spec)?;

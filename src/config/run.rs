@@ -22,4 +22,6 @@ pub struct RunOptions {
     pub preset: Option<PathBuf>,
     /// Print no results table at the end.
     pub quiet: bool,
+    /// Start a run estimated above the long-run limit without asking.
+    pub yes: bool,
 }

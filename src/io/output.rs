@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// The most bytes read from a problem file or a preset.
+/// The most bytes read from a problem file.
 pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+/// The most bytes read from a preset.
+pub const MAX_PRESET_BYTES: u64 = 1 << 20;
 /// The most bytes read from a metadata record.
 pub const MAX_META_BYTES: u64 = 64 << 20;
 /// The most bytes read from a results table or ledger.

@@ -3,6 +3,7 @@
 //! `{"layers": [{"weight": [[…]], "bias": […]}], "activations": […], "loss": …,
 //!   "reduction": …, "inputs": [[…]], "targets": [[…]] | [int]}`.
 
+use std::io::Read;
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::io::output::MAX_INPUT_BYTES;
 use crate::nn::{Activation, LayerParams, Loss, Mlp, Problem, Reduction, Targets};
 
 /// One layer as stored: weight `[out][in]`, bias `[out]`.
@@ -111,6 +113,11 @@ fn targets_from_json(targets: &Value, loss: Loss) -> Result<Targets> {
 pub fn problem_from_json(text: &str) -> Result<Problem> {
     let stored: ProblemJson = serde_json::from_str(text)
         .map_err(|e| Error::input(format!("invalid problem JSON: {e}")))?;
+    problem_from_stored(stored)
+}
+
+/// The checked problem of a parsed problem file.
+fn problem_from_stored(stored: ProblemJson) -> Result<Problem> {
     let loss: Loss = stored.loss.parse()?;
     let reduction: Reduction = match &stored.reduction {
         Some(name) => name.parse()?,
@@ -150,15 +157,25 @@ pub fn problem_from_json(text: &str) -> Result<Problem> {
     )
 }
 
-/// Read and check a problem file; the error names the file.
+/// Read and check a problem file; the error names the file. The JSON is parsed as it is
+/// read, from at most [`MAX_INPUT_BYTES`] bytes, so a stream of garbage (`/dev/zero`)
+/// fails at its first byte and an endless one at the limit.
 pub fn read_problem(path: &Path) -> Result<Problem> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::input(format!(
-            "cannot read problem file '{}': {e}",
-            path.display()
-        ))
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::input(format!("cannot read problem file '{shown}': {e}")))?;
+    let reader = std::io::BufReader::new(file.take(MAX_INPUT_BYTES));
+    let stored: ProblemJson = serde_json::from_reader(reader).map_err(|e| {
+        if e.is_eof() && e.line() > 1 {
+            Error::input(format!(
+                "{shown}: invalid problem JSON: {e} (or the file is over the limit of {} MiB)",
+                MAX_INPUT_BYTES >> 20
+            ))
+        } else {
+            Error::input(format!("{shown}: invalid problem JSON: {e}"))
+        }
     })?;
-    problem_from_json(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))
+    problem_from_stored(stored).map_err(|e| Error::input(format!("{shown}: {e}")))
 }
 
 /// The problem as JSON text (floats in shortest round-trip form), with `meta` attached.
