@@ -22,6 +22,11 @@ QUALITY_TIMING = (
     ["activation", "loss", "depth", "width", "batch_size", "method", "samples"],
     ["seconds_per_sample"],
 )
+QUALITY_TIMING_CELLS = (
+    ["activation", "loss", "reduction", "depth", "width", "batch_size", "seed", "method",
+     "samples"],
+    ["seconds"],
+)
 COST = (
     ["sweep", "depth", "width", "inputs", "outputs", "batch_size", "method", "reps"],
     ["n_params", "median_seconds", "ratio_to_gradient"],
@@ -41,7 +46,8 @@ class BadData(Exception):
 
 
 # Every column some figure reads (what --where may filter on).
-ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING, COST)
+ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING,
+                                     QUALITY_TIMING_CELLS, COST)
                       for c in schema[0] + schema[1]})
 
 # An error below this (normalized to hesscale's, or relative to the exact diagonal's L1

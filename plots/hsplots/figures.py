@@ -28,6 +28,7 @@ from .data import (
     ROUNDOFF,
     QUALITY_SUMMARY,
     QUALITY_TIMING,
+    QUALITY_TIMING_CELLS,
     NoData,
     group_by,
     is_roundoff,
@@ -36,10 +37,21 @@ from .data import (
     split_roundoff,
     varying,
 )
-from .style import method_color, ordered_methods, panel_grid, save
+from .style import (
+    grid_position,
+    method_color,
+    method_style,
+    ordered_methods,
+    panel_grid,
+    save,
+)
 
 # The columns that define one quality cell (one network configuration).
 CELL = ["activation", "loss", "reduction", "depth", "width", "batch_size"]
+
+# The order in which settings are named in panel titles and figure subtitles.
+_SETTING_ORDER = ["activation", "loss", "width", "depth", "inputs", "outputs", "batch_size",
+                  "reduction"]
 
 _LABELS = {
     "activation": lambda v: str(v),
@@ -47,48 +59,99 @@ _LABELS = {
     "reduction": lambda v: f"{v} reduction",
     "depth": lambda v: f"depth {v}",
     "width": lambda v: f"width {v}",
-    "batch_size": lambda v: f"batch {v}",
+    "batch_size": lambda v: f"batch size {v}",
     "inputs": lambda v: f"{v} inputs",
     "outputs": lambda v: f"{v} outputs",
 }
 
 
-def describe(key: dict, always: list[str], rows: list[dict], maybe: list[str]) -> str:
-    """A panel title: the `always` columns, then those of `maybe` that vary in rows."""
-    shown = always + [c for c in varying(rows, maybe) if c not in always]
-    return ", ".join(_LABELS[c](key[c]) for c in shown)
+def panel_title(key: dict, shown: list[str]) -> str:
+    """A panel title: the settings of `shown` (those that vary between the panels), e.g.
+    'relu, cross_entropy, width 8'. The settings every panel shares are in the subtitle."""
+    return ", ".join(_LABELS[c](key[c]) for c in _SETTING_ORDER if c in shown and c in key)
 
 
-def method_handles(methods, kind="line") -> list:
-    """Legend handles, one per method in canonical order, in the method's colour."""
+def row_length(rows: list[dict], columns: list[str]) -> int:
+    """How many values the last of `columns` that varies takes: the panels, sorted by
+    `columns`, come in runs of that length (one per width, say)."""
+    changing = varying(rows, columns)
+    return len({r[changing[-1]] for r in rows}) if changing else 1
+
+
+def shared_settings(rows: list[dict], columns: list[str]) -> list[str]:
+    """The settings among `columns` that have one value in all rows, as labels, e.g.
+    ['tanh', 'depth 3', 'batch size 1', 'mean reduction']."""
+    parts = []
+    for c in _SETTING_ORDER:
+        if c in columns:
+            values = {r[c] for r in rows}
+            if len(values) == 1:
+                parts.append(_LABELS[c](values.pop()))
+    return parts
+
+
+def _span(values) -> str:
+    values = sorted(set(values))
+    return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+
+def seeds_and_samples(rows: list[dict]) -> str:
+    """'5 seeds × 100 samples' (batch size 1) or '3 seeds × 30 batches' (larger batches)
+    from the `seeds` and `samples` (batches per seed) columns of the summary."""
+    unit = "samples" if {r["batch_size"] for r in rows} == {1} else "batches"
+    return f"{_span(r['seeds'] for r in rows)} seeds × {_span(r['samples'] for r in rows)} {unit}"
+
+
+def per_unit(batch_sizes) -> str:
+    """What one L1 error is taken over: 'per sample' for batches of 1, else 'per batch of
+    N' (or 'per batch' when the batch size differs between panels)."""
+    sizes = set(batch_sizes)
+    if sizes == {1}:
+        return "per sample"
+    if len(sizes) == 1:
+        return f"per batch of {sizes.pop()}"
+    return "per batch"
+
+
+def figure_title(fig, title: str, settings: list[str] = ()) -> None:
+    """A short figure title and, below it, the configuration every panel shares and how
+    to read the marks (what a caption would say), wrapped between items to the figure's
+    width."""
+    chars = max(40, int(fig.get_size_inches()[0] * 14))
+    lines = [textwrap.fill(title, chars)]
+    line = ""
+    for item in settings:
+        if line and len(line) + 3 + len(item) > chars:
+            lines.append(line)
+            line = item
+        else:
+            line = f"{line} · {item}" if line else item
+    if line:
+        lines.append(line)
+    fig.suptitle("\n".join(lines), fontsize=10, linespacing=1.4)
+
+
+def method_handles(methods, kind="line", labels: dict | None = None) -> list:
+    """Legend handles, one per method in canonical order, in the method's colour (bars:
+    patches; lines: the method's marker and dash pattern)."""
+    labels = labels or {}
     handles = []
     for m in ordered_methods(methods):
         if kind == "patch":
-            handles.append(Patch(color=method_color(m), label=m))
+            handles.append(Patch(color=method_color(m), label=labels.get(m, m)))
         else:
-            dashed = m == "gradient"
-            handles.append(Line2D([], [], color=method_color(m), marker="o", markersize=3.5,
-                                  ls="--" if dashed else "-", label=m))
+            handles.append(Line2D([], [], label=labels.get(m, m), **method_style(m)))
     return handles
 
 
-def figure_legend(fig, handles, column_width: float = 1.45) -> None:
-    """A legend below all panels: as many columns as fit in the figure's width (about
+def figure_legend(fig, handles, column_width: float = 1.5) -> None:
+    """One legend below all panels: as many columns as fit in the figure's width (about
     column_width inches each), spread evenly over the fewest rows."""
     width_in = fig.get_size_inches()[0]
     fit = max(1, int(width_in / column_width))
     rows = -(-len(handles) // fit)
-    fig.legend(handles=handles, loc="outside lower center", ncols=-(-len(handles) // rows))
-
-
-def suptitle(fig, title: str, note: str = "") -> None:
-    """The figure title (what a caption would say first) and, in a smaller font below it,
-    a note on how to read it; both wrapped to the figure's width."""
-    chars = max(40, int(fig.get_size_inches()[0] * 13))
-    text = textwrap.fill(title, chars)
-    if note:
-        text += "\n" + textwrap.fill(note, int(chars * 1.1))
-    fig.suptitle(text, fontsize=10)
+    fig.legend(handles=handles, loc="outside lower center", ncols=-(-len(handles) // rows),
+               handlelength=2.6, columnspacing=1.2)
 
 
 def _param_count_axis(ax):
@@ -100,14 +163,41 @@ def _param_count_axis(ax):
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _line(ax, xs, ys, method, **kwargs):
-    """One method's line (points with non-positive or missing y are dropped)."""
-    pts = sorted((x, y) for x, y in zip(xs, ys) if positive(y))
+def dodge_offsets(methods, spread: float = 0.24) -> dict[str, float]:
+    """A small horizontal offset per method (in octaves of the x axis, the methods in
+    canonical order spread over `spread`), so that lines and error bars at equal values
+    stand side by side instead of on top of each other."""
+    methods = ordered_methods(methods)
+    if len(methods) < 2:
+        return {m: 0.0 for m in methods}
+    step = spread / (len(methods) - 1)
+    return {m: (i - (len(methods) - 1) / 2) * step for i, m in enumerate(methods)}
+
+
+def _line(ax, xs, ys, method, errors=None, dodge: float = 0.0):
+    """One method's line in its style, with error bars (± errors, clipped above 0 on a
+    log axis) when given; points with non-positive or missing y are dropped; x is moved
+    by `dodge` octaves. Returns whether anything was drawn."""
+    errors = errors if errors is not None else [math.nan] * len(xs)
+    pts = sorted((x, y, e) for x, y, e in zip(xs, ys, errors) if positive(y))
     if not pts:
-        return
-    ax.plot([p[0] for p in pts], [p[1] for p in pts], color=method_color(method),
-            marker="o", markersize=3.5, lw=1.2, ls="--" if method == "gradient" else "-",
-            label=method, **kwargs)
+        return False
+    x = np.array([p[0] for p in pts], dtype=float) * 2.0 ** dodge
+    y = np.array([p[1] for p in pts], dtype=float)
+    e = np.array([p[2] for p in pts], dtype=float)
+    style = method_style(method)
+    if len(x) == 1 and not style.get("marker"):
+        # a reference line (no markers) at a single x: a short level segment
+        x, y, e = x[0] * 2.0 ** np.array([-0.25, 0.25]), np.repeat(y, 2), np.repeat(e, 2)
+    if np.isfinite(e).any():
+        e = np.where(np.isfinite(e), e, 0.0)
+        low = np.minimum(e, 0.9 * y)  # a log axis cannot show y − e ≤ 0
+        bars = ax.errorbar(x, y, yerr=[low, e], capsize=1.6, elinewidth=0.7,
+                           capthick=0.7, **style)
+        bars.lines[0].set_label(method)
+    else:
+        ax.plot(x, y, label=method, **style)
+    return True
 
 
 def _log2_width_axis(ax, widths):
@@ -115,10 +205,50 @@ def _log2_width_axis(ax, widths):
     ax.xaxis.set_major_locator(FixedLocator(sorted(widths)))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_locator(NullLocator())
+    lo, hi = min(widths), max(widths)
+    ax.set_xlim(lo / 2 ** 0.3, hi * 2 ** 0.3)  # room for the dodged points
 
 
-def _no_data(ax, text="no drawable values"):
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+def note_panel(ax, text: str) -> None:
+    """A panel that explains why it has nothing to draw, instead of empty axes."""
+    ax.set_axis_off()
+    chars = max(24, int(ax.get_position().width * ax.figure.get_size_inches()[0] * 15))
+    ax.text(0.5, 0.5, textwrap.fill(text, chars, break_on_hyphens=False), ha="center",
+            va="center", transform=ax.transAxes, fontsize=8, color="0.2", linespacing=1.35,
+            bbox={"boxstyle": "round,pad=0.6", "facecolor": "0.95", "edgecolor": "0.75"})
+
+
+def lowest_in_column(axes) -> list:
+    """Of the given panels, those with none of the given panels right below them in their
+    grid column: where shared x tick labels and x labels go."""
+    at = {grid_position(ax)[:2] for ax in axes}
+    return [ax for ax in axes
+            if (grid_position(ax)[0] + 1, grid_position(ax)[1]) not in at]
+
+
+def _exact_here(row: dict) -> bool:
+    """An error that is 0 or round-off relative to the exact diagonal's L1 size."""
+    return row["mean_l1"] == 0 or is_roundoff(row["relative_l1"])
+
+
+def undefined_normalization(by_method: dict) -> str:
+    """Why the normalized errors of one cell are missing (by_method: its layer=all summary
+    rows by method): hesscale was not run, or hesscale is exact there (at depth 1 with
+    mse it is exact in every layer), so that dividing by its error means nothing."""
+    hesscale = by_method.get("hesscale")
+    if hesscale is None:
+        return ("Normalized errors undefined: hesscale was not run here, so there is no "
+                "error to divide by.")
+    if not _exact_here(hesscale):
+        return "No normalized errors in the summary (normalized_l1 is empty)."
+    also = [m for m in ordered_methods(by_method)
+            if m not in ("exact", "hesscale") and _exact_here(by_method[m])]
+    text = (f"Normalized errors undefined: hesscale is exact in every layer here (its L1 "
+            f"error, {hesscale['mean_l1']:.0e}, is round-off), so there is nothing to "
+            f"divide by.")
+    if also:
+        text += f" Exact as well: {', '.join(also)}."
+    return text + " fig2 shows the absolute errors."
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,9 +280,11 @@ _ROUNDOFF_TEXT = f"{ROUNDOFF:.0e}".replace("e-0", "e-")
 
 def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> list[Path]:
     """Bars: normalized L1 error (mean error / hesscale's) per method; dots: per-seed
-    ratios; error bars: mean ± s.e. of the per-seed ratio. One panel per cell. A method
-    whose normalized error is at round-off level gets a "≈0" mark at the bottom of its
-    slot instead of a bar, so that the log axis spans only the drawable errors."""
+    ratios; error bars: mean ± s.e. of the per-seed ratio. One panel per cell, every panel
+    with the methods in the same slots. A method whose normalized error is at round-off
+    level gets a "≈0" mark at the bottom of its slot instead of a bar, so that the log axis
+    spans only the drawable errors; a cell whose normalized errors are undefined (hesscale
+    exact there, e.g. mse at depth 1) gets a note saying so."""
     summary = read_table(results / "quality_summary.csv", QUALITY_SUMMARY, where)
     rows = [r for r in summary if r["layer"] == "all"]
     if not rows:
@@ -164,24 +296,25 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
         ratios = {}
 
     groups = group_by(rows, CELL)
-    fig, axes = panel_grid(len(groups), panel_size=(5.0, 4.0))
+    shown = varying(rows, CELL)
+    # exact is the reference (error 0 by definition) and is left out.
+    methods = [m for m in ordered_methods(r["method"] for r in rows) if m != "exact"]
+    slot = {m: i for i, m in enumerate(methods)}
+    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.3), extra_height=1.6,
+                           row_length=row_length(rows, CELL))
     drew = {"dots": False, "errorbars": False, "roundoff": False}
+    with_bars = []
     for ax, (cell, group) in zip(axes, groups.items()):
         key = dict(zip(CELL, cell))
         by_method = {r["method"]: r for r in group}
-        # exact is the reference (error 0 by definition) and is left out.
-        errors = {m: by_method[m]["normalized_l1"] for m in ordered_methods(by_method)
-                  if m != "exact"}
+        errors = {m: by_method[m]["normalized_l1"] for m in methods if m in by_method}
         drawable, roundoff = split_roundoff(errors)
-        methods = [m for m in errors if m in drawable or m in roundoff]
-        ax.set_title(describe(key, ["activation", "loss", "width"], rows, CELL))
-        ax.set_yscale("log", nonpositive="clip")
-        ax.set_ylabel("normalized L1 error\n(hesscale = 1)")
-        if not methods:
-            _no_data(ax, "no normalized errors (is hesscale missing?)")
+        ax.set_title(panel_title(key, shown))
+        if not drawable and not roundoff:
+            note_panel(ax, undefined_normalization(by_method))
             continue
-        x = np.arange(len(methods))
-        slot = {m: i for i, m in enumerate(methods)}
+        with_bars.append(ax)
+        ax.set_yscale("log", nonpositive="clip")
         bars = list(drawable)
         if bars:
             ax.bar([slot[m] for m in bars], [drawable[m] for m in bars], width=0.7,
@@ -192,7 +325,7 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
         ok = np.isfinite(means) & np.isfinite(ses) & (means >= ROUNDOFF)
         if ok.any():
             ax.errorbar(np.array([slot[m] for m in bars])[ok], means[ok], yerr=ses[ok],
-                        fmt="none", ecolor="0.15", elinewidth=0.9, capsize=2.5, zorder=4)
+                        fmt="none", ecolor="0.15", elinewidth=0.8, capsize=2.0, zorder=4)
             drew["errorbars"] = True
 
         cell_ratios = ratios.get(cell, {})
@@ -200,7 +333,7 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
             r = [v for v in cell_ratios.get(m, []) if positive(v) and not is_roundoff(v)]
             if r:
                 offsets = np.linspace(-0.2, 0.2, len(r)) if len(r) > 1 else np.zeros(1)
-                ax.scatter(slot[m] + offsets, r, s=7, color="0.1", alpha=0.5,
+                ax.scatter(slot[m] + offsets, r, s=5, color="0.1", alpha=0.5,
                            linewidths=0, zorder=3)
                 drew["dots"] = True
 
@@ -209,6 +342,10 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
             ax.text(slot[m], 0.02, ROUNDOFF_MARK, transform=at_bottom, ha="center",
                     va="bottom", fontsize=8, fontweight="bold", color=method_color(m))
             drew["roundoff"] = True
+        for m in methods:
+            if m not in drawable and m not in roundoff:
+                ax.text(slot[m], 0.02, "n/a", transform=at_bottom, ha="center",
+                        va="bottom", fontsize=6, color="0.45", rotation=90)
 
         ax.axhline(1.0, color=method_color("hesscale"), ls="--", lw=0.9, zorder=1)
         if not bars:  # only round-off errors: show a decade around the hesscale line
@@ -216,27 +353,34 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
         elif roundoff:  # room for the marks below the hesscale line and the lowest bar
             low, high = ax.get_ylim()
             ax.set_ylim(min(low, 1.0) / 3, high)
-        ax.set_xticks(x, methods, rotation=55, ha="right", rotation_mode="anchor")
+        ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right",
+                      rotation_mode="anchor", fontsize=7.5)
         ax.set_xlim(-0.6, len(methods) - 0.4)
+    # Every panel has the methods in the same slots: name them only under a panel that has
+    # no panel with bars right below it.
+    lowest = lowest_in_column(with_bars)
+    for ax in with_bars:
+        if ax not in lowest:
+            ax.tick_params(labelbottom=False)
+    if with_bars:
+        fig.supylabel("normalized L1 error\n(hesscale = 1, log scale)", fontsize=9)
 
-    handles = [Patch(color="0.6", label="mean L1 error ÷ hesscale's (bar colour: method)")]
+    handles = [Patch(color="0.6", label="mean L1 error ÷ hesscale's (colour: method)")]
     if drew["dots"]:
         handles.append(Line2D([], [], ls="none", marker="o", markersize=3, color="0.1",
                               alpha=0.5, label="per-seed ratio"))
     if drew["errorbars"]:
         handles.append(Line2D([], [], ls="none", marker="|", markersize=8, color="0.15",
-                              label="mean ± s.e. of per-seed ratios"))
+                              label="mean ± s.e. over seeds of the ratios"))
     handles.append(Line2D([], [], ls="--", lw=0.9, color=method_color("hesscale"),
                           label="hesscale = 1"))
     if drew["roundoff"]:
         handles.append(Line2D([], [], ls="none", marker="$≈0$", markersize=11,
-                              color="0.2", label="round-off level: equals exact"))
-    figure_legend(fig, handles, column_width=2.9)
-    suptitle(fig, "Normalized L1 error of Hessian-diagonal approximations relative to "
-             "HesScale (log scale)",
-             f"exact, the reference, is left out; ≈0 marks an error below "
-             f"{_ROUNDOFF_TEXT} × HesScale's (floating-point round-off: the method equals "
-             "the exact diagonal there, e.g. ggn in ReLU networks)")
+                              color="0.2", label=f"below {_ROUNDOFF_TEXT} × hesscale's "
+                                                 "(round-off): equals exact"))
+    figure_legend(fig, handles, column_width=3.0)
+    settings = shared_settings(rows, CELL) + [seeds_and_samples(rows)]
+    figure_title(fig, "L1 error of each method relative to HesScale's", settings)
     return save(fig, out, "fig1_normalized_l1")
 
 
@@ -244,33 +388,31 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
 # Figure 2: L1 error per layer
 # ---------------------------------------------------------------------------------------
 
-def _layer_roundoff(row: dict) -> bool:
-    """A per-layer error that is 0 or round-off relative to the exact diagonal's size."""
-    return row["mean_l1"] == 0 or is_roundoff(row["relative_l1"])
-
-
 def fig_l1_per_layer(results: Path, out: Path, where: dict | None = None) -> list[Path]:
-    """Grouped bars of the mean L1 error per sample of each layer (weight + bias) for
-    every method, symlog y axis, error bars = s.e. over seeds. One panel per cell. An
-    error that is 0 or round-off relative to the exact diagonal is a flat bar at 0, and
-    the symlog's linear range is set by the other errors."""
+    """Grouped bars of the mean L1 error per sample (per batch when batches have more
+    than one sample) of each layer (weight + bias) for every method but exact, symlog y
+    axis, error bars = s.e. over seeds. One panel per cell. An error that is 0 or
+    round-off relative to the exact diagonal is a flat bar at 0, and the symlog's linear
+    range is set by the other errors."""
     summary = read_table(results / "quality_summary.csv", QUALITY_SUMMARY, where)
     rows = [dict(r, layer=int(r["layer"])) for r in summary
-            if r["layer"] != "all" and r["layer"].isdigit()]
+            if r["layer"] != "all" and r["layer"].isdigit() and r["method"] != "exact"]
     if not rows:
         raise NoData(f"{results / 'quality_summary.csv'} has no per-layer rows")
     groups = group_by(rows, CELL)
+    shown = varying(rows, CELL)
     all_methods = ordered_methods(r["method"] for r in rows)
     n_methods = len(all_methods)
     n_layers = max(len({r["layer"] for r in g}) for g in groups.values())
-    fig, axes = panel_grid(len(groups), panel_size=(max(4.2, 1.3 * n_layers + 1.3), 3.3))
+    fig, axes = panel_grid(len(groups), panel_size=(max(3.4, 0.55 * n_layers + 0.9), 2.3),
+                           extra_height=1.6, row_length=row_length(rows, CELL))
+    bar_w = 0.84 / n_methods
     for ax, (cell, group) in zip(axes, groups.items()):
         key = dict(zip(CELL, cell))
         layers = sorted({r["layer"] for r in group})
         values = {(r["method"], r["layer"]): r for r in group}
-        bar_w = 0.84 / n_methods
         finite = [r["mean_l1"] for r in group
-                  if positive(r["mean_l1"]) and not _layer_roundoff(r)]
+                  if positive(r["mean_l1"]) and not _exact_here(r)]
         for j, m in enumerate(all_methods):
             xs, ys, es, flat = [], [], [], []
             for li, layer in enumerate(layers):
@@ -278,7 +420,7 @@ def fig_l1_per_layer(results: Path, out: Path, where: dict | None = None) -> lis
                 if r is None or not math.isfinite(r["mean_l1"]):
                     continue
                 x = li - 0.42 + bar_w * (j + 0.5)
-                if _layer_roundoff(r):
+                if _exact_here(r):
                     flat.append(x)
                     continue
                 xs.append(x)
@@ -286,7 +428,7 @@ def fig_l1_per_layer(results: Path, out: Path, where: dict | None = None) -> lis
                 es.append(r["se_l1"] if math.isfinite(r["se_l1"]) else 0.0)
             if xs:
                 ax.bar(xs, ys, width=bar_w, color=method_color(m), edgecolor="none",
-                       yerr=es, error_kw={"elinewidth": 0.6, "capsize": 1.0,
+                       yerr=es, error_kw={"elinewidth": 0.5, "capsize": 0.8,
                                           "ecolor": "0.25"})
             if flat:
                 ax.hlines([0.0] * len(flat), [x - bar_w / 2 for x in flat],
@@ -295,18 +437,25 @@ def fig_l1_per_layer(results: Path, out: Path, where: dict | None = None) -> lis
         linthresh = 10 ** math.floor(math.log10(min(finite))) if finite else 1e-6
         ax.set_yscale("symlog", linthresh=linthresh)
         ax.set_ylim(bottom=0)
+        for li in range(1, len(layers)):  # separate the layers' groups
+            ax.axvline(li - 0.5, color="0.88", lw=0.6, zorder=0)
         last = key["depth"] + 1 if isinstance(key["depth"], int) else max(layers)
         ax.set_xticks(range(len(layers)),
-                      [f"{layer}\n(output)" if layer == last else str(layer)
+                      [f"{layer} (output)" if layer == last else str(layer)
                        for layer in layers])
+        ax.set_xlim(-0.5, len(layers) - 0.5)
+        ax.set_title(panel_title(key, shown))
+    for ax in lowest_in_column(axes):
         ax.set_xlabel("layer (weight + bias)")
-        ax.set_ylabel(f"mean L1 error per sample\n(linear below {linthresh:.0e})")
-        ax.set_title(describe(key, ["activation", "loss", "width"], rows, CELL))
-    figure_legend(fig, method_handles(all_methods, kind="patch"))
-    suptitle(fig, "Mean L1 error per sample of each Hessian-diagonal approximation, layer by "
-             "layer (symlog scale; error bars: s.e. over seeds)",
-             f"a flat bar at 0: error 0 or below {_ROUNDOFF_TEXT} of the exact diagonal's "
-             "L1 size (round-off), i.e. the method is exact in that layer")
+    unit = per_unit(r["batch_size"] for r in rows)
+    fig.supylabel(f"mean L1 error {unit} (symlog scale)", fontsize=9)
+    handles = method_handles(all_methods, kind="patch")
+    handles.append(Line2D([], [], color="0.3", lw=2.5,
+                          label="flat bar at 0: exact in that layer"))
+    figure_legend(fig, handles, column_width=1.55)
+    settings = shared_settings(rows, CELL) + [seeds_and_samples(rows),
+                                              "error bars: s.e. over seeds"]
+    figure_title(fig, f"L1 error of each method, layer by layer ({unit})", settings)
     return save(fig, out, "fig2_l1_per_layer")
 
 
@@ -317,47 +466,72 @@ def fig_l1_per_layer(results: Path, out: Path, where: dict | None = None) -> lis
 def fig_normalized_l1_vs_width(results: Path, out: Path,
                                where: dict | None = None) -> list[Path]:
     """Normalized L1 error (layer=all) against hidden width, one line per method (exact
-    left out of the log axis). One panel per activation/loss (and other varying settings).
-    Points at round-off level are dropped; the panel title names their methods."""
+    left out of the log axis) with error bars ± the s.e. over seeds of the per-seed
+    ratio, the methods' points dodged sideways. One panel per activation/loss (and other
+    varying settings). Points at round-off level are dropped and named under the panel
+    title; where the normalization is undefined (hesscale exact) the panel says so."""
     path = results / "quality_summary.csv"
     summary = read_table(path, QUALITY_SUMMARY, where)
-    rows = [r for r in summary if r["layer"] == "all" and r["method"] != "exact"]
+    all_rows = [r for r in summary if r["layer"] == "all"]
+    rows = [r for r in all_rows if r["method"] != "exact"]
     panel_cols = ["activation", "loss", "reduction", "depth", "batch_size"]
     groups = group_by(rows, panel_cols)
     if not any(len({r["width"] for r in g}) > 1 for g in groups.values()):
         widths = sorted({r["width"] for r in rows})
         raise NoData(f"{path} has only width {', '.join(map(str, widths))}: "
                      "needs two widths or more")
-    fig, axes = panel_grid(len(groups), panel_size=(4.2, 3.6))
-    drawn = set()
+    shown = varying(rows, panel_cols)
+    dodge = dodge_offsets(r["method"] for r in rows)
+    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.6), extra_height=1.7,
+                           row_length=row_length(rows, panel_cols))
+    drawn, plotted = set(), []
     for ax, (panel, group) in zip(axes, groups.items()):
         key = dict(zip(panel_cols, panel))
+        title = panel_title(key, shown)
+        # widths where hesscale's error is round-off (or hesscale is missing): nothing
+        # can be normalized by it there
+        by_width = {w: {r["method"]: r for r in all_rows
+                        if r["width"] == w and all(r[c] == key[c] for c in panel_cols)}
+                    for w in sorted({r["width"] for r in group})}
+        undefined = [w for w, by_method in by_width.items()
+                     if not any(math.isfinite(by_method[m]["normalized_l1"])
+                                for m in by_method if m != "exact")]
+        if len(undefined) == len(by_width):
+            ax.set_title(title)
+            note_panel(ax, undefined_normalization(by_width[undefined[0]]))
+            continue
         dropped = []
         for m in ordered_methods(r["method"] for r in group):
             mr = [r for r in group if r["method"] == m]
             kept = [r for r in mr if not is_roundoff(r["normalized_l1"])]
             gone = [str(r["width"]) for r in mr if is_roundoff(r["normalized_l1"])]
             if gone:
-                dropped.append(f"{m} at width {', '.join(gone)}" if kept else m)
-            if any(positive(r["normalized_l1"]) for r in kept):
+                dropped.append(f"{m} (width {', '.join(gone)})" if kept else m)
+            if _line(ax, [r["width"] for r in kept], [r["normalized_l1"] for r in kept], m,
+                     [r["ratio_se"] for r in kept], dodge[m]):
                 drawn.add(m)
-            _line(ax, [r["width"] for r in kept], [r["normalized_l1"] for r in kept], m)
         ax.axhline(1.0, color=method_color("hesscale"), ls=":", lw=0.8, zorder=0)
         ax.set_yscale("log")
         _log2_width_axis(ax, {r["width"] for r in group})
-        ax.set_xlabel("hidden width (units per layer)")
-        ax.set_ylabel("normalized L1 error\n(hesscale = 1)")
-        title = describe(key, ["activation", "loss"], rows, panel_cols)
+        notes = []
         if dropped:
-            note = f"not drawn, {ROUNDOFF_MARK} (round-off): {'; '.join(dropped)}"
-            title += "\n" + textwrap.fill(note, 48)
-        ax.set_title(title)
-    figure_legend(fig, method_handles(drawn))
-    suptitle(fig, "Normalized L1 error of each approximation against network width "
-             "(log–log)",
-             f"exact, the reference, is left out; points below {_ROUNDOFF_TEXT} × "
-             f"HesScale's error (round-off: the method equals the exact diagonal) are not "
-             f"drawn, and the panel title names them ({ROUNDOFF_MARK})")
+            notes.append(f"{ROUNDOFF_MARK}, not drawn: {', '.join(dropped)}")
+        if undefined:
+            notes.append(f"undefined at width {', '.join(map(str, undefined))} "
+                         "(hesscale exact)")
+        if notes:
+            note = textwrap.fill("; ".join(notes), 52)
+            title = f"{title}\n{note}" if title else note
+        ax.set_title(title, fontsize=9 if not notes else 8.5)
+        plotted.append(ax)
+    for ax in lowest_in_column(plotted):
+        ax.set_xlabel("hidden width")
+    fig.supylabel("normalized L1 error (hesscale = 1)", fontsize=9)
+    handles = method_handles(drawn)
+    figure_legend(fig, handles)
+    settings = shared_settings(rows, panel_cols) + [
+        seeds_and_samples(rows), "error bars: s.e. over seeds"]
+    figure_title(fig, "L1 error relative to HesScale's against network width", settings)
     return save(fig, out, "fig3_normalized_l1_vs_width")
 
 
@@ -365,40 +539,118 @@ def fig_normalized_l1_vs_width(results: Path, out: Path,
 # Figure 4: cost
 # ---------------------------------------------------------------------------------------
 
+# What the two reference rows of quality_timing.csv are called in the legend.
+_TIMING_REFERENCES = {
+    "gradient": "one plain gradient",
+    "linearization": "shared linearization (not in the methods' times)",
+}
+
+# The key of a row of quality_timing.csv.
+TIMING_KEY = ["activation", "loss", "depth", "width", "batch_size", "method"]
+
+
+def timing_from_cells(cells: list[dict]) -> tuple[dict[tuple, tuple[float, float]],
+                                                  list[str], list[int]]:
+    """From quality_timing_cells.csv rows: per (activation, loss, depth, width,
+    batch_size, method) the seconds per sample over all its cells (total seconds ÷ total
+    samples, as quality_timing.csv has it) and the standard error over the cells (seeds ×
+    reductions) of each cell's seconds per sample (NaN for one cell); also the reductions
+    and the numbers of seeds seen."""
+    per_key: dict[tuple, list[dict]] = defaultdict(list)
+    for r in cells:
+        if r["samples"] > 0 and math.isfinite(r["seconds"]):
+            per_key[tuple(r[c] for c in TIMING_KEY)].append(r)
+    stats = {}
+    for key, group in per_key.items():
+        rates = [r["seconds"] / r["samples"] for r in group]
+        mean = sum(r["seconds"] for r in group) / sum(r["samples"] for r in group)
+        se = (float(np.std(rates, ddof=1) / math.sqrt(len(rates))) if len(rates) > 1
+              else math.nan)
+        stats[key] = (mean, se)
+    reductions = sorted({r["reduction"] for r in cells})
+    seeds = sorted({len({r["seed"] for r in g}) for g in per_key.values()})
+    return stats, reductions, seeds
+
+
 def fig_time_per_sample(results: Path, out: Path, where: dict | None = None) -> list[Path]:
     """Mean seconds per sample of each method against hidden width (log-log), from
-    quality_timing.csv, which has no parameter counts. One panel per activation/loss."""
+    quality_timing.csv, which has no parameter counts. One panel per activation/loss.
+    The reference rows are lines of their own: `gradient` (one plain gradient, dashed)
+    and `linearization` (the work all methods share per batch, dotted), which the
+    methods' own times do not include. Error bars (s.e. over the cells: seeds and
+    reductions) come from quality_timing_cells.csv when it is there."""
     rows = read_table(results / "quality_timing.csv", QUALITY_TIMING, where)
+    try:
+        cells = read_table(results / "quality_timing_cells.csv", QUALITY_TIMING_CELLS,
+                           where)
+    except NoData as e:
+        if "reduction" in (where or {}):  # quality_timing.csv pools the reductions
+            raise NoData(f"{e} (quality_timing.csv pools the reductions)") from None
+        cells = []
+    stats, reductions, seeds = timing_from_cells(cells)
+    if stats:  # the cells are the finer record (and --where reduction=... filters them)
+        rows = [dict(r, seconds_per_sample=stats[k][0]) for r in rows
+                if (k := tuple(r[c] for c in TIMING_KEY)) in stats]
+        if not rows:
+            raise NoData(f"{results / 'quality_timing_cells.csv'} has none of the rows of "
+                         "quality_timing.csv")
+    errors = {k: se for k, (_, se) in stats.items() if math.isfinite(se)}
     panel_cols = ["activation", "loss", "depth", "batch_size"]
     groups = group_by(rows, panel_cols)
-    fig, axes = panel_grid(len(groups), panel_size=(4.2, 3.6))
+    shown = varying(rows, panel_cols)
+    methods = ordered_methods(r["method"] for r in rows)
+    dodge = dodge_offsets(m for m in methods if m not in _TIMING_REFERENCES)
+    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.8), extra_height=1.7,
+                           row_length=row_length(rows, panel_cols))
+    drawn = set()
     for ax, (panel, group) in zip(axes, groups.items()):
         key = dict(zip(panel_cols, panel))
         for m in ordered_methods(r["method"] for r in group):
             mr = [r for r in group if r["method"] == m]
-            _line(ax, [r["width"] for r in mr], [r["seconds_per_sample"] for r in mr], m)
+            es = [errors.get(tuple(r[c] for c in TIMING_KEY), math.nan) for r in mr]
+            if m in _TIMING_REFERENCES:  # a reference line: no error bars, no dodge
+                es = None
+            if _line(ax, [r["width"] for r in mr], [r["seconds_per_sample"] for r in mr],
+                     m, es, dodge.get(m, 0.0)):
+                drawn.add(m)
         ax.set_yscale("log")
         _log2_width_axis(ax, {r["width"] for r in group})
-        ax.set_xlabel("hidden width (units per layer)")
-        ax.set_ylabel("seconds per sample")
-        ax.set_title(describe(key, ["activation", "loss", "depth"], rows, panel_cols))
-    figure_legend(fig, method_handles(r["method"] for r in rows))
-    suptitle(fig, "Time per sample of each method in the quality runs against hidden width "
-             "(log–log)",
-             "quality_timing.csv has no parameter counts, so width stands in for network "
-             "size; fig4b (cost runs) is the controlled measurement")
+        ax.set_title(panel_title(key, shown))
+    for ax in lowest_in_column(axes):
+        ax.set_xlabel("hidden width")
+    sizes = {r["batch_size"] for r in rows}
+    ylabel = "seconds per sample"
+    if sizes != {1}:
+        ylabel += (f" (a batch's time ÷ {sizes.pop()})" if len(sizes) == 1
+                   else " (a batch's time ÷ batch size)")
+    fig.supylabel(ylabel, fontsize=9)
+    handles = method_handles([m for m in drawn if m not in _TIMING_REFERENCES])
+    handles += method_handles([m for m in drawn if m in _TIMING_REFERENCES],
+                              labels=_TIMING_REFERENCES)
+    figure_legend(fig, handles, column_width=1.7)
+    settings = shared_settings(rows, panel_cols)
+    if len(reductions) == 1:
+        settings.append(f"{reductions[0]} reduction")
+    else:  # quality_timing.csv pools the reductions of a grid point
+        settings.append(f"{' and '.join(reductions) or 'all'} reductions pooled")
+    if errors:
+        settings.append(f"error bars: s.e. over {_span(seeds)} seeds"
+                        + (f" × {len(reductions)} reductions" if len(reductions) > 1
+                           else ""))
+    figure_title(fig, "Time per sample of each method in the quality runs", settings)
     return save(fig, out, "fig4a_time_per_sample")
 
 
 def _sweep_title(sweep: str, group: list[dict]) -> str:
-    """E.g. 'depth sweep: depth 1–16 (width 512, 64 inputs, 100 outputs, batch 1)'."""
+    """E.g. 'depth sweep: depth 1–16\n(width 512, 64 inputs, 100 outputs)'; the batch size,
+    one per cost run, is in the figure's subtitle."""
     fixed = []
     swept = ""
     for c in ["depth", "width", "inputs", "outputs", "batch_size"]:
         values = sorted({r[c] for r in group})
         if len(values) > 1:
             swept = swept or f"{c} {values[0]}–{values[-1]}"
-        else:
+        elif c != "batch_size":
             fixed.append(_LABELS[c](values[0]))
     return f"{sweep} sweep" + (f": {swept}" if swept else "") + f"\n({', '.join(fixed)})"
 
@@ -409,26 +661,35 @@ def fig_cost_ratio(results: Path, out: Path, where: dict | None = None) -> list[
     rows = read_table(results / "cost.csv", COST, where)
     order = {"depth": 0, "width": 1, "outputs": 2}
     sweeps = sorted({r["sweep"] for r in rows}, key=lambda s: (order.get(s, 9), s))
-    fig, axes = panel_grid(2 * len(sweeps), panel_size=(4.0, 3.0), max_cols=len(sweeps))
+    fig, axes = panel_grid(2 * len(sweeps), panel_size=(3.5, 2.5), max_cols=len(sweeps),
+                           extra_height=1.8)
+    drawn = set()
     for col, sweep in enumerate(sweeps):
         group = [r for r in rows if r["sweep"] == sweep]
         top, bottom = axes[col], axes[len(sweeps) + col]
         for m in ordered_methods(r["method"] for r in group):
             mr = [r for r in group if r["method"] == m]
             xs = [r["n_params"] for r in mr]
-            _line(top, xs, [r["median_seconds"] for r in mr], m)
+            if _line(top, xs, [r["median_seconds"] for r in mr], m):
+                drawn.add(m)
             _line(bottom, xs, [r["ratio_to_gradient"] for r in mr], m)
         for ax in (top, bottom):
             _param_count_axis(ax)
             ax.set_yscale("log")
-        top.set_title(_sweep_title(sweep, group))
-        top.set_ylabel("median seconds per step")
-        bottom.set_ylabel("time ÷ one gradient")
+        top.set_title(_sweep_title(sweep, group), fontsize=8.5)
         bottom.set_xlabel("number of parameters")
-    figure_legend(fig, method_handles(r["method"] for r in rows))
-    suptitle(fig, "Computational cost of each method against network size (log–log)",
-             "top: median time per step; bottom: that time divided by one gradient "
-             "computation measured in the same run (gradient = 1, dashed)")
+        if col == 0:
+            top.set_ylabel("median seconds per step")
+            bottom.set_ylabel("time ÷ one gradient")
+    handles = method_handles([m for m in drawn if m != "gradient"])
+    if "gradient" in drawn:
+        handles += method_handles(["gradient"], labels={"gradient": "gradient (= 1)"})
+    figure_legend(fig, handles)
+    reps = sorted({r["reps"] for r in rows if r["reps"] > 0})
+    settings = [f"batch size {_span(r['batch_size'] for r in rows)}", "mean reduction",
+                 f"median of {_span(reps)} timed rounds" if reps else "nothing timed",
+                 "bottom: each round's time ÷ the gradient's in the same round"]
+    figure_title(fig, "Cost of each method against network size", settings)
     return save(fig, out, "fig4b_cost_ratio")
 
 

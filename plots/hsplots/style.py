@@ -28,6 +28,7 @@ METHOD_ORDER = [
     "grad_squared",
     "zero",
     "gradient",
+    "linearization",
 ]
 
 # One fixed colour per method, so that all figures agree. Families share a hue:
@@ -48,7 +49,32 @@ METHOD_COLORS = {
     "grad_squared": "#8c564b",
     "zero": "#9a9a9a",
     "gradient": "#404040",
+    "linearization": "#8a8a5c",
 }
+
+# Reference lines (timing figures), not methods: no markers, their own dash patterns.
+REFERENCE_STYLES = {
+    "gradient": {"ls": "--", "lw": 1.6, "marker": ""},
+    "linearization": {"ls": ":", "lw": 1.8, "marker": ""},
+}
+
+# One marker per method family, so that lines that share a colour family (or cross) can
+# be told apart: a family's one-draw variant (`:1`) has hollow markers and a dashed line,
+# its many-draw variants (`:50`) filled markers and a solid line.
+FAMILY_MARKERS = {
+    "exact": "d",
+    "hesscale": "o",
+    "hesscale_gn": "s",
+    "bl89": "D",
+    "ggn": "^",
+    "ggn_mc": "v",
+    "kfac": "P",
+    "hutchinson": "X",
+    "hutchinson_signed": "*",
+    "grad_squared": "h",
+    "zero": "p",
+}
+_FALLBACK_MARKERS = ["<", ">", "H", "8", "d", "p"]
 
 _FALLBACK = ["#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#8c6d31", "#843c39"]
 
@@ -62,6 +88,23 @@ def method_color(method: str) -> str:
     if f"{family}:1" in METHOD_COLORS:
         return METHOD_COLORS[f"{family}:1"]
     return _FALLBACK[zlib.crc32(method.encode()) % len(_FALLBACK)]
+
+
+def method_style(method: str) -> dict:
+    """Keyword arguments of Axes.plot / errorbar for a method's line: its colour, its
+    family's marker (hollow for a one-draw `family:1`), a dashed line for `family:1`;
+    `gradient` and `linearization` are reference lines without markers."""
+    color = method_color(method)
+    if method in REFERENCE_STYLES:
+        return {"color": color, **REFERENCE_STYLES[method]}
+    family, _, draws = method.partition(":")
+    marker = FAMILY_MARKERS.get(
+        family, _FALLBACK_MARKERS[zlib.crc32(family.encode()) % len(_FALLBACK_MARKERS)])
+    style = {"color": color, "marker": marker, "markersize": 5 if marker == "*" else 4,
+             "lw": 1.2, "ls": "-", "markeredgecolor": color, "markerfacecolor": color}
+    if draws == "1":
+        style.update(ls=(0, (4, 1.5)), markerfacecolor="white", markeredgewidth=1.0)
+    return style
 
 
 def method_sort_key(method: str) -> tuple:
@@ -100,16 +143,33 @@ def apply_style(dpi: int = 200) -> None:
     )
 
 
-def panel_grid(n_panels: int, panel_size=(4.2, 3.2), max_cols=3, **kwargs):
-    """A figure with n_panels axes in a grid of at most max_cols columns, as few rows as
-    that allows and the columns spread evenly over them (4 panels: 2 × 2), constrained
-    layout; unused axes are removed. Returns (figure, list of axes)."""
+# The widest figure (inches): 11 in is 2200 px at the default 200 dpi. Grids of more
+# panels wrap into more rows rather than widen the figure.
+MAX_FIGURE_WIDTH = 11.0
+
+
+def panel_grid(n_panels: int, panel_size=(3.4, 2.6), max_cols=3, extra_height=1.3,
+               row_length: int | None = None, **kwargs):
+    """A figure with n_panels axes in a grid of at most max_cols columns (fewer if the
+    panels would make it wider than MAX_FIGURE_WIDTH), as few rows as that allows and the
+    columns spread evenly over them (4 panels: 2 × 2), constrained layout; unused axes are
+    removed. extra_height (inches) is room for the title and the legend. row_length, the
+    number of panels that belong together (e.g. one per width), makes the columns a
+    divisor of it where one fits, so that each row starts a new group. Returns (figure,
+    list of axes)."""
+    max_cols = max(1, min(max_cols, int(MAX_FIGURE_WIDTH // panel_size[0])))
     nrows = -(-n_panels // max_cols)
     ncols = -(-n_panels // nrows)
+    if row_length and 1 < row_length < n_panels:
+        fitting = [d for d in range(min(row_length, max_cols), 1, -1) if row_length % d == 0]
+        if fitting:
+            ncols = fitting[0]
+            nrows = -(-n_panels // ncols)
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+        figsize=(min(panel_size[0] * ncols, MAX_FIGURE_WIDTH),
+                 panel_size[1] * nrows + extra_height),
         layout="constrained",
         squeeze=False,
         **kwargs,
@@ -118,6 +178,13 @@ def panel_grid(n_panels: int, panel_size=(4.2, 3.2), max_cols=3, **kwargs):
     for ax in flat[n_panels:]:
         ax.remove()
     return fig, flat[:n_panels]
+
+
+def grid_position(ax) -> tuple[int, int, int, int]:
+    """(row, column, rows, columns) of a panel made by panel_grid."""
+    spec = ax.get_subplotspec()
+    grid = spec.get_gridspec()
+    return spec.rowspan.start, spec.colspan.start, grid.nrows, grid.ncols
 
 
 def save(fig, out_dir: Path, name: str) -> list[Path]:

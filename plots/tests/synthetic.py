@@ -22,6 +22,8 @@ QUALITY_SUMMARY_HEADER = ["activation", "loss", "reduction", "depth", "width", "
                           "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"]
 QUALITY_TIMING_HEADER = ["activation", "loss", "depth", "width", "batch_size", "method",
                          "samples", "seconds_per_sample"]
+QUALITY_TIMING_CELLS_HEADER = ["activation", "loss", "reduction", "depth", "width",
+                               "batch_size", "seed", "method", "samples", "seconds"]
 COST_HEADER = ["sweep", "depth", "width", "inputs", "outputs", "batch_size", "n_params",
                "method", "reps", "median_seconds", "ratio_to_gradient"]
 
@@ -35,13 +37,20 @@ ERROR_FACTOR = {
 METHODS = list(ERROR_FACTOR)
 # Methods that equal exact in the output layer (so their error there is 0).
 EXACT_LAST_LAYER = {"exact", "hesscale", "hesscale_gn", "ggn"}
+# For mse, bl89 equals hesscale, and both equal exact in the layer below the output layer
+# too (so that at depth 1 they are exact in every layer and hesscale's normalized errors
+# are undefined), as in real runs: their error there is round-off.
+EXACT_LAST_LAYER_MSE = EXACT_LAST_LAYER | {"bl89"}
+EXACT_SECOND_LAST_LAYER_MSE = {"hesscale", "bl89"}
 # Methods that equal exact in ReLU networks: their error there is round-off (1e-16 of the
 # diagonal's size, normalized ~1e-15), as ggn's is in real runs.
 EXACT_IN_RELU = {"ggn"}
 ROUNDOFF_ERROR = 1e-16
-# Cost of each method relative to one gradient, before its growth with size.
+# Cost of each method (and of the quality runs' shared linearization) relative to one
+# gradient, before its growth with size.
 COST_FACTOR = {
-    "gradient": 1.0, "exact": 6.0, "hesscale": 1.3, "hesscale_gn": 1.25, "bl89": 1.3,
+    "gradient": 1.0, "linearization": 1.4, "exact": 6.0, "hesscale": 1.3,
+    "hesscale_gn": 1.25, "bl89": 1.3,
     "ggn": 4.0, "ggn_mc:1": 1.4, "kfac:1": 1.6, "hutchinson:1": 2.6, "grad_squared": 1.05,
 }
 
@@ -56,15 +65,22 @@ def _se(values: list[float]) -> float:
     return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
 
 
-def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng_seed=7):
-    """The rows of quality_runs.csv, quality_summary.csv and quality_timing.csv as lists
-    of dicts (strings), for every cell of CELLS × widths. Layers run 1 … depth + 1 (the
-    Linear layers; the last is the output layer)."""
+# The rows of quality_timing.csv: the plain gradient and the shared linearization first,
+# then every method (exact included), as `quality` writes them.
+TIMED = ["gradient", "linearization", *METHODS]
+
+
+def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng_seed=7,
+                 reduction="mean", cells=CELLS):
+    """The rows of quality_runs.csv, quality_summary.csv, quality_timing.csv and
+    quality_timing_cells.csv as lists of dicts (strings), for every (activation, loss) of
+    `cells` × widths. Layers run 1 … depth + 1 (the Linear layers; the last is the output
+    layer)."""
     rng = random.Random(rng_seed)
-    runs, summary, timing = [], [], []
-    for activation, loss in CELLS:
+    runs, summary, timing, timing_cells = [], [], [], []
+    for activation, loss in cells:
         for width in widths:
-            cell = {"activation": activation, "loss": loss, "reduction": "mean",
+            cell = {"activation": activation, "loss": loss, "reduction": reduction,
                     "depth": str(depth), "width": str(width), "batch_size": str(batch_size)}
             # totals[method][layer] = per-seed errors; exact_sum[layer] = per-seed Σ|exact|
             n_layers = depth + 1
@@ -79,8 +95,12 @@ def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng
                     sums = {"weight": 0.0, "bias": 0.0, "all": 0.0}
                     exact_all = 0.0
                     for layer in range(1, n_layers + 1):
-                        if layer == n_layers and m in EXACT_LAST_LAYER:
+                        if layer == n_layers and m in (EXACT_LAST_LAYER_MSE if loss == "mse"
+                                                       else EXACT_LAST_LAYER):
                             err = 0.0
+                        elif (layer == n_layers - 1 and loss == "mse"
+                              and m in EXACT_SECOND_LAST_LAYER_MSE):
+                            err = 3 * base[layer - 1] * ROUNDOFF_ERROR * (1 + rng.random())
                         elif activation == "relu" and m in EXACT_IN_RELU:
                             err = 3 * base[layer - 1] * ROUNDOFF_ERROR * (1 + rng.random())
                         else:
@@ -111,23 +131,35 @@ def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng
                 for layer in [*range(1, n_layers + 1), "all"]:
                     errs, hs = totals[m][layer], totals["hesscale"][layer]
                     mean, mean_h = statistics.fmean(errs), statistics.fmean(hs)
-                    ratios = [e / h for e, h in zip(errs, hs)] if min(hs) > 0 else None
+                    scale = statistics.fmean(exact_sum[layer])
+                    # like `quality`: nothing is normalized by a hesscale error that is
+                    # round-off (at most 1e-12 of the exact diagonal's size)
+                    defined = mean_h > 1e-12 * scale
+                    ratios = ([e / h for e, h in zip(errs, hs)]
+                              if all(h > 1e-12 * x for h, x in zip(hs, exact_sum[layer]))
+                              else None)
                     summary.append({
                         **cell, "method": m, "layer": str(layer), "seeds": str(seeds),
                         "samples": str(samples), "mean_l1": _fmt(mean), "se_l1": _fmt(_se(errs)),
-                        "normalized_l1": _fmt(mean / mean_h if mean_h > 0 else None),
+                        "normalized_l1": _fmt(mean / mean_h if defined else None),
                         "ratio_mean": _fmt(statistics.fmean(ratios) if ratios else None),
                         "ratio_se": _fmt(_se(ratios) if ratios else None),
-                        "relative_l1": _fmt(mean / statistics.fmean(exact_sum[layer])),
+                        "relative_l1": _fmt(mean / scale),
                     })
+            cell_samples = samples * batch_size
+            for m in TIMED:
+                rate = 1e-5 * (1 + COST_FACTOR.get(m, 1.5)) * (width / 8) ** 2
+                seconds = [cell_samples * rate * (1 + 0.1 * rng.random()) for _ in range(seeds)]
+                for seed, sec in enumerate(seconds):
+                    timing_cells.append({**cell, "seed": str(seed), "method": m,
+                                         "samples": str(cell_samples), "seconds": _fmt(sec)})
                 timing.append({
                     "activation": activation, "loss": loss, "depth": str(depth),
                     "width": str(width), "batch_size": str(batch_size), "method": m,
-                    "samples": str(samples * seeds),
-                    "seconds_per_sample": _fmt(1e-5 * (1 + COST_FACTOR.get(m, 1.5))
-                                               * (width / 8) ** 2 * (1 + 0.05 * rng.random())),
+                    "samples": str(cell_samples * seeds),
+                    "seconds_per_sample": _fmt(sum(seconds) / (cell_samples * seeds)),
                 })
-    return runs, summary, timing
+    return runs, summary, timing, timing_cells
 
 
 def n_params(inputs: int, width: int, depth: int, outputs: int) -> int:
@@ -147,6 +179,8 @@ def cost_rows(rng_seed=11):
         n = n_params(inputs, width, depth, outputs)
         gradient = 2e-9 * n * (1 + 0.05 * rng.random())
         for m, factor in COST_FACTOR.items():
+            if m == "linearization":  # a quality-run timing row only
+                continue
             if m == "gradient":
                 ratio = 1.0
             elif m == "exact":
@@ -170,7 +204,8 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv", "cost.csv")
+ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv",
+             "quality_timing_cells.csv", "cost.csv")
 
 
 def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Path]:
@@ -178,11 +213,12 @@ def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Pa
     their paths. quality_kwargs go to quality_rows (widths, depth, seeds, ...)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    runs, summary, timing = quality_rows(**quality_kwargs)
+    runs, summary, timing, timing_cells = quality_rows(**quality_kwargs)
     tables = {
         "quality_runs.csv": (QUALITY_RUNS_HEADER, runs),
         "quality_summary.csv": (QUALITY_SUMMARY_HEADER, summary),
         "quality_timing.csv": (QUALITY_TIMING_HEADER, timing),
+        "quality_timing_cells.csv": (QUALITY_TIMING_CELLS_HEADER, timing_cells),
         "cost.csv": (COST_HEADER, cost_rows()),
     }
     written = []

@@ -27,7 +27,17 @@ import synthetic  # noqa: E402
 from hsplots import figures  # noqa: E402
 from hsplots.data import ROUNDOFF, is_roundoff, split_roundoff  # noqa: E402
 from hsplots.figures import FIGURES, ROUNDOFF_MARK, per_seed_ratios  # noqa: E402
-from hsplots.style import METHOD_COLORS, METHOD_ORDER, method_color  # noqa: E402
+from hsplots.style import (  # noqa: E402
+    METHOD_COLORS,
+    METHOD_ORDER,
+    REFERENCE_STYLES,
+    method_color,
+    method_style,
+)
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from PIL import Image  # noqa: E402
 
 FIGURE_NAMES = [name for name, _, _ in FIGURES]
 SCRIPT = PLOTS / "make_figures.py"
@@ -57,6 +67,25 @@ def drawn_figure(make, results: Path, where=None):
     with mock.patch.object(figures, "save", keep):
         make(results, results / "unused", where)
     return kept[0]
+
+
+def figure_text(fig) -> str:
+    """Every text of a figure (titles, axis labels, tick labels, notes, legend), one per
+    line."""
+    return "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_text())
+
+
+def slot_names(ax) -> list[str]:
+    """The x tick labels of a bar panel, also when they are hidden (shared with the panel
+    below)."""
+    formatter = ax.xaxis.get_major_formatter()
+    return [formatter(x, i) for i, x in enumerate(ax.get_xticks())]
+
+
+def method_lines(ax) -> dict:
+    """{label: Line2D} of the labelled data lines of a line panel."""
+    return {line.get_label(): line for line in ax.get_lines()
+            if not line.get_label().startswith("_")}
 
 
 def run_script(results: Path, out: Path) -> subprocess.CompletedProcess:
@@ -140,6 +169,7 @@ class MissingData(TempDirTest):
              ["fig1_normalized_l1", "fig2_l1_per_layer", "fig3_normalized_l1_vs_width"]),
             ("runs only", ("quality_runs.csv",), []),
             ("timing only", ("quality_timing.csv",), ["fig4a_time_per_sample"]),
+            ("timing cells only", ("quality_timing_cells.csv",), []),
             ("cost only", ("cost.csv",), ["fig4b_cost_ratio"]),
         ]
         for name, files, figures in cases:
@@ -217,7 +247,7 @@ class RoundOffValues(TempDirTest):
                     relu_panels += 1
                     self.assertEqual(len(marks), 1, ax.get_title())
                     # the mark sits in ggn's slot, which has no bar
-                    labels = [t.get_text() for t in ax.get_xticklabels()]
+                    labels = slot_names(ax)
                     self.assertEqual(labels[round(marks[0].get_position()[0])], "ggn")
                     bar_xs = {round(p.get_x() + p.get_width() / 2) for p in ax.patches}
                     self.assertNotIn(labels.index("ggn"), bar_xs)
@@ -235,7 +265,7 @@ class RoundOffValues(TempDirTest):
                 self.assertGreater(ax.yaxis.get_transform().linthresh, 1e-6, ax.get_title())
                 # depth 3: Linear layers 1..4, the output layer is 4
                 labels = [t.get_text() for t in ax.get_xticklabels()]
-                self.assertEqual(labels, ["1", "2", "3", "4\n(output)"])
+                self.assertEqual(labels, ["1", "2", "3", "4 (output)"])
         finally:
             plt.close(fig)
 
@@ -271,6 +301,241 @@ class RoundOffValues(TempDirTest):
             plt.close(fig)
 
 
+class UndefinedNormalization(TempDirTest):
+    """At depth 1 with mse, hesscale is exact in every layer (like real runs), so nothing
+    can be normalized by its error: fig1 and fig3 say so in the panel instead of drawing
+    empty axes."""
+
+    def setUp(self):
+        super().setUp()
+        synthetic.write_results(self.results, files=("quality_summary.csv",
+                                                     "quality_runs.csv"),
+                                depth=1, cells=[("tanh", "cross_entropy"), ("tanh", "mse")])
+
+    def summary_rows(self) -> list[dict]:
+        with (self.results / "quality_summary.csv").open(newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    def write_summary(self, rows: list[dict]) -> None:
+        with (self.results / "quality_summary.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def test_the_synthetic_mse_cells_have_no_normalized_errors(self):
+        rows = [r for r in self.summary_rows() if r["layer"] == "all"]
+        self.assertTrue(all(r["normalized_l1"] == "" for r in rows if r["loss"] == "mse"))
+        self.assertTrue(all(r["normalized_l1"] != "" for r in rows
+                            if r["loss"] == "cross_entropy"))
+
+    def note(self, ax) -> str:
+        return " ".join(t.get_text() for t in ax.texts).replace("\n", " ")
+
+    def test_fig1_explains_instead_of_an_empty_panel(self):
+        fig = drawn_figure(figures.fig_normalized_l1, self.results)
+        try:
+            self.assertEqual(len(fig.axes), 4)
+            self.assertIn("depth 1", fig.get_suptitle())
+            for ax in fig.axes:
+                if "mse" in ax.get_title():
+                    self.assertFalse(ax.axison, ax.get_title())
+                    note = self.note(ax)
+                    self.assertIn("undefined", note)
+                    self.assertIn("hesscale is exact in every layer", note)
+                    self.assertIn("Exact as well: bl89", note)
+                else:
+                    self.assertTrue(ax.axison, ax.get_title())
+                    self.assertTrue(ax.patches)  # the bars
+                    # a bar panel above a note still names its methods
+                    self.assertIn("hesscale_gn",
+                                  [t.get_text() for t in ax.get_xticklabels()])
+            self.assertNotIn("missing", figure_text(fig))
+        finally:
+            plt.close(fig)
+
+    def test_fig3_explains_instead_of_an_empty_panel(self):
+        fig = drawn_figure(figures.fig_normalized_l1_vs_width, self.results)
+        try:
+            titles = [ax.get_title() for ax in fig.axes]
+            self.assertEqual(titles, ["cross_entropy", "mse"])
+            ce, mse = fig.axes
+            self.assertTrue(method_lines(ce))
+            self.assertFalse(mse.axison)
+            self.assertEqual(method_lines(mse), {})
+            self.assertIn("hesscale is exact in every layer", self.note(mse))
+        finally:
+            plt.close(fig)
+
+    def test_a_missing_hesscale_is_named(self):
+        rows = [dict(r, normalized_l1="", ratio_mean="", ratio_se="")
+                for r in self.summary_rows() if r["method"] != "hesscale"]
+        self.write_summary(rows)
+        fig = drawn_figure(figures.fig_normalized_l1, self.results)
+        try:
+            for ax in fig.axes:
+                self.assertFalse(ax.axison)
+                self.assertIn("hesscale was not run", self.note(ax))
+        finally:
+            plt.close(fig)
+
+
+class BatchWording(TempDirTest):
+    """An L1 error is taken over a batch: 'per sample' only for batches of one; every
+    quality figure names the batch size and the reduction."""
+
+    def texts(self, **kwargs) -> dict[str, str]:
+        synthetic.write_results(self.results, **kwargs)
+        texts = {}
+        for name, make, _ in FIGURES[:4]:
+            fig = drawn_figure(make, self.results)
+            try:
+                texts[name] = figure_text(fig)
+            finally:
+                plt.close(fig)
+        return texts
+
+    def test_batches_of_four_are_per_batch(self):
+        texts = self.texts(batch_size=4, reduction="sum")
+        fig2 = texts["fig2_l1_per_layer"]
+        self.assertIn("mean L1 error per batch of 4", fig2)
+        self.assertNotIn("per sample", fig2)
+        self.assertIn("3 seeds × 50 batches", fig2)
+        self.assertIn("a batch's time ÷ 4", texts["fig4a_time_per_sample"])
+        for name, text in texts.items():
+            with self.subTest(name):
+                self.assertIn("batch size 4", text)
+                self.assertIn("sum reduction", text)
+
+    def test_batches_of_one_are_per_sample(self):
+        texts = self.texts()
+        fig2 = texts["fig2_l1_per_layer"]
+        self.assertIn("mean L1 error per sample", fig2)
+        self.assertNotIn("per batch", fig2)
+        self.assertIn("3 seeds × 50 samples", fig2)
+        for name, text in texts.items():
+            with self.subTest(name):
+                self.assertIn("batch size 1", text)
+                self.assertIn("mean reduction", text)
+
+
+class TimingReferences(TempDirTest):
+    """quality_timing.csv has a `gradient` and a `linearization` row per grid point."""
+
+    def test_fig4a_draws_gradient_dashed_and_linearization_dotted(self):
+        synthetic.write_results(self.results, files=("quality_timing.csv",
+                                                     "quality_timing_cells.csv"))
+        fig = drawn_figure(figures.fig_time_per_sample, self.results)
+        try:
+            for ax in fig.axes:
+                lines = method_lines(ax)
+                self.assertEqual(lines["gradient"].get_linestyle(), "--")
+                self.assertEqual(lines["linearization"].get_linestyle(), ":")
+                for ref in ("gradient", "linearization"):
+                    self.assertIn(lines[ref].get_marker(), ("", "None", None))
+                self.assertEqual(lines["hesscale"].get_linestyle(), "-")
+                self.assertEqual(lines["hesscale"].get_marker(), "o")
+                # error bars (s.e. over seeds from the cells file) on the methods only
+                with_bars = {c.lines[0].get_label() for c in ax.containers
+                             if isinstance(c, ErrorbarContainer)}
+                self.assertIn("hesscale", with_bars)
+                self.assertNotIn("gradient", with_bars)
+                self.assertNotIn("linearization", with_bars)
+            legend = [t.get_text() for t in fig.legends[0].get_texts()]
+            self.assertIn("one plain gradient", legend)
+            self.assertTrue(any(t.startswith("shared linearization") for t in legend))
+            self.assertIn("s.e. over 3 seeds", fig.get_suptitle())
+        finally:
+            plt.close(fig)
+
+    def test_fig4a_from_an_older_timing_file_alone(self):
+        synthetic.write_results(self.results, files=("quality_timing.csv",))
+        path = self.results / "quality_timing.csv"
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join(line for line in lines
+                                  if ",gradient," not in line
+                                  and ",linearization," not in line) + "\n")
+        fig = drawn_figure(figures.fig_time_per_sample, self.results)
+        try:
+            for ax in fig.axes:
+                self.assertNotIn("gradient", method_lines(ax))
+                self.assertIn("hesscale", method_lines(ax))
+                self.assertEqual([c for c in ax.containers
+                                  if isinstance(c, ErrorbarContainer)], [])
+        finally:
+            plt.close(fig)
+
+    def test_fig4a_values_follow_the_cells_a_reduction_filter_keeps(self):
+        synthetic.write_results(self.results, files=("quality_timing.csv",
+                                                     "quality_timing_cells.csv"),
+                                reduction="sum")
+        code, out, err = run_in_process(self.results, self.out, "--only", "fig4a",
+                                        "--where", "reduction=mean")
+        self.assertEqual(code, 0, err)
+        self.assertIn("skip fig4a", out)
+        self.assertIn("reduction=mean", out)
+
+
+class Readability(TempDirTest):
+    def test_figures_fit_a_page_at_the_default_dpi(self):
+        # 3 widths at depth 5: rows of three panels, and per-layer panels wide enough to
+        # wrap into two columns
+        synthetic.write_results(self.results, widths=(8, 16, 32), depth=5, seeds=2,
+                                samples=10)
+        for name, make, _ in FIGURES:
+            with self.subTest(name):
+                fig = drawn_figure(make, self.results)
+                try:
+                    png = io.BytesIO()
+                    fig.savefig(png, format="png", dpi=200, bbox_inches="tight")
+                finally:
+                    plt.close(fig)
+                with Image.open(png) as image:
+                    width, height = image.size
+                self.assertLessEqual(width, 2400)
+                self.assertGreaterEqual(width, 1000)
+                self.assertLessEqual(height, 2400)
+
+    def test_a_single_panel_is_neither_tiny_nor_huge(self):
+        synthetic.write_results(self.results, widths=(16,))
+        code, _, err = run_in_process(self.results, self.out, "--only", "fig1",
+                                      "--where", "activation=tanh")
+        self.assertEqual(code, 0, err)
+        with Image.open(self.out / "fig1_normalized_l1.png") as png:
+            width, height = png.size
+        self.assertTrue(500 <= width <= 1200, width)
+        self.assertTrue(400 <= height <= 1200, height)
+
+    def test_one_legend_below_the_panels_and_short_titles(self):
+        synthetic.write_results(self.results)
+        for name, make, _ in FIGURES:
+            with self.subTest(name):
+                fig = drawn_figure(make, self.results)
+                try:
+                    self.assertEqual(len(fig.legends), 1)
+                    self.assertTrue(all(ax.get_legend() is None for ax in fig.axes))
+                    # a title line and a subtitle, no paragraphs
+                    self.assertLessEqual(len(fig.get_suptitle().splitlines()), 3)
+                    for ax in fig.axes:
+                        self.assertLessEqual(len(ax.get_title().splitlines()), 3)
+                finally:
+                    plt.close(fig)
+
+    def test_lines_have_the_method_colours_and_error_bars(self):
+        synthetic.write_results(self.results)
+        for make in (figures.fig_normalized_l1_vs_width, figures.fig_time_per_sample,
+                     figures.fig_cost_ratio):
+            fig = drawn_figure(make, self.results)
+            try:
+                for ax in fig.axes:
+                    for label, line in method_lines(ax).items():
+                        self.assertEqual(to_hex(line.get_color()), method_color(label))
+                    if make is figures.fig_normalized_l1_vs_width:
+                        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+                        self.assertGreaterEqual(len(bars), 10)
+            finally:
+                plt.close(fig)
+
+
 class Options(TempDirTest):
     def test_only_where_and_dpi_make_the_compact_example(self):
         synthetic.write_results(self.results)
@@ -283,8 +548,12 @@ class Options(TempDirTest):
         fig = drawn_figure(figures.fig_normalized_l1, self.results,
                            {"loss": "cross_entropy", "width": "16"})
         try:
-            self.assertEqual([ax.get_title() for ax in fig.axes],
-                             ["tanh, cross_entropy, width 16"])
+            # one panel: its settings are all in the subtitle, none in the panel title
+            self.assertEqual([ax.get_title() for ax in fig.axes], [""])
+            subtitle = fig.get_suptitle()
+            for setting in ("tanh", "cross_entropy", "width 16", "depth 3", "batch size 1",
+                            "mean reduction", "3 seeds × 50 samples"):
+                self.assertIn(setting, subtitle)
         finally:
             plt.close(fig)
 
@@ -318,6 +587,22 @@ class Helpers(unittest.TestCase):
         self.assertEqual(len(set(METHOD_COLORS.values())), len(METHOD_COLORS))
         for method in METHOD_ORDER:
             self.assertEqual(method_color(method), METHOD_COLORS[method])
+
+    def test_methods_can_be_told_apart_by_marker_and_fill(self):
+        # a family shares a hue, so within it the marker fill and the dashes differ;
+        # across families the markers differ
+        seen = {}
+        for method in METHOD_ORDER:
+            style = method_style(method)
+            if method in REFERENCE_STYLES:
+                self.assertIn(style["marker"], ("", None))
+                continue
+            key = (style["marker"], style["markerfacecolor"] == "white")
+            self.assertNotIn(key, seen, f"{method} looks like {seen.get(key)}")
+            seen[key] = method
+        self.assertEqual(method_style("ggn_mc:1")["markerfacecolor"], "white")
+        self.assertNotEqual(method_style("ggn_mc:1")["ls"], method_style("ggn_mc:50")["ls"])
+        self.assertEqual(method_style("kfac:10")["marker"], method_style("kfac:50")["marker"])
 
     def test_unknown_methods_get_stable_colours(self):
         self.assertEqual(method_color("ggn_mc:10"), METHOD_COLORS["ggn_mc:1"])
