@@ -155,9 +155,14 @@ impl QualityGrid {
         serde_json::to_value(self).expect("a grid serialises")
     }
 
-    /// A grid recorded by [`QualityGrid::to_json`], read back; the error says what is wrong.
+    /// A grid recorded by [`QualityGrid::to_json`], read back and checked against the
+    /// same limits as the command line ([`QualityGrid::check`]); the error says what is
+    /// wrong.
     pub fn from_json(config: &Value) -> Result<QualityGrid> {
-        serde_json::from_value(config.clone()).map_err(|e| Error::input(format!("config: {e}")))
+        let grid: QualityGrid = serde_json::from_value(config.clone())
+            .map_err(|e| Error::input(format!("config: {e}")))?;
+        grid.check("config: ")?;
+        Ok(grid)
     }
 
     /// The memory one worker needs for the largest cell of this grid, in bytes, and that

@@ -671,20 +671,21 @@ fn duration(seconds: f64) -> String {
     match seconds {
         s if s >= 3600 => format!("{}h{:02}m", s / 3600, s / 60 % 60),
         s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        0 => "under 1s".to_string(),
         s => format!("{s}s"),
     }
 }
 
-/// Print the plan of a run on stderr (cells to run, estimated CPU and wall time) and,
-/// above [`LONG_RUN_SECONDS`] of estimated CPU time, ask before starting: on a terminal
-/// the user answers; otherwise (a script, a batch job) the run is refused unless `--yes`
-/// was given. Nothing is written before this.
-fn plan<S: Study>(study: &S, options: &RunOptions, cells: &[S::Cell], done: usize) -> Result<()> {
+/// The plan of a run (cells to run, estimated CPU and wall time) as one line; above
+/// [`LONG_RUN_SECONDS`] of estimated CPU time, ask before starting: on a terminal the
+/// user answers; otherwise (a script, a batch job) the run is refused unless `--yes` was
+/// given. Nothing is written before this.
+fn plan<S: Study>(study: &S, options: &RunOptions, cells: &[S::Cell], done: usize) -> Result<String> {
     let work: f64 = cells.iter().map(|c| study.cell_work(c).max(0.0)).sum();
     let remaining = work * (cells.len() - done) as f64 / cells.len().max(1) as f64;
     let cpu = remaining / WORK_PER_SECOND;
     let wall = cpu / options.threads.min(cells.len() - done).max(1) as f64;
-    eprintln!(
+    let line = format!(
         "{}: {} cells to run ({done} already finished), estimated {} of CPU time, about {} on {} threads",
         study.name(),
         cells.len() - done,
@@ -693,17 +694,17 @@ fn plan<S: Study>(study: &S, options: &RunOptions, cells: &[S::Cell], done: usiz
         options.threads
     );
     if cpu <= LONG_RUN_SECONDS || options.yes {
-        return Ok(());
+        return Ok(line);
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if interactive {
-        eprint!("This is a long run. Start it? [y/N] ");
+        eprint!("{line}. This is a long run: start it? [y/N] ");
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
             .map_err(|e| Error::input(format!("cannot read the answer: {e}")))?;
         if matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(());
+            return Ok(line);
         }
         return Err(Error::input("not started (pass --yes to start without asking)"));
     }
@@ -733,10 +734,11 @@ pub fn run<S: Study>(study: &S, options: &RunOptions) -> Result<RunReport> {
     } else {
         0
     };
-    plan(study, options, &cells, finished_before)?;
+    let plan = plan(study, options, &cells, finished_before)?;
     create_out_dir(&options.out_dir)?;
     let _lock = DirLock::acquire(&options.out_dir, "--out-dir")?;
     let (mut meta, done) = prepare(study, options, &cells)?;
+    eprintln!("{plan}");
     let run_now = run_cells(study, options, &cells, &done)?;
     let summaries = finish(study, &options.out_dir, &cells)?;
     meta.summaries = summaries
