@@ -35,7 +35,7 @@ fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Re
 
 /// Check a model: layers that chain (`in` of layer l+1 = `out` of layer l), each bias the
 /// length of its weight's rows, one activation per hidden layer, every value finite.
-fn check_model(mlp: &Mlp) -> Result<()> {
+pub fn check_model(mlp: &Mlp) -> Result<()> {
     if mlp.layers.is_empty() {
         return Err(Error::input("layers: the model needs at least one layer"));
     }
@@ -146,16 +146,31 @@ impl Problem {
         inputs: Array2<f64>,
         targets: Targets,
     ) -> Result<Self> {
+        Problem::with_shared_model(Arc::new(mlp), loss, reduction, inputs, targets)
+    }
+
+    /// As [`Problem::new`], for a model the caller keeps: a trainer holds its model in an
+    /// `Arc`, makes each batch's problem from a clone of it, and changes the parameters in
+    /// place (`Arc::make_mut`, which copies nothing) once those problems are dropped. The
+    /// model is checked every time; one whose weights are not stored row-major is copied.
+    pub fn with_shared_model(
+        mut mlp: Arc<Mlp>,
+        loss: Loss,
+        reduction: Reduction,
+        inputs: Array2<f64>,
+        targets: Targets,
+    ) -> Result<Self> {
         check_model(&mlp)?;
         check_batch(&mlp, loss, &inputs, &targets)?;
-        let mut mlp = mlp;
-        for layer in &mut mlp.layers {
-            if !layer.weight.is_standard_layout() {
-                layer.weight = layer.weight.as_standard_layout().into_owned();
+        if mlp.layers.iter().any(|l| !l.weight.is_standard_layout()) {
+            for layer in &mut Arc::make_mut(&mut mlp).layers {
+                if !layer.weight.is_standard_layout() {
+                    layer.weight = layer.weight.as_standard_layout().into_owned();
+                }
             }
         }
         Ok(Problem {
-            mlp: Arc::new(mlp),
+            mlp,
             loss,
             reduction,
             inputs,
