@@ -13,5 +13,6 @@ pub mod nn;
 pub mod rng;
 pub mod runner;
 pub mod study;
+pub mod train;
 
 pub use error::{Error, Result};

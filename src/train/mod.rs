@@ -1,0 +1,7 @@
+//! Training (SPEC §8, §9): the optimizers and the step-size scaling rule ([`optimizer`]).
+
+pub mod optimizer;
+
+pub use optimizer::{
+    scaling_factor, Hyperparameters, Optimizer, OptimizerConfig, OptimizerState, Scaling,
+};
