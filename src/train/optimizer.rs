@@ -58,12 +58,12 @@ pub enum Squared {
 pub enum Rule {
     /// `u = α g`.
     Sgd,
-    /// The Adam-style rule ([`adam_element`]) with the second moment of what is squared.
+    /// The Adam-style rule, its second moment averaging the square of `Squared`.
     Adam(Squared),
 }
 
 impl Optimizer {
-    /// Every optimizer, in the order of SPEC §9 as `list`-style output shows them.
+    /// Every optimizer, in the order of SPEC §9.
     pub const ALL: [Optimizer; 6] = [
         Optimizer::Sgd,
         Optimizer::Adam,
@@ -346,7 +346,7 @@ fn sgd_element(g: f64, lr: f64) -> f64 {
 }
 
 /// The step-size scaling factor, SPEC §9: the quadratic model with curvature Ĥ predicts a
-/// change `τ = Σ_i Ĥ_i u_i²` for the update u ([`predicted_change`]), and the step
+/// change `τ = Σ_i Ĥ_i u_i²` for the update u, and the step
 /// `θ ← θ − s·u` takes `s = min(1, √(2δ/τ))`, so that `½ s² τ ≤ δ` with equality whenever
 /// the step is shrunk (s < 1); s = 1 for τ = 0, and NaN for a NaN τ.
 pub fn scaling_factor(delta: f64, tau: f64) -> f64 {
