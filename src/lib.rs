@@ -15,5 +15,6 @@ pub mod nn;
 pub mod rng;
 pub mod runner;
 pub mod study;
+pub mod train;
 
 pub use error::{Error, Result};

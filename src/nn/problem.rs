@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayBase, Data, Dimension};
 
 use crate::error::{Error, Result};
 use crate::nn::kernels;
@@ -24,8 +24,20 @@ pub struct Problem {
     targets: Targets,
 }
 
-fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Result<()> {
-    match values.into_iter().position(|v| !v.is_finite()) {
+fn check_finite<S: Data<Elem = f64>, D: Dimension>(
+    values: &ArrayBase<S, D>,
+    what: &str,
+) -> Result<()> {
+    // A pass without early exit over the memory (which the compiler vectorises) for the
+    // common case; the index of the first bad value only when there is one.
+    let finite = match values.as_slice_memory_order() {
+        Some(memory) => memory.iter().fold(true, |finite, v| finite & v.is_finite()),
+        None => values.iter().all(|v| v.is_finite()),
+    };
+    if finite {
+        return Ok(());
+    }
+    match values.iter().position(|v| !v.is_finite()) {
         Some(index) => Err(Error::input(format!(
             "{what} holds a non-finite value (NaN or infinity) at flat index {index}"
         ))),
@@ -35,7 +47,7 @@ fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Re
 
 /// Check a model: layers that chain (`in` of layer l+1 = `out` of layer l), each bias the
 /// length of its weight's rows, one activation per hidden layer, every value finite.
-fn check_model(mlp: &Mlp) -> Result<()> {
+pub fn check_model(mlp: &Mlp) -> Result<()> {
     if mlp.layers.is_empty() {
         return Err(Error::input("layers: the model needs at least one layer"));
     }
@@ -146,16 +158,31 @@ impl Problem {
         inputs: Array2<f64>,
         targets: Targets,
     ) -> Result<Self> {
+        Problem::with_shared_model(Arc::new(mlp), loss, reduction, inputs, targets)
+    }
+
+    /// As [`Problem::new`], for a model the caller keeps: a trainer holds its model in an
+    /// `Arc`, makes each batch's problem from a clone of it, and changes the parameters in
+    /// place (`Arc::make_mut`, which copies nothing) once those problems are dropped. The
+    /// model is checked every time; one whose weights are not stored row-major is copied.
+    pub fn with_shared_model(
+        mut mlp: Arc<Mlp>,
+        loss: Loss,
+        reduction: Reduction,
+        inputs: Array2<f64>,
+        targets: Targets,
+    ) -> Result<Self> {
         check_model(&mlp)?;
         check_batch(&mlp, loss, &inputs, &targets)?;
-        let mut mlp = mlp;
-        for layer in &mut mlp.layers {
-            if !layer.weight.is_standard_layout() {
-                layer.weight = layer.weight.as_standard_layout().into_owned();
+        if mlp.layers.iter().any(|l| !l.weight.is_standard_layout()) {
+            for layer in &mut Arc::make_mut(&mut mlp).layers {
+                if !layer.weight.is_standard_layout() {
+                    layer.weight = layer.weight.as_standard_layout().into_owned();
+                }
             }
         }
         Ok(Problem {
-            mlp: Arc::new(mlp),
+            mlp,
             loss,
             reduction,
             inputs,
@@ -332,5 +359,37 @@ impl Problem {
         }
         product.reverse();
         product
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use super::*;
+
+    /// The first non-finite value is named by its row-major index, whatever the layout.
+    #[test]
+    fn check_finite_names_the_first_bad_value_in_row_major_order() {
+        let good = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        assert!(check_finite(&good, "w").is_ok());
+        assert!(check_finite(&good.t(), "w").is_ok());
+        let mut bad = good.clone();
+        bad[[1, 0]] = f64::INFINITY;
+        bad[[1, 2]] = f64::NAN;
+        let message =
+            |values: &ndarray::ArrayView2<f64>| check_finite(values, "w").unwrap_err().to_string();
+        assert_eq!(
+            message(&bad.view()),
+            "w holds a non-finite value (NaN or infinity) at flat index 3"
+        );
+        assert_eq!(
+            message(&bad.t()),
+            "w holds a non-finite value (NaN or infinity) at flat index 1"
+        );
+        assert_eq!(
+            message(&bad.slice(ndarray::s![.., ..;2])),
+            "w holds a non-finite value (NaN or infinity) at flat index 2"
+        );
     }
 }

@@ -1,0 +1,925 @@
+//! The optimizers of SPEC §9 and the step-size scaling rule, on parameter-shaped tensors.
+//!
+//! Every optimizer is one of two rules: `sgd`, or the Adam-style rule whose second moment
+//! averages the square of either the gradient (`adam`) or a diagonal curvature estimate ĥ
+//! (`adahessian`, `adaggnmc`, `adahesscale`, `adahesscale_gn`). The curvature always comes
+//! from the method registry ([`Method`]); nothing here computes a diagonal. The scaling
+//! rule shrinks any optimizer's update by one factor per step.
+//!
+//! Each rule is written once, as a function of one parameter, and applied by one loop over
+//! a tensor; the state holds every parameter's moments in one vector, in the parameter
+//! order `W_1` (row-major), `b_1`, `W_2`, … The loops are compiled for AVX-512 and
+//! AVX2+FMA as well as the baseline (`multiversion`); each element's arithmetic is the same
+//! on all of them, and the one sum, τ, fixes its order in the source, so the numbers do
+//! not depend on the machine.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+
+use multiversion::multiversion;
+use ndarray::Axis;
+
+use crate::error::{Error, Result};
+use crate::methods::{ggn_mc, hesscale, hutchinson, Method};
+use crate::nn::kernels::LANES;
+use crate::nn::linear::row_major;
+use crate::nn::LayerParams;
+
+/// An optimizer of SPEC §9, by its command-line name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Optimizer {
+    /// `sgd`: `θ ← θ − α g`.
+    Sgd,
+    /// `adam`: the Adam-style rule on `g²`.
+    Adam,
+    /// `adahessian`: the Adam-style rule on `ĥ²`, ĥ from `hutchinson:1` (`|v ⊙ Hv|`).
+    AdaHessian,
+    /// `adaggnmc`: the Adam-style rule on `ĥ²`, ĥ from `ggn_mc:1`.
+    AdaGgnMc,
+    /// `adahesscale`: the Adam-style rule on `ĥ²`, ĥ from `hesscale`.
+    AdaHesScale,
+    /// `adahesscale_gn`: the Adam-style rule on `ĥ²`, ĥ from `hesscale_gn`.
+    AdaHesScaleGn,
+}
+
+/// What an Adam-style second moment averages the square of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Squared {
+    /// The gradient g (Adam).
+    Gradient,
+    /// A method's diagonal curvature estimate ĥ of the batch.
+    Curvature(Method),
+}
+
+/// The rule an optimizer follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// `u = α g`.
+    Sgd,
+    /// The Adam-style rule, its second moment averaging the square of `Squared`.
+    Adam(Squared),
+}
+
+impl Optimizer {
+    /// Every optimizer, in the order of SPEC §9.
+    pub const ALL: [Optimizer; 6] = [
+        Optimizer::Sgd,
+        Optimizer::Adam,
+        Optimizer::AdaHessian,
+        Optimizer::AdaGgnMc,
+        Optimizer::AdaHesScale,
+        Optimizer::AdaHesScaleGn,
+    ];
+
+    /// The name on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimizer::Sgd => "sgd",
+            Optimizer::Adam => "adam",
+            Optimizer::AdaHessian => "adahessian",
+            Optimizer::AdaGgnMc => "adaggnmc",
+            Optimizer::AdaHesScale => "adahesscale",
+            Optimizer::AdaHesScaleGn => "adahesscale_gn",
+        }
+    }
+
+    /// The optimizer's rule (SPEC §9): the Ada* optimizers are Adam with `g²` replaced by
+    /// `ĥ²`, ĥ from `hutchinson:1` (a fresh Rademacher draw each step: AdaHessian with
+    /// Hessian power 1), `ggn_mc:1`, `hesscale` or `hesscale_gn`.
+    pub fn rule(self) -> Rule {
+        let curvature = |def| Rule::Adam(Squared::Curvature(Method::of(def)));
+        match self {
+            Optimizer::Sgd => Rule::Sgd,
+            Optimizer::Adam => Rule::Adam(Squared::Gradient),
+            Optimizer::AdaHessian => curvature(&hutchinson::HUTCHINSON),
+            Optimizer::AdaGgnMc => curvature(&ggn_mc::GGN_MC),
+            Optimizer::AdaHesScale => curvature(&hesscale::HESSCALE),
+            Optimizer::AdaHesScaleGn => curvature(&hesscale::HESSCALE_GN),
+        }
+    }
+
+    /// The method whose diagonal the optimizer squares, if it uses one.
+    pub fn curvature(self) -> Option<Method> {
+        match self.rule() {
+            Rule::Adam(Squared::Curvature(method)) => Some(method),
+            Rule::Sgd | Rule::Adam(Squared::Gradient) => None,
+        }
+    }
+}
+
+impl fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Optimizer {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Optimizer::ALL
+            .into_iter()
+            .find(|optimizer| optimizer.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Optimizer::ALL.iter().map(|o| o.name()).collect();
+                Error::input(format!(
+                    "unknown optimizer '{text}' (expected one of: {})",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// The step size and the Adam-style constants (SPEC §9). `sgd` uses only `lr`, and `beta2`
+/// when its steps are scaled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hyperparameters {
+    /// The step size α.
+    pub lr: f64,
+    /// β1, the decay of the first moment.
+    pub beta1: f64,
+    /// β2, the decay of the second moment (and of the scaling's curvature average).
+    pub beta2: f64,
+    /// ε, added to `√v̂`.
+    pub eps: f64,
+}
+
+impl Hyperparameters {
+    /// The default β1.
+    pub const BETA1: f64 = 0.9;
+    /// The default β2.
+    pub const BETA2: f64 = 0.999;
+    /// The default ε.
+    pub const EPS: f64 = 1e-8;
+
+    /// Step size `lr` with the default β1, β2 and ε.
+    pub fn with_lr(lr: f64) -> Self {
+        Hyperparameters {
+            lr,
+            beta1: Self::BETA1,
+            beta2: Self::BETA2,
+            eps: Self::EPS,
+        }
+    }
+
+    /// α finite and > 0, β1 and β2 in [0, 1), ε finite and ≥ 0.
+    pub fn check(&self) -> Result<()> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::input(format!(
+                "learning rate {} must be a finite number > 0",
+                self.lr
+            )));
+        }
+        for (name, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(Error::input(format!("{name} {beta} must be in [0, 1)")));
+            }
+        }
+        if !(self.eps.is_finite() && self.eps >= 0.0) {
+            return Err(Error::input(format!(
+                "eps {} must be a finite number >= 0",
+                self.eps
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The step-size scaling of SPEC §9 (ICML 2024), on top of any optimizer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scaling {
+    /// Steps as the optimizer makes them.
+    None,
+    /// Steps shrunk so that the quadratic model with hesscale's averaged curvature predicts
+    /// a change of at most `delta` ([`scaling_factor`]).
+    HesScale {
+        /// δ, the largest predicted change of a step.
+        delta: f64,
+    },
+}
+
+impl Scaling {
+    /// The names on the command line.
+    pub const NAMES: [&'static str; 2] = ["none", "hesscale"];
+
+    /// The scaling called `name` with `delta` (which `none` ignores); δ must be finite and
+    /// > 0.
+    pub fn new(name: &str, delta: f64) -> Result<Scaling> {
+        match name {
+            "none" => Ok(Scaling::None),
+            "hesscale" if delta.is_finite() && delta > 0.0 => Ok(Scaling::HesScale { delta }),
+            "hesscale" => Err(Error::input(format!(
+                "scaling delta {delta} must be a finite number > 0"
+            ))),
+            _ => Err(Error::input(format!(
+                "unknown step-size scaling '{name}' (expected one of: {})",
+                Scaling::NAMES.join(", ")
+            ))),
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scaling::None => "none",
+            Scaling::HesScale { .. } => "hesscale",
+        }
+    }
+
+    /// The method whose diagonal the scaling averages: hesscale.
+    pub fn method() -> Method {
+        Method::of(&hesscale::HESSCALE)
+    }
+}
+
+impl fmt::Display for Scaling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// An optimizer with its hyperparameters and step-size scaling.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimizerConfig {
+    pub optimizer: Optimizer,
+    pub hyperparameters: Hyperparameters,
+    pub scaling: Scaling,
+}
+
+impl OptimizerConfig {
+    /// `optimizer` with step size `lr`, the default constants and no scaling.
+    pub fn new(optimizer: Optimizer, lr: f64) -> Self {
+        OptimizerConfig {
+            optimizer,
+            hyperparameters: Hyperparameters::with_lr(lr),
+            scaling: Scaling::None,
+        }
+    }
+
+    /// The hyperparameters and δ are in range.
+    pub fn check(&self) -> Result<()> {
+        self.hyperparameters.check()?;
+        if let Scaling::HesScale { delta } = self.scaling {
+            Scaling::new("hesscale", delta)?;
+        }
+        Ok(())
+    }
+
+    /// The method whose diagonal the optimizer itself squares, if any.
+    pub fn curvature(&self) -> Option<Method> {
+        self.optimizer.curvature()
+    }
+
+    /// The method the scaling needs computed alongside: hesscale, unless the optimizer
+    /// squares hesscale's diagonal itself, whose second moment `v = EMA_β2(ĥ²)` is then
+    /// the scaling's average as it stands.
+    pub fn scaling_curvature(&self) -> Option<Method> {
+        match self.scaling {
+            Scaling::None => None,
+            Scaling::HesScale { .. } if self.scaling_uses_second_moment() => None,
+            Scaling::HesScale { .. } => Some(Scaling::method()),
+        }
+    }
+
+    /// Whether the scaling reads the optimizer's own second moment.
+    fn scaling_uses_second_moment(&self) -> bool {
+        self.curvature() == Some(Scaling::method())
+    }
+}
+
+/// Exponential moving average, SPEC §9: `a ← β a + (1 − β) x`; the moments use it as
+/// `m ← β1 m + (1−β1) g` and `v ← β2 v + (1−β2) x²`, the scaling as `EMA_β2(ĥ²)`.
+#[inline(always)]
+fn ema(average: f64, x: f64, beta: f64) -> f64 {
+    beta * average + (1.0 - beta) * x
+}
+
+/// The constants of step t of the Adam-style rule, with the bias corrections folded in.
+#[derive(Clone, Copy, Debug)]
+struct AdamStep {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    /// `α / (1 − β1^t)`.
+    lr_over_correction1: f64,
+    /// `1 / (1 − β2^t)`.
+    inverse_correction2: f64,
+}
+
+impl AdamStep {
+    fn new(hyperparameters: &Hyperparameters, t: u64) -> Self {
+        let Hyperparameters {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        } = *hyperparameters;
+        AdamStep {
+            beta1,
+            beta2,
+            eps,
+            lr_over_correction1: lr / (1.0 - beta1.powf(t as f64)),
+            inverse_correction2: 1.0 / (1.0 - beta2.powf(t as f64)),
+        }
+    }
+}
+
+/// The Adam-style rule for one parameter at step t, SPEC §9: with gradient g and `x` the
+/// value squared (g for Adam, ĥ for the Ada* optimizers),
+/// `m ← β1 m + (1−β1) g`, `v ← β2 v + (1−β2) x²`, `m̂ = m/(1−β1^t)`, `v̂ = v/(1−β2^t)`,
+/// and the update `u = α m̂/(√v̂ + ε)` (the step is `θ ← θ − u`). Computed as
+/// `(α/(1−β1^t)) m / (√(v · 1/(1−β2^t)) + ε)`: one division and one square root per
+/// parameter (the same up to rounding).
+#[inline(always)]
+fn adam_element(m: &mut f64, v: &mut f64, g: f64, x: f64, step: &AdamStep) -> f64 {
+    *m = ema(*m, g, step.beta1);
+    *v = ema(*v, x * x, step.beta2);
+    step.lr_over_correction1 * *m / ((*v * step.inverse_correction2).sqrt() + step.eps)
+}
+
+/// SGD's update for one parameter, SPEC §9: `u = α g` (the step is `θ ← θ − u`).
+#[inline(always)]
+fn sgd_element(g: f64, lr: f64) -> f64 {
+    lr * g
+}
+
+/// The step-size scaling factor, SPEC §9: the quadratic model with curvature Ĥ predicts a
+/// change `τ = Σ_i Ĥ_i u_i²` for the update u, and the step
+/// `θ ← θ − s·u` takes `s = min(1, √(2δ/τ))`, so that `½ s² τ ≤ δ` with equality whenever
+/// the step is shrunk (s < 1); s = 1 for τ = 0, and NaN for a NaN τ.
+pub fn scaling_factor(delta: f64, tau: f64) -> f64 {
+    if tau.is_nan() {
+        f64::NAN
+    } else if tau == 0.0 {
+        1.0
+    } else {
+        (2.0 * delta / tau).sqrt().min(1.0)
+    }
+}
+
+/// [`sgd_element`] over a tensor.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn sgd_update(update: &mut [f64], gradient: &[f64], lr: f64) {
+    for (u, &g) in update.iter_mut().zip(gradient) {
+        *u = sgd_element(g, lr);
+    }
+}
+
+/// [`adam_element`] over a tensor.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn adam_update(
+    update: &mut [f64],
+    first: &mut [f64],
+    second: &mut [f64],
+    gradient: &[f64],
+    squared: &[f64],
+    step: &AdamStep,
+) {
+    for ((((u, m), v), &g), &x) in update
+        .iter_mut()
+        .zip(first)
+        .zip(second)
+        .zip(gradient)
+        .zip(squared)
+    {
+        *u = adam_element(m, v, g, x, step);
+    }
+}
+
+/// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over a tensor.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn average_squares(average: &mut [f64], curvature: &[f64], beta2: f64) {
+    for (a, &h) in average.iter_mut().zip(curvature) {
+        *a = ema(*a, h * h, beta2);
+    }
+}
+
+/// `τ = Σ_i Ĥ_i u_i²` over every parameter, SPEC §9, with `Ĥ = √(EMA_β2(ĥ²))` elementwise
+/// from the average (no bias correction). The order is fixed: [`LANES`] running sums over
+/// `i mod LANES`, added pairwise, then the tail in order (as [`crate::nn::kernels::dot`]).
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn predicted_change(average: &[f64], update: &[f64]) -> f64 {
+    let term = |a: f64, u: f64| a.sqrt() * u * u;
+    let mut sums = [0.0; LANES];
+    let (a_chunks, u_chunks) = (average.chunks_exact(LANES), update.chunks_exact(LANES));
+    let (a_tail, u_tail) = (a_chunks.remainder(), u_chunks.remainder());
+    for (a, u) in a_chunks.zip(u_chunks) {
+        for j in 0..LANES {
+            sums[j] += term(a[j], u[j]);
+        }
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for j in 0..width {
+            sums[j] += sums[j + width];
+        }
+    }
+    a_tail
+        .iter()
+        .zip(u_tail)
+        .fold(sums[0], |tau, (&a, &u)| tau + term(a, u))
+}
+
+/// Whether `θ − s·u` is finite for every parameter of a tensor.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn stays_finite(params: &[f64], update: &[f64], scale: f64) -> bool {
+    params
+        .iter()
+        .zip(update)
+        .fold(true, |finite, (&theta, &u)| {
+            finite & (theta - scale * u).is_finite()
+        })
+}
+
+/// The step `θ ← θ − s·u` over a tensor, SPEC §9.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn apply(params: &mut [f64], update: &[f64], scale: f64) {
+    for (theta, &u) in params.iter_mut().zip(update) {
+        *theta -= scale * u;
+    }
+}
+
+/// The weight and bias of every layer as row-major slices, in parameter order (copied only
+/// where not stored that way).
+fn tensors(params: &[LayerParams]) -> Vec<Cow<'_, [f64]>> {
+    params
+        .iter()
+        .flat_map(|layer| {
+            [
+                row_major(layer.weight.view()),
+                row_major(layer.bias.view().insert_axis(Axis(0))),
+            ]
+        })
+        .collect()
+}
+
+/// [`tensors`] of a gradient or diagonal, which must have the state's tensor lengths.
+fn tensors_of<'a>(
+    params: &'a [LayerParams],
+    ranges: &[Range<usize>],
+    what: &str,
+) -> Vec<Cow<'a, [f64]>> {
+    let tensors = tensors(params);
+    assert!(
+        tensors.len() == ranges.len()
+            && tensors.iter().zip(ranges).all(|(t, r)| t.len() == r.len()),
+        "{what} is not shaped like the parameters"
+    );
+    tensors
+}
+
+/// The weight and bias of every layer as mutable row-major slices, in parameter order (a
+/// tensor not stored that way is made so first).
+fn tensors_mut(params: &mut [LayerParams]) -> Vec<&mut [f64]> {
+    params
+        .iter_mut()
+        .flat_map(|LayerParams { weight, bias }| {
+            if !weight.is_standard_layout() {
+                *weight = weight.as_standard_layout().into_owned();
+            }
+            if !bias.is_standard_layout() {
+                *bias = bias.as_standard_layout().into_owned();
+            }
+            [
+                weight.as_slice_mut().expect("row-major"),
+                bias.as_slice_mut().expect("contiguous"),
+            ]
+        })
+        .collect()
+}
+
+/// An optimizer's state: its step count, its moments, the scaling's curvature average and
+/// the update of the last step, each one value per parameter in parameter order.
+#[derive(Clone, Debug)]
+pub struct OptimizerState {
+    config: OptimizerConfig,
+    steps: u64,
+    /// Where each tensor (`W_1`, `b_1`, `W_2`, …) lies in the vectors below.
+    ranges: Vec<Range<usize>>,
+    /// m of the Adam-style rule (empty for sgd).
+    first: Vec<f64>,
+    /// v of the Adam-style rule (empty for sgd).
+    second: Vec<f64>,
+    /// `EMA_β2(ĥ²)` of hesscale's diagonal for the scaling, when it is not `second` (empty
+    /// otherwise).
+    scaling_average: Vec<f64>,
+    /// The update u of the last step (a buffer reused from step to step).
+    update: Vec<f64>,
+}
+
+impl OptimizerState {
+    /// A fresh state (t = 0, moments zero) for parameters shaped like `params`.
+    pub fn new(config: OptimizerConfig, params: &[LayerParams]) -> Result<Self> {
+        config.check()?;
+        let mut ranges = Vec::with_capacity(2 * params.len());
+        let mut end = 0;
+        for layer in params {
+            for len in [layer.weight.len(), layer.bias.len()] {
+                ranges.push(end..end + len);
+                end += len;
+            }
+        }
+        let adam_style = matches!(config.optimizer.rule(), Rule::Adam(_));
+        let zeros = |needed: bool| if needed { vec![0.0; end] } else { Vec::new() };
+        Ok(OptimizerState {
+            config,
+            steps: 0,
+            ranges,
+            first: zeros(adam_style),
+            second: zeros(adam_style),
+            scaling_average: zeros(config.scaling_curvature().is_some()),
+            update: zeros(true),
+        })
+    }
+
+    /// The optimizer, its hyperparameters and scaling.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// The number of steps made (t of the last step).
+    pub fn steps_done(&self) -> u64 {
+        self.steps
+    }
+
+    /// The update u of the last step (α included, before scaling), one value per
+    /// parameter in parameter order (`W_1` row-major, `b_1`, `W_2`, …).
+    pub fn last_update(&self) -> &[f64] {
+        &self.update
+    }
+
+    /// The second moment v of the Adam-style rule after the last step, in parameter order
+    /// (empty for sgd).
+    pub fn second_moment(&self) -> &[f64] {
+        &self.second
+    }
+
+    /// The scaling's curvature `Ĥ = √(EMA_β2(ĥ²))` after the last step, in parameter
+    /// order; for adahesscale `√v` of its own second moment. `None` without scaling.
+    pub fn scaling_curvature(&self) -> Option<Vec<f64>> {
+        self.scaling_average()
+            .map(|average| average.iter().map(|a| a.sqrt()).collect())
+    }
+
+    /// The average `EMA_β2(ĥ²)` the scaling reads, if it is on.
+    fn scaling_average(&self) -> Option<&[f64]> {
+        match self.config.scaling {
+            Scaling::None => None,
+            Scaling::HesScale { .. } if self.config.scaling_uses_second_moment() => {
+                Some(&self.second)
+            }
+            Scaling::HesScale { .. } => Some(&self.scaling_average),
+        }
+    }
+
+    /// Step t + 1 from the batch's `gradient` and the diagonals the configuration asks for
+    /// ([`OptimizerConfig::curvature`] as `curvature`, [`OptimizerConfig::scaling_curvature`]
+    /// as `scaling_curvature`), all shaped like `params`: the optimizer's update u, the
+    /// scaling factor s (1 without scaling), and `θ ← θ − s·u`.
+    ///
+    /// Returns s, or `None` when a new parameter would not be finite (a non-finite update,
+    /// curvature or overflow): the parameters are then left as they were, and the state,
+    /// whose moments have moved, is spent.
+    ///
+    /// Panics if a diagonal the configuration asks for is missing, or if shapes differ.
+    pub fn step(
+        &mut self,
+        params: &mut [LayerParams],
+        gradient: &[LayerParams],
+        curvature: Option<&[LayerParams]>,
+        scaling_curvature: Option<&[LayerParams]>,
+    ) -> Option<f64> {
+        let gradient = tensors_of(gradient, &self.ranges, "the gradient");
+        let mut params = tensors_mut(params);
+        assert!(
+            params
+                .iter()
+                .map(|p| p.len())
+                .eq(self.ranges.iter().map(Range::len)),
+            "the parameters are not shaped like the state"
+        );
+        self.steps += 1;
+        match self.config.optimizer.rule() {
+            Rule::Sgd => {
+                let lr = self.config.hyperparameters.lr;
+                for (range, g) in self.ranges.iter().zip(&gradient) {
+                    sgd_update(&mut self.update[range.clone()], g, lr);
+                }
+            }
+            Rule::Adam(squared) => {
+                let curvature_tensors;
+                let squared = match squared {
+                    Squared::Gradient => &gradient,
+                    Squared::Curvature(method) => {
+                        let diagonal = curvature.unwrap_or_else(|| {
+                            panic!(
+                                "{}: the step needs {method}'s diagonal",
+                                self.config.optimizer
+                            )
+                        });
+                        curvature_tensors = tensors_of(diagonal, &self.ranges, "the curvature");
+                        &curvature_tensors
+                    }
+                };
+                let step = AdamStep::new(&self.config.hyperparameters, self.steps);
+                for ((range, g), x) in self.ranges.iter().zip(&gradient).zip(squared) {
+                    adam_update(
+                        &mut self.update[range.clone()],
+                        &mut self.first[range.clone()],
+                        &mut self.second[range.clone()],
+                        g,
+                        x,
+                        &step,
+                    );
+                }
+            }
+        }
+        let scale = match self.config.scaling {
+            Scaling::None => 1.0,
+            Scaling::HesScale { delta } => {
+                if !self.config.scaling_uses_second_moment() {
+                    let diagonal = scaling_curvature.unwrap_or_else(|| {
+                        panic!(
+                            "the step-size scaling needs {}'s diagonal",
+                            Scaling::method()
+                        )
+                    });
+                    let hesscale = tensors_of(diagonal, &self.ranges, "the scaling's curvature");
+                    let beta2 = self.config.hyperparameters.beta2;
+                    for (range, h) in self.ranges.iter().zip(&hesscale) {
+                        average_squares(&mut self.scaling_average[range.clone()], h, beta2);
+                    }
+                }
+                let average = self.scaling_average().expect("the scaling is on");
+                scaling_factor(delta, predicted_change(average, &self.update))
+            }
+        };
+        let finite = params
+            .iter()
+            .zip(&self.ranges)
+            .all(|(theta, range)| stays_finite(theta, &self.update[range.clone()], scale));
+        if !finite {
+            return None;
+        }
+        for (theta, range) in params.iter_mut().zip(&self.ranges) {
+            apply(theta, &self.update[range.clone()], scale);
+        }
+        Some(scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use approx::assert_relative_eq;
+    use ndarray::{array, Array1, Array2};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_input_errors() {
+        for optimizer in Optimizer::ALL {
+            assert_eq!(
+                optimizer.to_string().parse::<Optimizer>().unwrap(),
+                optimizer
+            );
+        }
+        let error = "adamw".parse::<Optimizer>().unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.to_string(),
+            "unknown optimizer 'adamw' (expected one of: sgd, adam, adahessian, adaggnmc, \
+             adahesscale, adahesscale_gn)"
+        );
+        assert_eq!(
+            format!("{:>6}|{:<5}|", Optimizer::Sgd, Scaling::None),
+            "   sgd|none |"
+        );
+    }
+
+    #[test]
+    fn each_optimizer_squares_what_spec_9_says() {
+        let curvature = |optimizer: Optimizer| optimizer.curvature().map(|m| m.to_string());
+        assert_eq!(Optimizer::Sgd.rule(), Rule::Sgd);
+        assert_eq!(Optimizer::Adam.rule(), Rule::Adam(Squared::Gradient));
+        assert_eq!(
+            curvature(Optimizer::AdaHessian).as_deref(),
+            Some("hutchinson:1")
+        );
+        assert_eq!(curvature(Optimizer::AdaGgnMc).as_deref(), Some("ggn_mc:1"));
+        assert_eq!(
+            curvature(Optimizer::AdaHesScale).as_deref(),
+            Some("hesscale")
+        );
+        assert_eq!(
+            curvature(Optimizer::AdaHesScaleGn).as_deref(),
+            Some("hesscale_gn")
+        );
+    }
+
+    #[test]
+    fn bad_hyperparameters_and_scalings_are_input_errors() {
+        let defaults = Hyperparameters::with_lr(1e-3);
+        for bad in [
+            Hyperparameters {
+                lr: 0.0,
+                ..defaults
+            },
+            Hyperparameters {
+                lr: f64::INFINITY,
+                ..defaults
+            },
+            Hyperparameters {
+                beta1: 1.0,
+                ..defaults
+            },
+            Hyperparameters {
+                beta2: -0.1,
+                ..defaults
+            },
+            Hyperparameters {
+                eps: f64::NAN,
+                ..defaults
+            },
+        ] {
+            assert_eq!(bad.check().unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+        assert!(defaults.check().is_ok());
+        assert_eq!(Scaling::new("none", f64::NAN).unwrap(), Scaling::None);
+        assert_eq!(
+            Scaling::new("hesscale", 1e-8).unwrap(),
+            Scaling::HesScale { delta: 1e-8 }
+        );
+        for (name, delta) in [
+            ("hesscale", 0.0),
+            ("hesscale", f64::INFINITY),
+            ("trust", 1.0),
+        ] {
+            assert_eq!(Scaling::new(name, delta).unwrap_err().exit_code(), 2);
+        }
+    }
+
+    /// `s = min(1, √(2δ/τ))`: where it binds, the predicted change of the scaled step is
+    /// exactly δ, `½ s² τ = δ`; otherwise s = 1.
+    #[test]
+    fn the_scaling_factor_has_its_closed_form() {
+        for (delta, tau) in [(1e-8, 3.0), (1e-4, 0.01075174404457249), (0.5, 7.5e3)] {
+            let s = scaling_factor(delta, tau);
+            assert!(s < 1.0);
+            assert_relative_eq!(0.5 * s * s * tau, delta, max_relative = 1e-15);
+        }
+        for (delta, tau) in [(1.0, 2.0), (1e-8, 2e-8), (1e-8, 1e-300), (1e-8, 0.0)] {
+            assert_eq!(scaling_factor(delta, tau), 1.0, "δ {delta}, τ {tau}");
+        }
+        assert_eq!(scaling_factor(1e-8, f64::INFINITY), 0.0);
+        assert!(scaling_factor(1e-8, f64::NAN).is_nan());
+    }
+
+    /// One layer 2 → 1 (three parameters) filled with `values`.
+    fn layer(values: [f64; 3]) -> Vec<LayerParams> {
+        vec![LayerParams {
+            weight: array![[values[0], values[1]]],
+            bias: array![values[2]],
+        }]
+    }
+
+    /// The predicted change `Σ Ĥ u²` of the last step, recomputed from the state.
+    fn tau(state: &OptimizerState) -> f64 {
+        let curvature = state.scaling_curvature().expect("the scaling is on");
+        curvature
+            .iter()
+            .zip(state.last_update())
+            .map(|(h, u)| h * u * u)
+            .sum()
+    }
+
+    /// adahesscale keeps `v = EMA_β2(ĥ²)` of hesscale's diagonal: the scaling reads it as it
+    /// stands and asks for no diagonal alongside, while adam's scaling keeps its own average
+    /// of hesscale's diagonal. Fed the same hesscale diagonals, both see the same Ĥ.
+    #[test]
+    fn adahesscale_scales_with_its_own_second_moment() {
+        let scaled = |optimizer| OptimizerConfig {
+            scaling: Scaling::HesScale { delta: 1e-6 },
+            ..OptimizerConfig::new(optimizer, 0.1)
+        };
+        assert_eq!(scaled(Optimizer::AdaHesScale).scaling_curvature(), None);
+        assert_eq!(
+            scaled(Optimizer::Adam).scaling_curvature(),
+            Some(Scaling::method())
+        );
+        assert_eq!(
+            scaled(Optimizer::AdaHesScaleGn).scaling_curvature(),
+            Some(Scaling::method())
+        );
+        let start = layer([0.0; 3]);
+        let mut own = OptimizerState::new(scaled(Optimizer::AdaHesScale), &start).unwrap();
+        let mut alongside = OptimizerState::new(scaled(Optimizer::Adam), &start).unwrap();
+        assert!(own.scaling_average.is_empty());
+        let (mut a, mut b) = (start.clone(), start.clone());
+        for (gradient, hesscale) in [
+            ([0.3, -1.0, 2.0], [8.0, -0.5, 2.0]),
+            ([0.1, 0.4, -2.0], [6.0, 0.25, 1.0]),
+        ] {
+            let (gradient, hesscale) = (layer(gradient), layer(hesscale));
+            let s_own = own.step(&mut a, &gradient, Some(&hesscale), None).unwrap();
+            alongside
+                .step(&mut b, &gradient, None, Some(&hesscale))
+                .unwrap();
+            let root: Vec<f64> = own.second_moment().iter().map(|v| v.sqrt()).collect();
+            assert_eq!(own.scaling_curvature().unwrap(), root);
+            assert_eq!(own.scaling_curvature(), alongside.scaling_curvature());
+            assert!(s_own < 1.0);
+            assert_relative_eq!(0.5 * s_own * s_own * tau(&own), 1e-6, max_relative = 1e-12);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "the step-size scaling needs hesscale's diagonal")]
+    fn a_missing_scaling_diagonal_is_a_bug_of_the_caller() {
+        let config = OptimizerConfig {
+            scaling: Scaling::HesScale { delta: 1e-6 },
+            ..OptimizerConfig::new(Optimizer::Sgd, 0.1)
+        };
+        let mut params = layer([0.0; 3]);
+        let mut state = OptimizerState::new(config, &params).unwrap();
+        state.step(&mut params, &layer([1.0; 3]), None, None);
+    }
+
+    /// A non-finite update leaves the parameters as they were.
+    #[test]
+    fn a_step_to_a_non_finite_parameter_is_refused() {
+        let mut params = layer([1.0, 2.0, 3.0]);
+        let config = OptimizerConfig::new(Optimizer::Sgd, 1e308);
+        let mut state = OptimizerState::new(config, &params).unwrap();
+        assert_eq!(
+            state.step(&mut params, &layer([-2.0, 0.0, 0.0]), None, None),
+            None
+        );
+        assert_eq!(params, layer([1.0, 2.0, 3.0]));
+        let config = OptimizerConfig::new(Optimizer::AdaHesScale, 0.1);
+        let mut state = OptimizerState::new(config, &params).unwrap();
+        let nan = layer([f64::NAN, 1.0, 1.0]);
+        assert_eq!(
+            state.step(&mut params, &layer([1.0; 3]), Some(&nan), None),
+            None
+        );
+        assert_eq!(params, layer([1.0, 2.0, 3.0]));
+    }
+
+    /// Tensors of a 2 → 3 layer (nine parameters) from nine values.
+    fn tensors_from(values: &[f64]) -> Vec<LayerParams> {
+        vec![LayerParams {
+            weight: Array2::from_shape_vec((3, 2), values[..6].to_vec()).unwrap(),
+            bias: Array1::from(values[6..].to_vec()),
+        }]
+    }
+
+    fn values(len: usize) -> impl Strategy<Value = Vec<f64>> {
+        prop::collection::vec(prop_oneof![-1e3..1e3, -1e-3..1e-3, Just(0.0)], len..=len)
+    }
+
+    proptest! {
+        /// Whatever the optimizer, gradients, curvatures and δ, the scaled step is the
+        /// optimizer's own update times one s in [0, 1] — never larger in any parameter —
+        /// with a predicted change `½ s² τ` of at most δ (δ exactly where it shrinks).
+        #[test]
+        fn scaling_never_enlarges_a_step(
+            optimizer in prop::sample::select(Optimizer::ALL.to_vec()),
+            delta_exponent in -12.0..0.0f64,
+            steps in prop::collection::vec((values(9), values(9), values(9)), 1..4),
+        ) {
+            let delta = 10f64.powf(delta_exponent);
+            let zeros = tensors_from(&[0.0; 9]);
+            let plain = OptimizerConfig::new(optimizer, 0.1);
+            let scaled = OptimizerConfig { scaling: Scaling::HesScale { delta }, ..plain };
+            let mut plain = OptimizerState::new(plain, &zeros).unwrap();
+            let mut scaled = OptimizerState::new(scaled, &zeros).unwrap();
+            for (gradient, curvature, hesscale) in &steps {
+                let (gradient, curvature) = (tensors_from(gradient), tensors_from(curvature));
+                let hesscale = tensors_from(hesscale);
+                let own = Some(curvature.as_slice());
+                let (mut unscaled_step, mut scaled_step) = (zeros.clone(), zeros.clone());
+                prop_assert_eq!(plain.step(&mut unscaled_step, &gradient, own, None), Some(1.0));
+                let s = scaled
+                    .step(&mut scaled_step, &gradient, own, Some(&hesscale))
+                    .unwrap();
+                prop_assert_eq!(scaled.last_update(), plain.last_update());
+                prop_assert!((0.0..=1.0).contains(&s));
+                let (unscaled_step, scaled_step) = (tensors(&unscaled_step), tensors(&scaled_step));
+                for (big, small) in unscaled_step[0].iter().chain(unscaled_step[1].iter())
+                    .zip(scaled_step[0].iter().chain(scaled_step[1].iter()))
+                {
+                    prop_assert!(small.abs() <= big.abs());
+                }
+                let change = 0.5 * s * s * tau(&scaled);
+                prop_assert!(change <= delta * (1.0 + 1e-12));
+                if s < 1.0 {
+                    prop_assert!((change - delta).abs() <= 1e-12 * delta);
+                }
+            }
+        }
+    }
+}
