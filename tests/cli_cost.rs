@@ -65,6 +65,7 @@ fn a_tiny_width_sweep_times_every_method_or_reports_it_skipped() {
         ));
     let (header, rows) = read_rows(&dir.path().join("cost.csv"));
     assert_eq!(header, HEADER);
+    // The names are written out here on purpose, independently of the library's list.
     let methods = [
         "gradient",
         "exact",
@@ -79,6 +80,7 @@ fn a_tiny_width_sweep_times_every_method_or_reports_it_skipped() {
         "hutchinson:1",
         "hutchinson:50",
         "hutchinson_signed:1",
+        "hutchinson_signed:50",
         "grad_squared",
         "zero",
     ];
@@ -110,6 +112,8 @@ fn a_tiny_width_sweep_times_every_method_or_reports_it_skipped() {
     }
     let expected: HashSet<(usize, String)> = [
         (2, "hutchinson:50"),
+        (2, "hutchinson_signed:50"),
+        (16, "hutchinson_signed:50"),
         (16, "exact"),
         (16, "ggn"),
         (16, "ggn_mc:50"),

@@ -50,7 +50,7 @@ pub const HUTCHINSON_SIGNED: MethodDef = MethodDef {
     name: "hutchinson_signed",
     estimates: "Hessian diagonal, unbiased: mean of v * Hv over M Rademacher v",
     cost: CostClass::HvpPerDraw,
-    draws: Draws::MonteCarlo { in_all: &[1] },
+    draws: Draws::MonteCarlo { in_all: &[1, 50] },
     estimate: |linearization, draws, rng| {
         Diagonal::Params(hessian_diag_estimate(
             linearization,
