@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
 
-.PHONY: help build test lint quality quality-small cost ci-quality check-baseline baseline
+.PHONY: help build install test lint fuzz quality quality-small cost ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -10,23 +10,36 @@ help: ## List the targets
 build: ## Build the release binary (target/release/hesscale-cli)
 	$(CARGO) build --release
 
+install: ## Install hesscale-cli into ~/.cargo/bin (cargo install --locked --path .)
+	$(CARGO) install --locked --path .
+
+completions: build ## Shell completion scripts into target/completions/
+	mkdir -p target/completions
+	for shell in bash zsh fish; do $(BIN) completions $$shell > target/completions/hesscale-cli.$$shell; done
+
+man: build ## The manual page into target/man/hesscale-cli.1
+	mkdir -p target/man
+	$(BIN) man > target/man/hesscale-cli.1
+
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
 
-test: lint ## Everything CI checks: lint, the Rust tests (release), the baseline check, the figure scripts' tests
-	$(CARGO) test --release
-	$(MAKE) check-baseline
-	$(MAKE) figures-test
+test: ## Everything CI checks: lint, the Rust tests (release), the baseline check, the figure scripts' tests; ends with "N passed, M failed"
+	@MAKE=$(MAKE) CARGO=$(CARGO) scripts/run-tests.sh
+
+FUZZ_CASES ?= 20000
+fuzz: ## Feed every file reader arbitrary and damaged input, longer than make test does
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_readers
 
 # The CI regression grid (README "Regression check"): its summary must match the baseline.
 CI_PRESET := experiments/ci-quality.json
 CI_BASELINE := experiments/baselines/ci-quality.csv
-CI_OUT := results/ci
+CI_OUT := $(or $(CARGO_TARGET_DIR),target)/ci-quality
 
-ci-quality: build ## Run the CI regression grid afresh into results/ci
+ci-quality: build ## Run the CI regression grid afresh into target/ci-quality
 	rm -rf $(CI_OUT)
-	$(BIN) quality --preset $(CI_PRESET) --out-dir $(CI_OUT)
+	$(BIN) quality --preset $(CI_PRESET) --out-dir $(CI_OUT) --quiet
 
 check-baseline: ci-quality ## Check the CI grid's error numbers against the committed baseline
 	$(BIN) check --baseline $(CI_BASELINE) $(CI_OUT)/quality_summary.csv

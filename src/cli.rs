@@ -20,20 +20,57 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a random problem (MLP + batch) as JSON.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli sample --hidden 16,16,16 --batch-size 4 --seed 0 -o problem.json\n  \
+        hesscale-cli sample --loss mse --activation relu | jq .layers")]
     Sample(SampleArgs),
     /// Compute Hessian diagonals of a problem file with any methods.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli diag --problem problem.json --methods exact,hesscale,ggn_mc:50 -o diag.json\n  \
+        hesscale-cli diag --problem problem.json --methods all --against exact")]
     Diag(DiagArgs),
     /// List the methods: what each estimates, its cost class, whether it is stochastic.
+    #[command(after_help = "Examples:\n  hesscale-cli list\n  hesscale-cli list --json")]
     List(ListArgs),
     /// Compare a summary CSV with a baseline: exit 0 if every number is within tolerance,
     /// 1 (with a table of what moved) if any moved, 2 for trouble.
+    #[command(after_help = "Example:\n  \
+        hesscale-cli check --baseline experiments/baselines/ci-quality.csv results/quality_summary.csv")]
     Check(CheckArgs),
-    /// Run the approximation-quality study (SPEC §3) over a grid and write CSVs.
+    /// Run the approximation-quality study over a grid: per seed a random network, every
+    /// method against the exact Hessian diagonal; CSVs of errors, a summary and timings.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli quality --widths 16,32,64 --seeds 30          # the standard study, into results/\n  \
+        hesscale-cli quality --widths 4,8 --seeds 3 --samples 20 --out-dir results/quick\n  \
+        hesscale-cli quality --preset experiments/paper2022.json   # the 2022 paper's protocol\n  \
+        hesscale-cli quality --widths 16,32,64 --seeds 40 --resume  # grow a finished run by 10 seeds")]
     Quality(QualityArgs),
-    /// Combine the out-dirs of `quality --shard I/N` runs into one set of files.
+    /// Combine out-dirs of one study (shards of one run, or runs of other grids) into one.
+    #[command(after_help = "Example:\n  \
+        hesscale-cli merge results/shard-1 results/shard-2 results/shard-3 --out-dir results/merged")]
     Merge(MergeArgs),
     /// Time a gradient and every method, interleaved, over sweeps of network sizes.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli cost                                   # depth and outputs sweeps into results/\n  \
+        hesscale-cli cost --sweep depth --sizes 1,2 --reps 5 --methods hesscale,ggn_mc:1 --out-dir results/cost-quick")]
     Cost(CostArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example (bash):\n  \
+        hesscale-cli completions bash > ~/.local/share/bash-completion/completions/hesscale-cli")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff).
+    #[command(
+        after_help = "Example:\n  hesscale-cli man > hesscale-cli.1 && man ./hesscale-cli.1"
+    )]
+    Man,
+}
+
+/// `hesscale-cli completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `hesscale-cli sample`.
@@ -83,6 +120,14 @@ pub struct DiagArgs {
     /// Where to write the diagonals JSON (`-` for standard output).
     #[arg(long, short, default_value = "-")]
     pub output: String,
+    /// Print a table of each method's L1 error and relative error against this method
+    /// (e.g. `exact`) on standard output; the JSON then goes only to --output if it names
+    /// a file.
+    #[arg(long)]
+    pub against: Option<String>,
+    /// Start a computation estimated at more than an hour of CPU time without asking.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `hesscale-cli list`.
@@ -102,10 +147,10 @@ pub struct CheckArgs {
     /// The summary CSV to check (e.g. results/quality_summary.csv).
     pub current: PathBuf,
     /// Relative tolerance: a value may move by atol + rtol·|baseline|.
-    #[arg(long, default_value_t = 1e-9, allow_hyphen_values = true)]
+    #[arg(long, default_value = "1e-9", allow_hyphen_values = true)]
     pub rtol: f64,
     /// Absolute tolerance.
-    #[arg(long, default_value_t = 1e-12, allow_hyphen_values = true)]
+    #[arg(long, default_value = "1e-12", allow_hyphen_values = true)]
     pub atol: f64,
 }
 

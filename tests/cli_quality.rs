@@ -12,6 +12,11 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
+/// The number of methods `--methods all` (the default) names.
+fn all_methods() -> usize {
+    hesscale::methods::Method::all().len()
+}
+
 /// The README's commands (checked to appear there verbatim).
 const README_FULL: &str = "hesscale-cli quality --widths 16,32,64 --seeds 30";
 const README_QUICK: &str =
@@ -140,14 +145,14 @@ fn readme_quick_command_writes_every_file() {
     assert!(runs.starts_with(
         "activation,loss,reduction,depth,width,batch_size,seed,method,layer,param,l1,sum_abs_exact\n"
     ));
-    // 2 widths x 3 seeds x 14 methods x (4 layers + all) x 3 params.
-    assert_eq!(runs.lines().count(), 1 + 2 * 3 * 14 * 5 * 3);
+    // 2 widths x 3 seeds x every method x (4 layers + all) x 3 params.
+    assert_eq!(runs.lines().count(), 1 + 2 * 3 * all_methods() * 5 * 3);
     let summary = String::from_utf8(read(&out.join("quality_summary.csv"))).unwrap();
     assert!(summary.starts_with(
         "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,\
          mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1\n"
     ));
-    assert_eq!(summary.lines().count(), 1 + 2 * 14 * 5);
+    assert_eq!(summary.lines().count(), 1 + 2 * all_methods() * 5);
     assert!(summary.contains("tanh,cross_entropy,mean,3,8,1,hesscale,all,3,20,"));
     let timing = String::from_utf8(read(&out.join("quality_timing.csv"))).unwrap();
     assert!(timing
@@ -174,7 +179,7 @@ fn readme_full_and_paper_commands_parse_and_run_small() {
     let summary = read(&dir.path().join("results/quality_summary.csv"));
     assert_eq!(
         String::from_utf8(summary).unwrap().lines().count(),
-        1 + 3 * 14 * 5
+        1 + 3 * all_methods() * 5
     );
 
     fs::create_dir(dir.path().join("experiments")).unwrap();
@@ -196,7 +201,7 @@ fn readme_full_and_paper_commands_parse_and_run_small() {
     assert_eq!(config["widths"], serde_json::json!([16]));
     assert_eq!(config["depths"], serde_json::json!([3]));
     assert_eq!(config["activations"], serde_json::json!(["tanh"]));
-    assert_eq!(config["methods"].as_array().unwrap().len(), 14);
+    assert_eq!(config["methods"].as_array().unwrap().len(), all_methods());
     assert_eq!(
         (config["inputs"].as_u64(), config["outputs"].as_u64()),
         (Some(6), Some(10))

@@ -20,10 +20,12 @@ use hesscale::study::quality::rows::{RunRow, TimingCellRow};
 use hesscale::study::quality::QualityStudy;
 use proptest::prelude::*;
 
+/// A study and the bytes of each file it wrote, by name.
+type FinishedRun = (QualityStudy, Vec<(String, Vec<u8>)>);
+
 /// A finished tiny quality run's files, written once per test process.
-fn finished_run() -> &'static (QualityStudy, Vec<(String, Vec<u8>)>) {
-    static RUN: std::sync::OnceLock<(QualityStudy, Vec<(String, Vec<u8>)>)> =
-        std::sync::OnceLock::new();
+fn finished_run() -> &'static FinishedRun {
+    static RUN: std::sync::OnceLock<FinishedRun> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
         let grid = QualityGrid {
             activations: vec![Activation::Tanh],
@@ -52,10 +54,20 @@ fn finished_run() -> &'static (QualityStudy, Vec<(String, Vec<u8>)>) {
             yes: true,
         };
         hesscale::study::engine::run(&study, &options).unwrap();
-        let files = ["quality.ledger.csv", "quality_runs.csv", "quality_timing_cells.csv", "quality.meta.json"]
-            .iter()
-            .map(|name| (name.to_string(), fs::read(options.out_dir.join(name)).unwrap()))
-            .collect();
+        let files = [
+            "quality.ledger.csv",
+            "quality_runs.csv",
+            "quality_timing_cells.csv",
+            "quality.meta.json",
+        ]
+        .iter()
+        .map(|name| {
+            (
+                name.to_string(),
+                fs::read(options.out_dir.join(name)).unwrap(),
+            )
+        })
+        .collect();
         (study, files)
     })
 }

@@ -13,6 +13,17 @@ pub fn optional_number(value: Option<f64>) -> String {
     value.map_or_else(String::new, number)
 }
 
+/// A duration as `1h02m`, `3m05s`, `42s` or `under 1s`.
+pub fn duration(seconds: f64) -> String {
+    let seconds = seconds.max(0.0).round() as u64;
+    match seconds {
+        s if s >= 3600 => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        0 => "under 1s".to_string(),
+        s => format!("{s}s"),
+    }
+}
+
 /// The current time in UTC as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
     utc_timestamp(SystemTime::now())
@@ -60,6 +71,9 @@ mod tests {
             );
         }
         assert_eq!(number(0.125), "0.125");
+        assert_eq!(duration(3725.0), "1h02m");
+        assert_eq!(duration(185.0), "3m05s");
+        assert_eq!(duration(0.2), "under 1s");
         assert_eq!(optional_number(None), "");
     }
 

@@ -73,10 +73,13 @@ impl Output {
     /// Write `bytes` in full, or nothing at all.
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
         match self {
-            Output::Stdout => std::io::stdout()
-                .lock()
-                .write_all(bytes)
-                .map_err(|e| Error::runtime(format!("cannot write to standard output: {e}"))),
+            // A reader that stops early (`| head`) is not a failure of the tool.
+            Output::Stdout => match std::io::stdout().lock().write_all(bytes) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::runtime(
+                    format!("cannot write to standard output: {e}"),
+                )),
+                _ => Ok(()),
+            },
             Output::File(path) => write_atomically(path, bytes),
         }
     }

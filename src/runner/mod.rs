@@ -9,3 +9,4 @@ pub mod list;
 pub mod merge;
 pub mod quality;
 pub mod sample;
+pub mod shell;

@@ -21,7 +21,6 @@
 //! A fresh uninterrupted run, a resumed one and a merge of shards give the same bytes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -32,9 +31,12 @@ use sha2::{Digest, Sha256};
 
 use crate::config::run::RunOptions;
 use crate::error::{Error, Result};
+use crate::io::confirm::confirm_long_run;
+use crate::io::format::duration;
 use crate::io::lock::DirLock;
 use crate::io::machine::cpu_seconds;
 use crate::io::output::{truncate, write_atomically, Appender};
+use crate::nn::work::WORK_PER_SECOND;
 use crate::study::meta::{config_differences, Meta, Session};
 use crate::study::progress::Progress;
 
@@ -657,30 +659,14 @@ pub fn assemble<S: Study>(
     files
 }
 
-/// The estimated multiply-adds per second of one thread that the work estimates
-/// ([`Study::cell_work`]) are converted to time with: on the standard quality study
-/// (2-core AMD EPYC, 2026) 1.6e11 estimated multiply-adds took 29 CPU-seconds.
-pub const WORK_PER_SECOND: f64 = 5.5e9;
-
-/// The estimated CPU time above which a run asks before starting (one hour).
-pub const LONG_RUN_SECONDS: f64 = 3600.0;
-
-/// `1h02m`-style text of a duration.
-fn duration(seconds: f64) -> String {
-    let seconds = seconds.max(0.0).round() as u64;
-    match seconds {
-        s if s >= 3600 => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
-        0 => "under 1s".to_string(),
-        s => format!("{s}s"),
-    }
-}
-
-/// The plan of a run (cells to run, estimated CPU and wall time) as one line; above
-/// [`LONG_RUN_SECONDS`] of estimated CPU time, ask before starting: on a terminal the
-/// user answers; otherwise (a script, a batch job) the run is refused unless `--yes` was
-/// given. Nothing is written before this.
-fn plan<S: Study>(study: &S, options: &RunOptions, cells: &[S::Cell], done: usize) -> Result<String> {
+/// The plan of a run (cells to run, estimated CPU and wall time) as one line, after the
+/// question before a long run ([`confirm_long_run`]). Nothing is written before this.
+fn plan<S: Study>(
+    study: &S,
+    options: &RunOptions,
+    cells: &[S::Cell],
+    done: usize,
+) -> Result<String> {
     let work: f64 = cells.iter().map(|c| study.cell_work(c).max(0.0)).sum();
     let remaining = work * (cells.len() - done) as f64 / cells.len().max(1) as f64;
     let cpu = remaining / WORK_PER_SECOND;
@@ -693,27 +679,8 @@ fn plan<S: Study>(study: &S, options: &RunOptions, cells: &[S::Cell], done: usiz
         duration(wall),
         options.threads
     );
-    if cpu <= LONG_RUN_SECONDS || options.yes {
-        return Ok(line);
-    }
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if interactive {
-        eprint!("{line}. This is a long run: start it? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|e| Error::input(format!("cannot read the answer: {e}")))?;
-        if matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(line);
-        }
-        return Err(Error::input("not started (pass --yes to start without asking)"));
-    }
-    Err(Error::input(format!(
-        "the run is estimated at {} of CPU time, over the limit of {} for a run started \
-         without --yes; add --yes to start it",
-        duration(cpu),
-        duration(LONG_RUN_SECONDS)
-    )))
+    confirm_long_run(&line, cpu, options.yes)?;
+    Ok(line)
 }
 
 /// Run a study: prepare the out-dir (fresh, or resumed where a run stopped), run the

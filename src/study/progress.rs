@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::io::format::duration;
+
 /// How often a plain line is printed at most, when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(10);
 
@@ -31,16 +33,6 @@ pub struct Progress {
     started: Instant,
     bar: Option<ProgressBar>,
     state: Mutex<State>,
-}
-
-/// `1m02s`-style durations.
-fn duration(seconds: f64) -> String {
-    let seconds = seconds.max(0.0).round() as u64;
-    if seconds >= 3600 {
-        format!("{}h{:02}m", seconds / 3600, seconds / 60 % 60)
-    } else {
-        format!("{}m{:02}s", seconds / 60, seconds % 60)
-    }
 }
 
 impl Progress {
@@ -152,17 +144,5 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_minutes_and_hours() {
-        assert_eq!(duration(62.4), "1m02s");
-        assert_eq!(duration(3725.0), "1h02m");
-        assert_eq!(duration(-1.0), "0m00s");
     }
 }

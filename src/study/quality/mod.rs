@@ -5,6 +5,7 @@
 //! rows at the end.
 
 pub mod cell;
+pub mod report;
 pub mod rows;
 pub mod summary;
 
@@ -264,6 +265,14 @@ impl Study for QualityStudy {
             "widths",
             "seeds",
         ]
+    }
+
+    /// The normalized L1 error of every method at every grid point ([`report::table`]).
+    fn report(&self, summaries: &[(&'static str, Vec<u8>)]) -> Option<String> {
+        let (_, bytes) = summaries.iter().find(|(file, _)| *file == SUMMARY_FILE)?;
+        let text = std::str::from_utf8(bytes).ok()?;
+        let rows: Vec<SummaryRow> = table::parse(text.split_once('\n')?.1, 2).ok()?;
+        Some(report::table(&rows))
     }
 }
 
