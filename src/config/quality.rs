@@ -100,8 +100,18 @@ impl QualityGrid {
         }
         check_range(field("inputs"), "a width", self.inputs, MAX_WIDTH)?;
         check_range(field("outputs"), "a width", self.outputs, MAX_WIDTH)?;
-        check_range(field("batch_size"), "a batch size", self.batch_size, MAX_BATCH)?;
-        check_range(field("samples"), "a sample count", self.batches, MAX_BATCHES)?;
+        check_range(
+            field("batch_size"),
+            "a batch size",
+            self.batch_size,
+            MAX_BATCH,
+        )?;
+        check_range(
+            field("samples"),
+            "a sample count",
+            self.batches,
+            MAX_BATCHES,
+        )?;
         check_range(field("seeds"), "a seed count", self.seeds, MAX_SEEDS)?;
         let cells = self.n_cells();
         if cells == 0 || cells > MAX_CELLS {
