@@ -32,21 +32,28 @@ FUZZ_CASES ?= 20000
 fuzz: ## Feed every file reader arbitrary and damaged input, longer than make test does
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_readers
 
-# The CI regression grid (README "Regression check"): its summary must match the baseline.
-CI_PRESET := experiments/ci-quality.json
-CI_BASELINE := experiments/baselines/ci-quality.csv
-CI_OUT := $(or $(CARGO_TARGET_DIR),target)/ci-quality
+# The CI regression grids (README "Regression check"): random networks (ci-quality) and
+# networks trained on the shipped MNIST subset (ci-trained); each summary must match its
+# committed baseline.
+CI_GRIDS := ci-quality ci-trained
+CI_OUT := $(or $(CARGO_TARGET_DIR),target)/ci
 
-ci-quality: build ## Run the CI regression grid afresh into target/ci-quality
-	rm -rf $(CI_OUT)
-	$(BIN) quality --preset $(CI_PRESET) --out-dir $(CI_OUT) --quiet
+ci-quality: build ## Run the CI regression grids afresh into target/ci/<grid>
+	@for grid in $(CI_GRIDS); do \
+		rm -rf $(CI_OUT)/$$grid && \
+		echo "$(BIN) quality --preset experiments/$$grid.json --out-dir $(CI_OUT)/$$grid --quiet" && \
+		$(BIN) quality --preset experiments/$$grid.json --out-dir $(CI_OUT)/$$grid --quiet || exit 1; \
+	done
 
-check-baseline: ci-quality ## Check the CI grid's error numbers against the committed baseline
-	$(BIN) check --baseline $(CI_BASELINE) $(CI_OUT)/quality_summary.csv
+check-baseline: ci-quality ## Check the CI grids' error numbers against the committed baselines
+	@for grid in $(CI_GRIDS); do \
+		echo "$(BIN) check --baseline experiments/baselines/$$grid.csv $(CI_OUT)/$$grid/quality_summary.csv" && \
+		$(BIN) check --baseline experiments/baselines/$$grid.csv $(CI_OUT)/$$grid/quality_summary.csv || exit 1; \
+	done
 
-baseline: ci-quality ## Regenerate the committed baseline, on purpose, when a change is meant to move the numbers
-	mkdir -p $(dir $(CI_BASELINE))
-	cp $(CI_OUT)/quality_summary.csv $(CI_BASELINE)
+baseline: ci-quality ## Regenerate the committed baselines, on purpose, when a change is meant to move the numbers
+	mkdir -p experiments/baselines
+	for grid in $(CI_GRIDS); do cp $(CI_OUT)/$$grid/quality_summary.csv experiments/baselines/$$grid.csv; done
 
 include plots/figures.mk
 

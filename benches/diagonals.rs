@@ -7,7 +7,9 @@
 //!   parts already made), and `gradient` and `linearization` (a plain gradient, and the
 //!   forward pass with every shared part);
 //! * `alone/width_W/NAME`: each method on its own from the problem (what `diag` and
-//!   `cost` time).
+//!   `cost` time);
+//! * `training/OPTIMIZER`: one training step of the trained-network protocol (SPEC §8:
+//!   784 → 64,64,64 → 10 relu on the shipped MNIST, minibatches of 32), per step.
 //!
 //! Run with `cargo bench --bench diagonals`; filter with e.g.
 //! `cargo bench --bench diagonals -- 'own/width_64/'`.
@@ -17,12 +19,14 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hesscale::config::quality::QualityGrid;
+use hesscale::data::{DataSource, Mnist};
 use hesscale::methods::Method;
 use hesscale::nn::init::{init_mlp, sample_batch, Architecture};
 use hesscale::nn::{Activation, Linearization, Loss, Problem, Reduction};
 use hesscale::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use hesscale::study::quality::cell::run_cell;
 use hesscale::study::quality::Cell;
+use hesscale::train::{Optimizer, OptimizerConfig, Trainer, TrainerConfig};
 
 const SEED: u64 = 0;
 const WIDTHS: [usize; 3] = [16, 64, 256];
@@ -57,6 +61,7 @@ fn grid(width: usize, samples: usize) -> QualityGrid {
         seeds: 1,
         seed: SEED,
         methods: Method::all(),
+        ..QualityGrid::default()
     }
 }
 
@@ -69,13 +74,14 @@ fn cell(c: &mut Criterion) {
             activation: Activation::Tanh,
             loss: Loss::CrossEntropy,
             reduction: Reduction::Mean,
+            data: DataSource::Random,
             depth: 3,
             width,
             seed: 0,
         };
         group.throughput(Throughput::Elements(samples as u64));
         group.bench_function(BenchmarkId::from_parameter(format!("width_{width}")), |b| {
-            b.iter(|| black_box(run_cell(&grid, &cell).expect("the cell runs")))
+            b.iter(|| black_box(run_cell(&grid, &cell, None).expect("the cell runs")))
         });
     }
     group.finish();
@@ -122,12 +128,42 @@ fn own_work(c: &mut Criterion) {
     }
 }
 
+/// One training step of the trained-network protocol, per optimizer that needs no extra
+/// curvature (adam) and one that does (adahesscale).
+fn training(c: &mut Criterion) {
+    let mnist = Mnist::shipped().expect("the shipped MNIST subset");
+    let architecture = Architecture {
+        inputs: 784,
+        hidden: vec![64; 3],
+        outputs: 10,
+        activation: Activation::Relu,
+    };
+    let mut rng = stream_rng(SEED, 0, PROBLEM_STREAM);
+    let mlp = init_mlp(&architecture, &mut rng).expect("valid architecture");
+    let mut group = c.benchmark_group("training");
+    for optimizer in [Optimizer::Adam, Optimizer::AdaHesScale] {
+        let config = TrainerConfig {
+            optimizer: OptimizerConfig::new(optimizer, 1e-3),
+            loss: Loss::CrossEntropy,
+            batch_size: 32,
+            seed: SEED,
+            cell: 0,
+        };
+        let mut trainer = Trainer::new(mlp.clone(), &mnist.train, &config).expect("a trainer");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(BenchmarkId::from_parameter(optimizer), |b| {
+            b.iter(|| black_box(trainer.step().expect("a step")))
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500))
         .sample_size(20);
-    targets = cell, own_work
+    targets = cell, own_work, training
 }
 criterion_main!(benches);

@@ -44,7 +44,7 @@ pub enum Command {
         hesscale-cli quality --widths 4,8 --seeds 3 --samples 20 --out-dir results/quick\n  \
         hesscale-cli quality --preset experiments/paper2022.json   # the 2022 paper's protocol\n  \
         hesscale-cli quality --widths 16,32,64 --seeds 40 --resume  # grow a finished run by 10 seeds")]
-    Quality(QualityArgs),
+    Quality(Box<QualityArgs>),
     /// Combine out-dirs of one study (shards of one run, or runs of other grids) into one.
     #[command(after_help = "Example:\n  \
         hesscale-cli merge results/shard-1 results/shard-2 results/shard-3 --out-dir results/merged")]
@@ -197,6 +197,26 @@ pub struct QualityArgs {
     /// Approximations to compare with the exact diagonal, comma-separated, or `all` (see `list`) [default: all].
     #[arg(long)]
     pub methods: Option<String>,
+    /// Where inputs and targets come from, comma-separated (a grid axis): random (drawn per
+    /// batch), mnist (the shipped subset of SPEC §7) or mnist:DIR (the MNIST IDX files in
+    /// DIR); with a data set, --inputs and --outputs are 784 and 10 [default: random].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub data: Option<Vec<String>>,
+    /// The training steps after which a data set's networks are measured, comma-separated
+    /// and increasing; 0 is untrained, random networks are measured untrained (SPEC §8)
+    /// [default: 0].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub train_steps: Option<Vec<usize>>,
+    /// The optimizer that trains them: sgd, adam, adahessian, adaggnmc, adahesscale or
+    /// adahesscale_gn [default: adam].
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Its step size [default: 1e-3].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Images per training minibatch, drawn from the training part [default: 32].
+    #[arg(long)]
+    pub train_batch_size: Option<usize>,
     /// Worker threads (cells run in parallel) [default: the number of CPUs].
     #[arg(long)]
     pub threads: Option<usize>,

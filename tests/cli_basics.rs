@@ -470,14 +470,14 @@ fn overflowing_numbers_are_a_runtime_error_not_nulls() {
     assert!(!dir.path().join("out.json").exists());
 }
 
-const SUMMARY_HEADER: &str = "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1";
+const SUMMARY_HEADER: &str = "activation,loss,reduction,data,depth,width,inputs,outputs,n_params,batch_size,step,method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1";
 
 fn write_summary(path: &Path, mean_l1: &str) {
     fs::write(
         path,
         format!(
-            "{SUMMARY_HEADER}\ntanh,cross_entropy,mean,3,16,1,hesscale,all,5,50,{mean_l1},0.01,1,1,0,0.2\n\
-             tanh,cross_entropy,mean,3,16,1,zero,all,5,50,2.5,0.1,,3.1,0.2,1\n"
+            "{SUMMARY_HEADER}\ntanh,cross_entropy,mean,random,3,16,6,10,730,1,0,hesscale,all,5,50,{mean_l1},0.01,1,1,0,0.2\n\
+             tanh,cross_entropy,mean,random,3,16,6,10,730,1,0,zero,all,5,50,2.5,0.1,,3.1,0.2,1\n"
         ),
     )
     .unwrap();

@@ -143,21 +143,24 @@ fn readme_quick_command_writes_every_file() {
     let out = dir.path().join("results/quick");
     let runs = String::from_utf8(read(&out.join("quality_runs.csv"))).unwrap();
     assert!(runs.starts_with(
-        "activation,loss,reduction,depth,width,batch_size,seed,method,layer,param,l1,sum_abs_exact\n"
+        "activation,loss,reduction,data,depth,width,inputs,outputs,n_params,batch_size,step,seed,\
+         method,layer,param,l1,sum_abs_exact\n"
     ));
     // 2 widths x 3 seeds x every method x (4 layers + all) x 3 params.
     assert_eq!(runs.lines().count(), 1 + 2 * 3 * all_methods() * 5 * 3);
     let summary = String::from_utf8(read(&out.join("quality_summary.csv"))).unwrap();
     assert!(summary.starts_with(
-        "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,\
-         mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1\n"
+        "activation,loss,reduction,data,depth,width,inputs,outputs,n_params,batch_size,step,\
+         method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1\n"
     ));
     assert_eq!(summary.lines().count(), 1 + 2 * all_methods() * 5);
-    assert!(summary.contains("tanh,cross_entropy,mean,3,8,1,hesscale,all,3,20,"));
+    // 6 -> 8,8,8 -> 10: 56 + 72 + 72 + 90 parameters.
+    assert!(summary.contains("tanh,cross_entropy,mean,random,3,8,6,10,290,1,0,hesscale,all,3,20,"));
     let timing = String::from_utf8(read(&out.join("quality_timing.csv"))).unwrap();
-    assert!(timing
-        .starts_with("activation,loss,depth,width,batch_size,method,samples,seconds_per_sample\n"));
-    assert!(timing.contains("tanh,cross_entropy,3,4,1,exact,60,"));
+    assert!(timing.starts_with(
+        "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample\n"
+    ));
+    assert!(timing.contains("tanh,cross_entropy,random,3,4,1,exact,60,"));
     let meta: serde_json::Value =
         serde_json::from_slice(&read(&out.join("quality.meta.json"))).unwrap();
     assert_eq!(meta["config"]["widths"], serde_json::json!([4, 8]));
@@ -619,20 +622,22 @@ fn timing_is_the_mean_wall_time_per_sample_not_per_batch() {
         2 * 2 * 4,
         "2 reductions x 2 seeds x (gradient, linearization, exact, hesscale)"
     );
-    assert!(cells.iter().all(|row| row[8] == "15"), "{cells:?}");
+    // Columns: activation,loss,reduction,data,depth,width,batch_size,seed,method,samples,seconds.
+    assert!(cells.iter().all(|row| row[9] == "15"), "{cells:?}");
     // The timing file pools seeds and reductions: 4 cells x 15 samples.
+    // Columns: activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample.
     let timing = rows(&out.join("quality_timing.csv"));
-    let subjects: Vec<&str> = timing.iter().map(|row| row[5].as_str()).collect();
+    let subjects: Vec<&str> = timing.iter().map(|row| row[6].as_str()).collect();
     assert_eq!(subjects, ["gradient", "linearization", "exact", "hesscale"]);
     for row in &timing {
-        let method = &row[5];
-        assert_eq!(row[6], "60", "{row:?}");
+        let method = &row[6];
+        assert_eq!(row[7], "60", "{row:?}");
         let total: f64 = cells
             .iter()
-            .filter(|cell| &cell[7] == method)
-            .map(|cell| cell[9].parse::<f64>().unwrap())
+            .filter(|cell| &cell[8] == method)
+            .map(|cell| cell[10].parse::<f64>().unwrap())
             .sum();
-        let per_sample: f64 = row[7].parse().unwrap();
+        let per_sample: f64 = row[8].parse().unwrap();
         assert!(
             (per_sample - total / 60.0).abs() <= 1e-12 * total,
             "{method}: {per_sample} vs {total} / 60"
@@ -832,7 +837,9 @@ fn merge_writes_a_new_or_empty_out_dir_whole() {
             "quality_runs.csv",
             "quality_summary.csv",
             "quality_timing.csv",
-            "quality_timing_cells.csv"
+            "quality_timing_cells.csv",
+            "quality_training.csv",
+            "quality_training_summary.csv"
         ]
     );
     let mut siblings: Vec<String> = fs::read_dir(dir.path())

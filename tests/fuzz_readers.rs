@@ -40,9 +40,10 @@ fn finished_run() -> &'static FinishedRun {
             seeds: 2,
             seed: 0,
             methods: vec![Method::exact(), "hesscale".parse().unwrap()],
+            ..QualityGrid::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        let study = QualityStudy { grid };
+        let study = QualityStudy::new(grid).unwrap();
         let options = hesscale::config::run::RunOptions {
             threads: 1,
             out_dir: dir.path().join("r"),
@@ -113,7 +114,7 @@ proptest! {
     }
 
     #[test]
-    fn preset_like_objects_never_panic(text in r#"\{"(widths|seeds|samples|depth|methods|shard|out_dir)": (-?[0-9e.]{1,25}|"[a-z0-9:,/]{0,12}"|\[[0-9e., -]{0,12}\]|true|null)\}"#) {
+    fn preset_like_objects_never_panic(text in r#"\{"(widths|seeds|samples|depth|methods|shard|out_dir|data|train_steps|optimizer|lr|train_batch_size)": (-?[0-9e.]{1,25}|"[a-z0-9:,/]{0,12}"|\[[0-9e., -]{0,12}\]|true|null)\}"#) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
         fs::write(&path, text).unwrap();

@@ -13,6 +13,7 @@ use serde::de::{DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::shard::Shard;
 use crate::error::{Error, Result};
 use crate::io::output::{read_bounded, MAX_PRESET_BYTES};
 
@@ -178,6 +179,131 @@ pub fn choose<T>(
     }
 }
 
+/// A list option's value: the flag's, else the preset's (parsed), else the default.
+pub fn list_option<T>(
+    flag: Option<Vec<T>>,
+    name: &str,
+    preset: Option<&Value>,
+    path: Option<&Path>,
+    key: &str,
+    default: Vec<T>,
+) -> Result<(Vec<T>, Origin)>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let preset = match (preset, path) {
+        (Some(value), Some(path)) => {
+            let origin = Origin::preset(path, key);
+            Some((list(&origin, value)?, origin))
+        }
+        _ => None,
+    };
+    Ok(choose(flag, name, preset, || default))
+}
+
+/// A count option's value: the flag's, else the preset's, else the default.
+pub fn count_option(
+    flag: Option<usize>,
+    name: &str,
+    preset: Option<Whole>,
+    path: Option<&Path>,
+    key: &str,
+    default: usize,
+) -> (usize, Origin) {
+    let preset = preset.zip(path).map(|(Whole(value), path)| {
+        (
+            usize::try_from(value).unwrap_or(usize::MAX),
+            Origin::preset(path, key),
+        )
+    });
+    choose(flag, name, preset, || default)
+}
+
+/// The items of a list of numbers (step sizes, constants), not necessarily whole: a JSON
+/// list of numbers or numeric strings, one number, or one string of comma-separated
+/// numbers. An error names `origin`; the values are checked by the caller.
+pub fn numbers(origin: &Origin, value: &Value) -> Result<Vec<f64>> {
+    let items = match value {
+        Value::Array(items) => items.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    let mut values = Vec::new();
+    for item in items {
+        match item {
+            Value::Number(number) => values.push(
+                number
+                    .as_f64()
+                    .ok_or_else(|| Error::input(format!("{origin}: {number} is not a number")))?,
+            ),
+            Value::String(text) => {
+                for piece in text.split(',').map(str::trim) {
+                    if piece.is_empty() {
+                        return Err(Error::input(format!(
+                            "{origin}: the list has an empty item"
+                        )));
+                    }
+                    values.push(piece.parse().map_err(|_| {
+                        Error::input(format!("{origin}: '{piece}' is not a number"))
+                    })?);
+                }
+            }
+            other => {
+                return Err(Error::input(format!(
+                    "{origin}: expected numbers in the list, got {other}"
+                )))
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// A list of numbers' value ([`numbers`]): the flag's, else the preset's, else the
+/// default.
+pub fn numbers_option(
+    flag: Option<Vec<f64>>,
+    name: &str,
+    preset: Option<&Value>,
+    path: Option<&Path>,
+    key: &str,
+    default: Vec<f64>,
+) -> Result<(Vec<f64>, Origin)> {
+    let preset = match (preset, path) {
+        (Some(value), Some(path)) => {
+            let origin = Origin::preset(path, key);
+            Some((numbers(&origin, value)?, origin))
+        }
+        _ => None,
+    };
+    Ok(choose(flag, name, preset, || default))
+}
+
+/// The `--shard` option: the flag's, else the preset's, else `1/1`; checked to leave no
+/// shard of a grid of `cells` cells empty.
+pub fn shard_option(
+    flag: Option<String>,
+    preset: Option<String>,
+    path: Option<&Path>,
+    cells: usize,
+) -> Result<Shard> {
+    let (shard, origin) = match (flag, preset, path) {
+        (Some(text), _, _) => (text, Origin::flag("shard")),
+        (None, Some(text), Some(path)) => (text, Origin::preset(path, "shard")),
+        _ => ("1/1".to_string(), Origin::flag("shard")),
+    };
+    let shard: Shard = shard
+        .trim()
+        .parse()
+        .map_err(|e| Error::input(format!("{origin}: {e}")))?;
+    if shard.count > cells {
+        return Err(Error::input(format!(
+            "{origin}: {} shards for a grid of only {cells} cells (some shards would be empty)",
+            shard.count
+        )));
+    }
+    Ok(shard)
+}
+
 /// Check a list of grid values: at least one, none twice.
 pub fn distinct<T: PartialEq + Display>(origin: &Origin, items: Vec<T>) -> Result<Vec<T>> {
     if items.is_empty() {
@@ -221,6 +347,26 @@ mod tests {
         assert!(error.to_string().contains("empty item"), "{error}");
         let error = distinct(&origin, vec![16, 16]).unwrap_err();
         assert!(error.to_string().contains("16 is listed twice"), "{error}");
+    }
+
+    #[test]
+    fn number_lists_take_fractions_and_name_bad_items() {
+        let origin = Origin::flag("lrs");
+        assert_eq!(
+            numbers(&origin, &json!([1e-3, "0.5", 1])).unwrap(),
+            vec![1e-3, 0.5, 1.0]
+        );
+        assert_eq!(
+            numbers(&origin, &json!("3e-6, 1")).unwrap(),
+            vec![3e-6, 1.0]
+        );
+        assert_eq!(numbers(&origin, &json!(0.25)).unwrap(), vec![0.25]);
+        let error = numbers(&origin, &json!(["x"])).unwrap_err();
+        assert_eq!(error.to_string(), "--lrs: 'x' is not a number");
+        let error = numbers(&origin, &json!("1,,2")).unwrap_err();
+        assert!(error.to_string().contains("empty item"), "{error}");
+        let error = numbers(&origin, &json!([true])).unwrap_err();
+        assert!(error.to_string().contains("expected numbers"), "{error}");
     }
 
     #[test]

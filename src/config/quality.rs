@@ -6,6 +6,7 @@
 //! from (`--widths: …` or `preset 'p.json', key 'widths': …`), so nothing bad reaches the
 //! study.
 
+use std::fmt::Display;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -13,15 +14,18 @@ use serde_json::Value;
 
 use crate::cli::QualityArgs;
 use crate::config::memory::check_memory;
-use crate::config::preset::{self, choose, distinct, list, Origin, Whole};
+use crate::config::preset::{
+    self, choose, count_option, distinct, list_option, shard_option, Origin, Whole,
+};
 use crate::config::run::RunOptions;
-use crate::config::shard::Shard;
 use crate::config::{check_range, MAX_WIDTH};
+use crate::data::{DataSource, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
 use crate::nn::work::model_bytes;
 use crate::nn::{Activation, Loss, Reduction};
+use crate::train::{Optimizer, OptimizerConfig};
 
 /// The most hidden layers a grid may ask for.
 pub const MAX_DEPTH: usize = 64;
@@ -35,6 +39,10 @@ pub const MAX_SEEDS: usize = 1_000_000;
 pub const MAX_THREADS: usize = 1024;
 /// The most cells of a grid.
 pub const MAX_CELLS: usize = 1_000_000;
+/// The most training steps a network of a quality cell takes.
+pub const MAX_TRAIN_STEPS: usize = 100_000_000;
+/// The most images of a training minibatch.
+pub const MAX_TRAIN_BATCH: usize = 100_000;
 
 /// What is computed: the grid of cells and the methods. Two runs with equal grids write
 /// the same `quality_runs.csv` and `quality_summary.csv` byte for byte. Recorded under
@@ -45,6 +53,9 @@ pub struct QualityGrid {
     pub activations: Vec<Activation>,
     pub losses: Vec<Loss>,
     pub reductions: Vec<Reduction>,
+    /// Where the inputs and targets come from (SPEC §7): `random`, or a data set whose
+    /// networks are trained on its training part and measured on its test part.
+    pub data: Vec<DataSource>,
     /// Numbers of hidden layers.
     pub depths: Vec<usize>,
     /// Hidden widths.
@@ -62,6 +73,15 @@ pub struct QualityGrid {
     pub seed: u64,
     /// The approximations compared with the exact diagonal, in output order.
     pub methods: Vec<Method>,
+    /// The training steps at which a data set's networks are measured, increasing; 0 is
+    /// untrained (SPEC §8). `random` networks are measured untrained only.
+    pub train_steps: Vec<usize>,
+    /// The optimizer that trains a data set's networks, on mean-reduced minibatches.
+    pub optimizer: Optimizer,
+    /// Its step size.
+    pub lr: f64,
+    /// The images of a training minibatch.
+    pub train_batch_size: usize,
 }
 
 /// A checked `quality` request.
@@ -71,14 +91,29 @@ pub struct QualitySpec {
     pub run: RunOptions,
 }
 
+/// The grid of `hesscale-cli quality` with no options: the defaults of the flags (SPEC §3,
+/// the 2022 paper's protocol).
+impl Default for QualityGrid {
+    fn default() -> Self {
+        let args = QualityArgs {
+            threads: Some(1),
+            ..QualityArgs::default()
+        };
+        QualitySpec::try_from(args)
+            .expect("the defaults are a valid grid")
+            .grid
+    }
+}
+
 impl QualityGrid {
-    /// The number of cells: activations × losses × reductions × depths × widths × seeds
-    /// (saturating: a checked grid has at most [`MAX_CELLS`]).
+    /// The number of cells: activations × losses × reductions × data × depths × widths ×
+    /// seeds (saturating: a checked grid has at most [`MAX_CELLS`]).
     pub fn n_cells(&self) -> usize {
         [
             self.activations.len(),
             self.losses.len(),
             self.reductions.len(),
+            self.data.len(),
             self.depths.len(),
             self.widths.len(),
             self.seeds,
@@ -122,13 +157,54 @@ impl QualityGrid {
         if self.methods.is_empty() {
             return Err(Error::input(format!("{}: no method", field("methods"))));
         }
-        Ok(())
+        self.check_training(origin)
     }
 
-    /// The samples each cell draws, and each method is timed over: `batches` batches of
-    /// `batch_size`.
-    pub fn samples_per_cell(&self) -> usize {
-        self.batches * self.batch_size
+    /// Check the data and training values: a data set fixes the input and output widths;
+    /// the steps increase; training needs a data set and a sound optimizer.
+    fn check_training(&self, origin: &str) -> Result<()> {
+        let field = |key: &str| format!("{origin}{key}");
+        if let Some(set) = self.data.iter().find(|d| d.data_set().is_some()) {
+            for (key, value, needed, what) in [
+                ("inputs", self.inputs, IMAGE_PIXELS, "pixels per image"),
+                ("outputs", self.outputs, CLASSES, "classes"),
+            ] {
+                if value != needed {
+                    return Err(Error::input(format!(
+                        "{}: {value}, but data {set} has {needed} {what}",
+                        field(key)
+                    )));
+                }
+            }
+        }
+        check_steps(field("train_steps"), &self.train_steps, &self.data)?;
+        check_range(
+            field("train_batch_size"),
+            "a batch size",
+            self.train_batch_size,
+            MAX_TRAIN_BATCH,
+        )?;
+        check_lr(field("lr"), self.optimizer, self.lr)
+    }
+
+    /// The training steps a cell on `data` is measured at: the grid's for a data set,
+    /// only the untrained network (step 0) for `random`.
+    pub fn steps_of(&self, data: &DataSource) -> &[usize] {
+        match data {
+            DataSource::Random => &[0],
+            DataSource::Set(_) => &self.train_steps,
+        }
+    }
+
+    /// The trainer's settings, from which each cell's training run is made.
+    pub fn optimizer_config(&self) -> OptimizerConfig {
+        OptimizerConfig::new(self.optimizer, self.lr)
+    }
+
+    /// The samples each method is timed over in a cell on `data`: `batches` batches of
+    /// `batch_size` at each step the cell is measured at.
+    pub fn samples_per_cell(&self, data: &DataSource) -> usize {
+        self.batches * self.batch_size * self.steps_of(data).len()
     }
 
     /// The MLP of a grid point: `inputs → width × depth → outputs`.
@@ -186,10 +262,17 @@ impl QualityGrid {
                 widths.extend(std::iter::repeat_n(width, depth));
                 widths.push(self.outputs);
                 let methods = self.methods.iter().copied().chain([Method::exact()]);
-                let bytes = model_bytes(&widths, self.batch_size)
+                let measuring = model_bytes(&widths, self.batch_size)
                     + methods
                         .map(|m| m.memory(&widths, self.batch_size))
                         .fold(0.0, f64::max);
+                let trains = self.data.iter().any(|d| d.data_set().is_some());
+                let training = if trains {
+                    model_bytes(&widths, self.train_batch_size)
+                } else {
+                    0.0
+                };
+                let bytes = measuring.max(training);
                 if bytes > largest.0 {
                     largest = (bytes, width, depth);
                 }
@@ -197,6 +280,38 @@ impl QualityGrid {
         }
         largest
     }
+}
+
+/// Check the training steps of a grid on `data`: at least one, increasing, each at most
+/// [`MAX_TRAIN_STEPS`], and 0 only unless there is a data set to train on.
+fn check_steps(origin: impl Display, steps: &[usize], data: &[DataSource]) -> Result<()> {
+    if steps.is_empty() {
+        return Err(Error::input(format!("{origin}: no step")));
+    }
+    if let Some(step) = steps.iter().find(|&&step| step > MAX_TRAIN_STEPS) {
+        return Err(Error::input(format!(
+            "{origin}: {step} steps is over the limit of {MAX_TRAIN_STEPS}"
+        )));
+    }
+    if let Some(pair) = steps.windows(2).find(|pair| pair[0] >= pair[1]) {
+        return Err(Error::input(format!(
+            "{origin}: the steps must increase, but {} comes after {}",
+            pair[1], pair[0]
+        )));
+    }
+    if steps.iter().any(|&step| step > 0) && data.iter().all(|d| d.data_set().is_none()) {
+        return Err(Error::input(format!(
+            "{origin}: training needs a data set to train on (--data mnist or mnist:DIR)"
+        )));
+    }
+    Ok(())
+}
+
+/// Check the training optimizer's step size.
+fn check_lr(origin: impl Display, optimizer: Optimizer, lr: f64) -> Result<()> {
+    OptimizerConfig::new(optimizer, lr)
+        .check()
+        .map_err(|e| Error::input(format!("{origin}: {e}")))
 }
 
 /// A preset of `quality`: any option but `--preset` and `--resume`, plus a description.
@@ -220,50 +335,14 @@ struct QualityPreset {
     seeds: Option<Whole>,
     seed: Option<Whole>,
     methods: Option<Value>,
+    data: Option<Value>,
+    train_steps: Option<Value>,
+    optimizer: Option<String>,
+    lr: Option<f64>,
+    train_batch_size: Option<Whole>,
     threads: Option<Whole>,
     out_dir: Option<PathBuf>,
     shard: Option<String>,
-}
-
-/// A list option's value: the flag's, else the preset's (parsed), else the default.
-fn list_option<T>(
-    flag: Option<Vec<T>>,
-    name: &str,
-    preset: Option<&Value>,
-    path: Option<&std::path::Path>,
-    key: &str,
-    default: Vec<T>,
-) -> Result<(Vec<T>, Origin)>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    let preset = match (preset, path) {
-        (Some(value), Some(path)) => {
-            let origin = Origin::preset(path, key);
-            Some((list(&origin, value)?, origin))
-        }
-        _ => None,
-    };
-    Ok(choose(flag, name, preset, || default))
-}
-
-/// A count option's value: the flag's, else the preset's, else the default.
-fn count_option(
-    flag: Option<usize>,
-    name: &str,
-    preset: Option<Whole>,
-    path: Option<&std::path::Path>,
-    key: &str,
-    default: usize,
-) -> (usize, Origin) {
-    let preset = preset.zip(path).map(|(Whole(value), path)| {
-        (
-            usize::try_from(value).unwrap_or(usize::MAX),
-            Origin::preset(path, key),
-        )
-    });
-    choose(flag, name, preset, || default)
 }
 
 impl TryFrom<QualityArgs> for QualitySpec {
@@ -338,12 +417,98 @@ impl TryFrom<QualityArgs> for QualitySpec {
         let methods = Method::parse_list(&method_names.join(","))
             .map_err(|e| Error::input(format!("{origin}: {e}")))?;
 
-        let (inputs, origin) =
-            count_option(args.inputs, "inputs", preset.inputs, path, "inputs", 6);
+        let (names, origin) = list_option(
+            args.data,
+            "data",
+            preset.data.as_ref(),
+            path,
+            "data",
+            vec!["random".to_string()],
+        )?;
+        let data = names
+            .iter()
+            .map(|name| {
+                name.parse::<DataSource>()
+                    .map_err(|e| Error::input(format!("{origin}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let data = distinct(&origin, data)?;
+        let data_set = data.iter().find_map(DataSource::data_set);
+        let (train_steps, origin) = list_option(
+            args.train_steps,
+            "train-steps",
+            preset.train_steps.as_ref(),
+            path,
+            "train_steps",
+            vec![0],
+        )?;
+        check_steps(&origin, &train_steps, &data)?;
+        let (optimizer, origin) = choose(
+            args.optimizer,
+            "optimizer",
+            preset
+                .optimizer
+                .zip(path)
+                .map(|(name, path)| (name, Origin::preset(path, "optimizer"))),
+            || "adam".to_string(),
+        );
+        let optimizer: Optimizer = optimizer
+            .parse()
+            .map_err(|e| Error::input(format!("{origin}: {e}")))?;
+        let (lr, origin) = choose(
+            args.lr,
+            "lr",
+            preset
+                .lr
+                .zip(path)
+                .map(|(lr, path)| (lr, Origin::preset(path, "lr"))),
+            || 1e-3,
+        );
+        check_lr(&origin, optimizer, lr)?;
+        let (train_batch_size, origin) = count_option(
+            args.train_batch_size,
+            "train-batch-size",
+            preset.train_batch_size,
+            path,
+            "train_batch_size",
+            32,
+        );
+        let train_batch_size =
+            check_range(&origin, "a batch size", train_batch_size, MAX_TRAIN_BATCH)?;
+
+        // A data set fixes the widths of the input and output layers.
+        let (default_inputs, default_outputs) = match data_set {
+            Some(_) => (IMAGE_PIXELS, CLASSES),
+            None => (6, 10),
+        };
+        let (inputs, origin) = count_option(
+            args.inputs,
+            "inputs",
+            preset.inputs,
+            path,
+            "inputs",
+            default_inputs,
+        );
         let inputs = check_range(&origin, "a width", inputs, MAX_WIDTH)?;
-        let (outputs, origin) =
-            count_option(args.outputs, "outputs", preset.outputs, path, "outputs", 10);
+        if let Some(set) = data_set.filter(|_| inputs != IMAGE_PIXELS) {
+            return Err(Error::input(format!(
+                "{origin}: {inputs}, but data {set} has {IMAGE_PIXELS} pixels per image"
+            )));
+        }
+        let (outputs, origin) = count_option(
+            args.outputs,
+            "outputs",
+            preset.outputs,
+            path,
+            "outputs",
+            default_outputs,
+        );
         let outputs = check_range(&origin, "a width", outputs, MAX_WIDTH)?;
+        if let Some(set) = data_set.filter(|_| outputs != CLASSES) {
+            return Err(Error::input(format!(
+                "{origin}: {outputs}, but data {set} has {CLASSES} classes"
+            )));
+        }
         let (batch, origin) = count_option(
             args.batch_size,
             "batch-size",
@@ -387,6 +552,7 @@ impl TryFrom<QualityArgs> for QualitySpec {
             activations,
             losses,
             reductions,
+            data,
             depths,
             widths,
             inputs,
@@ -396,24 +562,13 @@ impl TryFrom<QualityArgs> for QualitySpec {
             seeds,
             seed,
             methods,
+            train_steps,
+            optimizer,
+            lr,
+            train_batch_size,
         };
         grid.check("")?;
-        let (shard, origin) = match (args.shard, preset.shard, path) {
-            (Some(text), _, _) => (text, Origin::flag("shard")),
-            (None, Some(text), Some(path)) => (text, Origin::preset(path, "shard")),
-            _ => ("1/1".to_string(), Origin::flag("shard")),
-        };
-        let shard: Shard = shard
-            .trim()
-            .parse()
-            .map_err(|e| Error::input(format!("{origin}: {e}")))?;
-        if shard.count > grid.n_cells() {
-            return Err(Error::input(format!(
-                "{origin}: {} shards for a grid of only {} cells (some shards would be empty)",
-                shard.count,
-                grid.n_cells()
-            )));
-        }
+        let shard = shard_option(args.shard, preset.shard, path, grid.n_cells())?;
         let spec = QualitySpec {
             grid,
             run: RunOptions {
@@ -455,6 +610,7 @@ fn check_grid_memory(spec: &QualitySpec) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::shard::Shard;
 
     fn spec(args: QualityArgs) -> Result<QualitySpec> {
         QualitySpec::try_from(args)
@@ -659,5 +815,161 @@ mod tests {
             assert!(message.contains(expected), "'{message}' lacks '{expected}'");
             assert!(!message.contains('\n'), "one line: {message}");
         }
+    }
+
+    #[test]
+    fn a_data_set_fixes_the_input_and_output_widths() {
+        let spec = spec(QualityArgs {
+            data: Some(vec!["random".into(), "mnist".into()]),
+            train_steps: Some(vec![0, 100]),
+            threads: Some(1),
+            ..QualityArgs::default()
+        })
+        .unwrap();
+        let grid = &spec.grid;
+        assert_eq!((grid.inputs, grid.outputs), (784, 10));
+        assert_eq!(grid.n_cells(), 2 * 40);
+        assert_eq!(grid.steps_of(&DataSource::Random), [0]);
+        assert_eq!(grid.steps_of(&grid.data[1]), [0, 100]);
+        assert_eq!(grid.samples_per_cell(&grid.data[1]), 2000);
+        assert_eq!(
+            (grid.optimizer, grid.lr, grid.train_batch_size),
+            (Optimizer::Adam, 1e-3, 32)
+        );
+        let json = grid.to_json();
+        assert_eq!(json["data"], serde_json::json!(["random", "mnist"]));
+        assert_eq!(json["train_steps"], serde_json::json!([0, 100]));
+        assert_eq!(json["optimizer"], "adam");
+        assert_eq!(&QualityGrid::from_json(&json).unwrap(), grid);
+    }
+
+    #[test]
+    fn bad_training_values_name_the_flag() {
+        let mnist = || Some(vec!["mnist".to_string()]);
+        let cases = [
+            (
+                QualityArgs {
+                    data: mnist(),
+                    inputs: Some(6),
+                    ..QualityArgs::default()
+                },
+                "--inputs: 6, but data mnist has 784 pixels per image",
+            ),
+            (
+                QualityArgs {
+                    data: mnist(),
+                    outputs: Some(3),
+                    ..QualityArgs::default()
+                },
+                "--outputs: 3, but data mnist has 10 classes",
+            ),
+            (
+                QualityArgs {
+                    data: Some(vec!["cifar".into()]),
+                    ..QualityArgs::default()
+                },
+                "--data: unknown data 'cifar'",
+            ),
+            (
+                QualityArgs {
+                    data: Some(vec!["mnist".into(), "mnist".into()]),
+                    ..QualityArgs::default()
+                },
+                "--data: mnist is listed twice",
+            ),
+            (
+                QualityArgs {
+                    data: mnist(),
+                    train_steps: Some(vec![100, 10]),
+                    ..QualityArgs::default()
+                },
+                "--train-steps: the steps must increase, but 10 comes after 100",
+            ),
+            (
+                QualityArgs {
+                    train_steps: Some(vec![0, 10]),
+                    ..QualityArgs::default()
+                },
+                "--train-steps: training needs a data set",
+            ),
+            (
+                QualityArgs {
+                    data: mnist(),
+                    train_steps: Some(vec![MAX_TRAIN_STEPS + 1]),
+                    ..QualityArgs::default()
+                },
+                "is over the limit",
+            ),
+            (
+                QualityArgs {
+                    data: mnist(),
+                    lr: Some(0.0),
+                    ..QualityArgs::default()
+                },
+                "--lr: learning rate 0 must be a finite number > 0",
+            ),
+            (
+                QualityArgs {
+                    data: mnist(),
+                    optimizer: Some("lbfgs".into()),
+                    ..QualityArgs::default()
+                },
+                "--optimizer: unknown optimizer 'lbfgs'",
+            ),
+            (
+                QualityArgs {
+                    data: mnist(),
+                    train_batch_size: Some(0),
+                    ..QualityArgs::default()
+                },
+                "--train-batch-size: a batch size of 0",
+            ),
+        ];
+        for (args, expected) in cases {
+            let message = spec(args).unwrap_err().to_string();
+            assert!(message.contains(expected), "'{message}' lacks '{expected}'");
+        }
+    }
+
+    #[test]
+    fn training_keys_of_a_preset_and_their_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(
+            &path,
+            r#"{"data": "mnist", "train_steps": [0, 10000], "optimizer": "sgd", "lr": 0.01, "train_batch_size": 64}"#,
+        )
+        .unwrap();
+        let grid = spec(QualityArgs {
+            preset: Some(path.clone()),
+            threads: Some(1),
+            ..QualityArgs::default()
+        })
+        .unwrap()
+        .grid;
+        assert_eq!(grid.train_steps, [0, 10000]);
+        assert_eq!(
+            (grid.optimizer, grid.lr, grid.train_batch_size),
+            (Optimizer::Sgd, 0.01, 64)
+        );
+        std::fs::write(&path, r#"{"data": "mnist", "lr": -1}"#).unwrap();
+        let message = spec(QualityArgs {
+            preset: Some(path),
+            ..QualityArgs::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(message.contains("key 'lr': learning rate -1"), "{message}");
+    }
+
+    #[test]
+    fn a_recorded_grid_is_checked_like_the_flags() {
+        let mut json = QualityGrid::default().to_json();
+        json["train_steps"] = serde_json::json!([0, 5]);
+        let message = QualityGrid::from_json(&json).unwrap_err().to_string();
+        assert!(
+            message.contains("config: train_steps: training needs a data set"),
+            "{message}"
+        );
     }
 }

@@ -8,11 +8,11 @@ use crate::study::engine::sha256_hex;
 use crate::study::meta::Meta;
 use crate::study::quality::{rows::SUMMARY_FILE, SUMMARY_HEADER};
 
-/// The layout of `quality_summary.csv`: its first ten columns (`activation` … `samples`)
-/// identify a row.
+/// The layout of `quality_summary.csv`: its first fifteen columns (`activation` …
+/// `samples`) identify a row.
 const QUALITY_SUMMARY: Layout = Layout {
     header: SUMMARY_HEADER,
-    key_columns: 10,
+    key_columns: 15,
 };
 
 /// Verify a summary against the digest its run recorded, when it sits in a results

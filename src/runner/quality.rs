@@ -8,9 +8,7 @@ use crate::study::quality::QualityStudy;
 /// Run the study a spec describes; print one line of what was done on stderr and the
 /// results table on stdout (unless `--quiet`).
 pub fn run(spec: &QualitySpec) -> Result<()> {
-    let study = QualityStudy {
-        grid: spec.grid.clone(),
-    };
+    let study = QualityStudy::new(spec.grid.clone())?;
     let report = engine::run(&study, &spec.run)?;
     eprintln!(
         "quality: {} cells ({} run now) of {} in the grid -> {}",

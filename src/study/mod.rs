@@ -26,9 +26,9 @@ use merge::MergeReport;
 pub fn merge_dirs(name: &str, dirs: &[PathBuf], out_dir: &Path) -> Result<MergeReport> {
     match name {
         "quality" => merge::merge(name, dirs, out_dir, |config| {
-            Ok(quality::QualityStudy {
-                grid: QualityGrid::from_json(config)?,
-            })
+            Ok(quality::QualityStudy::without_data(QualityGrid::from_json(
+                config,
+            )?))
         }),
         other => Err(Error::input(format!(
             "merge: {other} out-dirs cannot be merged"

@@ -20,6 +20,7 @@ use std::str::FromStr;
 
 use multiversion::multiversion;
 use ndarray::Axis;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::methods::{ggn_mc, hesscale, hutchinson, Method};
@@ -27,8 +28,9 @@ use crate::nn::kernels::LANES;
 use crate::nn::linear::row_major;
 use crate::nn::LayerParams;
 
-/// An optimizer of SPEC §9, by its command-line name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// An optimizer of SPEC §9, by its command-line name (also in files and records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Optimizer {
     /// `sgd`: `θ ← θ − α g`.
     Sgd,
@@ -112,6 +114,20 @@ impl Optimizer {
 impl fmt::Display for Optimizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.name())
+    }
+}
+
+impl From<Optimizer> for String {
+    fn from(optimizer: Optimizer) -> String {
+        optimizer.name().to_string()
+    }
+}
+
+impl TryFrom<String> for Optimizer {
+    type Error = Error;
+
+    fn try_from(name: String) -> Result<Self> {
+        name.parse()
     }
 }
 

@@ -1,34 +1,43 @@
-//! The approximation-quality study (SPEC §3) on the engine: a cell is one random network
-//! (an activation, loss, reduction, depth, width and seed of the grid) and its batches;
-//! it appends its per-seed errors to `quality_runs.csv` and its timings to
-//! `quality_timing_cells.csv`; the summary and the timing table are computed from those
-//! rows at the end.
+//! The approximation-quality study (SPEC §3, §8) on the engine: a cell is one network (an
+//! activation, loss, reduction, data, depth, width and seed of the grid), trained first
+//! when its data is a data set, and its batches; it appends its per-seed errors to
+//! `quality_runs.csv`, its timings to `quality_timing_cells.csv` and, when trained, how
+//! far it learned to `quality_training.csv`; the summaries are computed from those rows
+//! at the end.
 
 pub mod cell;
 pub mod report;
 pub mod rows;
 pub mod summary;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::config::quality::QualityGrid;
-use crate::error::Result;
+use crate::data::{DataSet, DataSource, Mnist};
+use crate::error::{Error, Result};
 use crate::io::table::{self, Row};
+use crate::nn::work::gradient_work;
 use crate::nn::{Activation, Loss, Reduction};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
 use rows::{
-    check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, RunRow, SummaryRow,
-    TimingCellRow, TimingRow, RUNS_FILE, SUMMARY_FILE, TIMING_CELLS_FILE, TIMING_FILE,
+    check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, training_row_keys,
+    training_rows, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
+    RUNS_FILE, SUMMARY_FILE, TIMING_CELLS_FILE, TIMING_FILE, TRAINING_FILE, TRAINING_SUMMARY_FILE,
 };
 
-/// One cell of the quality grid: a grid point and a seed, i.e. one random network and its
-/// batches. The batch size, input and output widths are the same for every cell of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One cell of the quality grid: a grid point and a seed, i.e. one network, its training
+/// and its batches. The batch size, input and output widths and the training settings
+/// are the same for every cell of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Cell {
     pub activation: Activation,
     pub loss: Loss,
     pub reduction: Reduction,
+    pub data: DataSource,
     /// Hidden layers.
     pub depth: usize,
     /// Hidden width.
@@ -38,18 +47,27 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// The cell's identity: `activation/loss/reduction/depth/width/seed`.
+    /// The cell's identity: `activation/loss/reduction/data/depth/width/seed`.
     pub fn key(&self) -> String {
         format!(
-            "{}/{}/{}/{}/{}/{}",
-            self.activation, self.loss, self.reduction, self.depth, self.width, self.seed
+            "{}/{}/{}/{}/{}/{}/{}",
+            self.activation,
+            self.loss,
+            self.reduction,
+            self.data,
+            self.depth,
+            self.width,
+            self.seed
         )
     }
 
     /// The stable key of the cell's random streams (SPEC §5), from its content only, so
-    /// adding another width, activation or seed never changes this cell's numbers.
+    /// adding another width, activation or seed never changes this cell's numbers. A
+    /// `random` cell's key has no data part (the streams of the first releases); a data
+    /// set's names it by [`DataSource::stream_name`], so that where the files lie
+    /// changes nothing.
     pub fn stream_key(&self, batch_size: usize) -> u64 {
-        stream_id(&format!(
+        let point = format!(
             "{}/{}/{}/{}/{}/{}/{}",
             self.activation,
             self.loss,
@@ -58,24 +76,55 @@ impl Cell {
             self.width,
             batch_size,
             self.seed
-        ))
+        );
+        match self.data {
+            DataSource::Random => stream_id(&point),
+            DataSource::Set(_) => stream_id(&format!("{}/{point}", self.data.stream_name())),
+        }
     }
 
     /// A short human-readable name, for error messages.
     pub fn label(&self) -> String {
         format!(
-            "{} {} {} depth {} width {} seed {}",
-            self.activation, self.loss, self.reduction, self.depth, self.width, self.seed
+            "{} {} {} {} depth {} width {} seed {}",
+            self.activation,
+            self.loss,
+            self.reduction,
+            self.data,
+            self.depth,
+            self.width,
+            self.seed
         )
     }
 }
 
-/// The quality study of a grid.
+/// The quality study of a grid, with its data sets loaded.
 pub struct QualityStudy {
     pub grid: QualityGrid,
+    /// Each data set of the grid, read once and shared by every cell.
+    data: HashMap<DataSet, Arc<Mnist>>,
 }
 
 impl QualityStudy {
+    /// The study of `grid`, with its data sets read (an unreadable or corrupt data set is
+    /// an input error, before any work).
+    pub fn new(grid: QualityGrid) -> Result<QualityStudy> {
+        let mut data = HashMap::new();
+        for set in grid.data.iter().filter_map(DataSource::data_set) {
+            data.insert(set.clone(), Arc::new(set.load()?));
+        }
+        Ok(QualityStudy { grid, data })
+    }
+
+    /// The study of `grid` without its data sets: enough to check, summarise and merge
+    /// rows already written, not to run a cell on a data set.
+    pub fn without_data(grid: QualityGrid) -> QualityStudy {
+        QualityStudy {
+            grid,
+            data: HashMap::new(),
+        }
+    }
+
     /// The names of the grid's methods, in file order.
     fn method_names(&self) -> Vec<String> {
         self.grid.methods.iter().map(|m| m.to_string()).collect()
@@ -83,7 +132,7 @@ impl QualityStudy {
 
     /// Parse the rows of one table (its lines without header).
     fn parse<R: Row>(text: &str) -> Result<Vec<R>> {
-        table::parse(text, 2).map_err(crate::error::Error::input)
+        table::parse(text, 2).map_err(Error::input)
     }
 }
 
@@ -93,9 +142,14 @@ fn example_run() -> RunRow {
         activation: Activation::Tanh,
         loss: Loss::CrossEntropy,
         reduction: Reduction::Mean,
+        data: DataSource::Random,
         depth: 0,
         width: 0,
+        inputs: 0,
+        outputs: 0,
+        n_params: 0,
         batch_size: 0,
+        step: 0,
         seed: 0,
         method: String::new(),
         layer: String::new(),
@@ -110,6 +164,7 @@ fn example_timing() -> TimingCellRow {
         activation: Activation::Tanh,
         loss: Loss::CrossEntropy,
         reduction: Reduction::Mean,
+        data: DataSource::Random,
         depth: 0,
         width: 0,
         batch_size: 0,
@@ -117,6 +172,22 @@ fn example_timing() -> TimingCellRow {
         method: String::new(),
         samples: 0,
         seconds: 0.0,
+    }
+}
+
+fn example_training() -> TrainingRow {
+    TrainingRow {
+        activation: Activation::Tanh,
+        loss: Loss::CrossEntropy,
+        reduction: Reduction::Mean,
+        data: DataSource::Random,
+        depth: 0,
+        width: 0,
+        seed: 0,
+        step: 0,
+        train_loss: 0.0,
+        test_loss: 0.0,
+        test_accuracy: 0.0,
     }
 }
 
@@ -137,32 +208,39 @@ impl Study for QualityStudy {
                 file: TIMING_CELLS_FILE,
                 header: table::header(&example_timing()),
             },
+            Table {
+                file: TRAINING_FILE,
+                header: table::header(&example_training()),
+            },
         ]
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE, TIMING_FILE]
+        vec![SUMMARY_FILE, TIMING_FILE, TRAINING_SUMMARY_FILE]
     }
 
-    /// Canonical order: activation, loss, reduction, depth, width, seed, each axis in the
-    /// order given, the seed varying fastest.
+    /// Canonical order: activation, loss, reduction, data, depth, width, seed, each axis
+    /// in the order given, the seed varying fastest.
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
         let mut cells = Vec::with_capacity(grid.n_cells());
         for &activation in &grid.activations {
             for &loss in &grid.losses {
                 for &reduction in &grid.reductions {
-                    for &depth in &grid.depths {
-                        for &width in &grid.widths {
-                            for seed in 0..grid.seeds {
-                                cells.push(Cell {
-                                    activation,
-                                    loss,
-                                    reduction,
-                                    depth,
-                                    width,
-                                    seed,
-                                });
+                    for data in &grid.data {
+                        for &depth in &grid.depths {
+                            for &width in &grid.widths {
+                                for seed in 0..grid.seeds {
+                                    cells.push(Cell {
+                                        activation,
+                                        loss,
+                                        reduction,
+                                        data: data.clone(),
+                                        depth,
+                                        width,
+                                        seed,
+                                    });
+                                }
                             }
                         }
                     }
@@ -177,30 +255,33 @@ impl Study for QualityStudy {
     }
 
     /// The estimated multiply-adds of the exact diagonal and every method on one batch,
-    /// times the batches.
+    /// times the batches and steps measured at, plus training: per step about three
+    /// gradients' work on a minibatch (the gradient, the optimizer's curvature if any),
+    /// and the evaluations.
     fn cell_work(&self, cell: &Cell) -> f64 {
-        let widths = self
-            .grid
+        let grid = &self.grid;
+        let widths = grid
             .architecture(cell.activation, cell.depth, cell.width)
             .widths();
-        let per_batch: f64 = self
-            .grid
+        let per_batch: f64 = grid
             .timed_methods()
             .iter()
-            .map(|m| m.work(&widths, self.grid.batch_size))
+            .map(|m| m.work(&widths, grid.batch_size))
             .sum();
-        per_batch * self.grid.batches as f64
+        let steps = grid.steps_of(&cell.data);
+        let measuring = per_batch * (grid.batches * steps.len()) as f64;
+        let trained = steps.last().copied().unwrap_or(0) as f64;
+        let training = 3.0 * trained * gradient_work(&widths, grid.train_batch_size);
+        measuring + training
     }
 
     fn run_cell(&self, cell: &Cell) -> Result<Vec<String>> {
-        let result = cell::run_cell(&self.grid, cell)?;
+        let data = cell.data.data_set().and_then(|set| self.data.get(set));
+        let result = cell::run_cell(&self.grid, cell, data.map(Arc::as_ref))?;
         Ok(vec![
-            table::lines(&run_rows(&result, self.grid.batch_size)),
-            table::lines(&timing_cell_rows(
-                &result,
-                self.grid.batch_size,
-                self.grid.samples_per_cell(),
-            )),
+            table::lines(&run_rows(&self.grid, &result)),
+            table::lines(&timing_cell_rows(&self.grid, &result)),
+            table::lines(&training_rows(&result)),
         ])
     }
 
@@ -210,25 +291,21 @@ impl Study for QualityStudy {
         cell: &Cell,
         block: &str,
     ) -> std::result::Result<(), String> {
-        let batch = self.grid.batch_size;
         match table {
             0 => {
                 let rows: Vec<RunRow> = table::parse(block, 1)?;
-                check_keys(
-                    &rows,
-                    &run_row_keys(cell, batch, &self.method_names()),
-                    RunRow::same_key,
-                )
+                let keys = run_row_keys(&self.grid, cell, &self.method_names());
+                check_keys(&rows, &keys, RunRow::same_key)
+            }
+            1 => {
+                let rows: Vec<TimingCellRow> = table::parse(block, 1)?;
+                let keys = timing_row_keys(&self.grid, cell);
+                check_keys(&rows, &keys, TimingCellRow::same_key)
             }
             _ => {
-                let rows: Vec<TimingCellRow> = table::parse(block, 1)?;
-                let keys = timing_row_keys(
-                    cell,
-                    batch,
-                    &self.grid.timed_subjects(),
-                    self.grid.samples_per_cell(),
-                );
-                check_keys(&rows, &keys, TimingCellRow::same_key)
+                let rows: Vec<TrainingRow> = table::parse(block, 1)?;
+                let keys = training_row_keys(&self.grid, cell);
+                check_keys(&rows, &keys, TrainingRow::same_key)
             }
         }
     }
@@ -236,18 +313,22 @@ impl Study for QualityStudy {
     fn summaries(&self, tables: &[String]) -> Result<Vec<(&'static str, Vec<u8>)>> {
         let runs: Vec<RunRow> = Self::parse(&tables[0])?;
         let timings: Vec<TimingCellRow> = Self::parse(&tables[1])?;
+        let training: Vec<TrainingRow> = Self::parse(&tables[2])?;
         let summary: Vec<SummaryRow> = summary::summarize(&runs, self.grid.batches);
         let timing: Vec<TimingRow> = summary::aggregate_timing(&timings);
-        let summary_header = SUMMARY_HEADER;
-        let timing_header = TIMING_HEADER;
+        let training: Vec<TrainingSummaryRow> = summary::summarize_training(&training);
         Ok(vec![
             (
                 SUMMARY_FILE,
-                table::file_text(summary_header, &table::lines(&summary)).into_bytes(),
+                table::file_text(SUMMARY_HEADER, &table::lines(&summary)).into_bytes(),
             ),
             (
                 TIMING_FILE,
-                table::file_text(timing_header, &table::lines(&timing)).into_bytes(),
+                table::file_text(TIMING_HEADER, &table::lines(&timing)).into_bytes(),
+            ),
+            (
+                TRAINING_SUMMARY_FILE,
+                table::file_text(TRAINING_SUMMARY_HEADER, &table::lines(&training)).into_bytes(),
             ),
         ])
     }
@@ -261,27 +342,39 @@ impl Study for QualityStudy {
             "activations",
             "losses",
             "reductions",
+            "data",
             "depths",
             "widths",
             "seeds",
         ]
     }
 
-    /// The normalized L1 error of every method at every grid point ([`report::table`]).
+    /// The normalized L1 error of every method at every grid point and step, and the test
+    /// accuracy of trained networks ([`report::table`]).
     fn report(&self, summaries: &[(&'static str, Vec<u8>)]) -> Option<String> {
-        let (_, bytes) = summaries.iter().find(|(file, _)| *file == SUMMARY_FILE)?;
-        let text = std::str::from_utf8(bytes).ok()?;
-        let rows: Vec<SummaryRow> = table::parse(text.split_once('\n')?.1, 2).ok()?;
-        Some(report::table(&rows))
+        let rows = |file: &str| {
+            let (_, bytes) = summaries.iter().find(|(name, _)| *name == file)?;
+            let text = std::str::from_utf8(bytes).ok()?;
+            Some(text.split_once('\n')?.1.to_string())
+        };
+        let summary: Vec<SummaryRow> = table::parse(&rows(SUMMARY_FILE)?, 2).ok()?;
+        let training: Vec<TrainingSummaryRow> =
+            table::parse(&rows(TRAINING_SUMMARY_FILE)?, 2).ok()?;
+        Some(report::table(&summary, &training))
     }
 }
 
 /// The header of `quality_summary.csv` (the field names of [`SummaryRow`]).
-pub const SUMMARY_HEADER: &str = "activation,loss,reduction,depth,width,batch_size,method,layer,\
-     seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1";
+pub const SUMMARY_HEADER: &str = "activation,loss,reduction,data,depth,width,inputs,outputs,\
+     n_params,batch_size,step,method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,\
+     ratio_mean,ratio_se,relative_l1";
 /// The header of `quality_timing.csv` (the field names of [`TimingRow`]).
 pub const TIMING_HEADER: &str =
-    "activation,loss,depth,width,batch_size,method,samples,seconds_per_sample";
+    "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample";
+/// The header of `quality_training_summary.csv` (the field names of
+/// [`TrainingSummaryRow`]).
+pub const TRAINING_SUMMARY_HEADER: &str = "activation,loss,reduction,data,depth,width,step,\
+     seeds,train_loss,test_loss,test_accuracy,test_accuracy_se";
 
 #[cfg(test)]
 mod tests {
@@ -289,22 +382,18 @@ mod tests {
     use crate::methods::Method;
 
     fn study() -> QualityStudy {
-        QualityStudy {
-            grid: QualityGrid {
-                activations: vec![Activation::Tanh, Activation::Relu],
-                losses: vec![Loss::Mse],
-                reductions: vec![Reduction::Mean],
-                depths: vec![1],
-                widths: vec![3, 2],
-                inputs: 2,
-                outputs: 2,
-                batch_size: 1,
-                batches: 2,
-                seeds: 2,
-                seed: 0,
-                methods: vec![Method::exact()],
-            },
-        }
+        QualityStudy::without_data(QualityGrid {
+            activations: vec![Activation::Tanh, Activation::Relu],
+            losses: vec![Loss::Mse],
+            depths: vec![1],
+            widths: vec![3, 2],
+            inputs: 2,
+            outputs: 2,
+            batches: 2,
+            seeds: 2,
+            methods: vec![Method::exact()],
+            ..QualityGrid::default()
+        })
     }
 
     #[test]
@@ -313,14 +402,14 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "tanh/mse/mean/1/3/0",
-                "tanh/mse/mean/1/3/1",
-                "tanh/mse/mean/1/2/0",
-                "tanh/mse/mean/1/2/1",
-                "relu/mse/mean/1/3/0",
-                "relu/mse/mean/1/3/1",
-                "relu/mse/mean/1/2/0",
-                "relu/mse/mean/1/2/1"
+                "tanh/mse/mean/random/1/3/0",
+                "tanh/mse/mean/random/1/3/1",
+                "tanh/mse/mean/random/1/2/0",
+                "tanh/mse/mean/random/1/2/1",
+                "relu/mse/mean/random/1/3/0",
+                "relu/mse/mean/random/1/3/1",
+                "relu/mse/mean/random/1/2/0",
+                "relu/mse/mean/random/1/2/1"
             ]
         );
     }
@@ -331,9 +420,14 @@ mod tests {
             activation: Activation::Tanh,
             loss: Loss::Mse,
             reduction: Reduction::Mean,
+            data: DataSource::Random,
             depth: 0,
             width: 0,
+            inputs: 0,
+            outputs: 0,
+            n_params: 0,
             batch_size: 0,
+            step: 0,
             method: String::new(),
             layer: String::new(),
             seeds: 0,
@@ -349,6 +443,7 @@ mod tests {
         let timing = TimingRow {
             activation: Activation::Tanh,
             loss: Loss::Mse,
+            data: DataSource::Random,
             depth: 0,
             width: 0,
             batch_size: 0,
@@ -357,6 +452,21 @@ mod tests {
             seconds_per_sample: 0.0,
         };
         assert_eq!(table::header(&timing), TIMING_HEADER);
+        let training = TrainingSummaryRow {
+            activation: Activation::Tanh,
+            loss: Loss::Mse,
+            reduction: Reduction::Mean,
+            data: DataSource::Random,
+            depth: 0,
+            width: 0,
+            step: 0,
+            seeds: 0,
+            train_loss: 0.0,
+            test_loss: 0.0,
+            test_accuracy: 0.0,
+            test_accuracy_se: None,
+        };
+        assert_eq!(table::header(&training), TRAINING_SUMMARY_HEADER);
     }
 
     #[test]
@@ -366,6 +476,44 @@ mod tests {
         let blocks = study.run_cell(&cells[0]).unwrap();
         assert!(study.check_block(0, &cells[0], &blocks[0]).is_ok());
         assert!(study.check_block(1, &cells[0], &blocks[1]).is_ok());
+        assert!(study.check_block(2, &cells[0], &blocks[2]).is_ok());
         assert!(study.check_block(0, &cells[1], &blocks[0]).is_err());
+    }
+
+    #[test]
+    fn random_cells_keep_their_streams_and_data_sets_get_their_own() {
+        let random = study().grid_cells()[0].clone();
+        // The key of the first releases, which had no data axis.
+        assert_eq!(random.stream_key(1), stream_id("tanh/mse/mean/1/3/1/0"));
+        let mnist = |dir: &str| Cell {
+            data: dir.parse().unwrap(),
+            ..random.clone()
+        };
+        assert_ne!(mnist("mnist").stream_key(1), random.stream_key(1));
+        assert_ne!(
+            mnist("mnist").stream_key(1),
+            mnist("mnist:/a").stream_key(1)
+        );
+        assert_eq!(
+            mnist("mnist:/a").stream_key(1),
+            mnist("mnist:/elsewhere").stream_key(1)
+        );
+    }
+
+    #[test]
+    fn a_study_reads_its_data_sets_once_and_refuses_missing_ones() {
+        let grid = QualityGrid {
+            data: vec![DataSource::Random, "mnist".parse().unwrap()],
+            inputs: 784,
+            outputs: 10,
+            ..QualityGrid::default()
+        };
+        assert_eq!(QualityStudy::new(grid.clone()).unwrap().data.len(), 1);
+        let missing = QualityGrid {
+            data: vec!["mnist:/nonexistent/mnist".parse().unwrap()],
+            ..grid
+        };
+        let error = QualityStudy::new(missing).err().unwrap();
+        assert_eq!(error.exit_code(), 2, "{error}");
     }
 }

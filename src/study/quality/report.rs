@@ -1,27 +1,19 @@
 //! The results table `quality` prints at the end of a run: the normalized L1 error of
-//! every method (rows) at every grid point (columns), over all layers — the papers' bar
-//! heights — so that a user sees the result without opening a CSV. Without hesscale in
-//! the grid, the relative L1 error instead.
+//! every method (rows) at every grid point and step (columns), over all layers — the
+//! papers' bar heights — so that a user sees the result without opening a CSV. Without
+//! hesscale in the grid, the relative L1 error instead. Trained networks add a line per
+//! grid point and step with the test accuracy they reached.
 
 use std::collections::BTreeSet;
 
-use crate::nn::{Activation, Loss, Reduction};
-use crate::study::quality::rows::{SummaryRow, SUMMARY_FILE};
+use crate::study::quality::rows::{Point, SummaryRow, TrainingSummaryRow, SUMMARY_FILE};
 
 /// The grid points a results table shows at most.
 pub const COLUMNS: usize = 8;
 
-/// A grid point.
-type Point = (Activation, Loss, Reduction, usize, usize);
-
+/// The column of a row: its grid point and step.
 fn point(row: &SummaryRow) -> Point {
-    (
-        row.activation,
-        row.loss,
-        row.reduction,
-        row.depth,
-        row.width,
-    )
+    row.point()
 }
 
 /// A value to about three significant digits.
@@ -38,14 +30,17 @@ fn short(value: f64) -> String {
 }
 
 /// The name of each grid point from the axes that differ between them (`w16`,
-/// `relu mse d3`), or `all` when there is one point.
+/// `relu mse d3`, `mnist step10000`), or `all` when there is one point.
 fn labels(points: &[Point]) -> Vec<String> {
-    let axes: [fn(&Point) -> String; 5] = [
-        |p| p.0.to_string(),
-        |p| p.1.to_string(),
-        |p| p.2.to_string(),
-        |p| format!("d{}", p.3),
-        |p| format!("w{}", p.4),
+    let axes: [fn(&Point) -> String; 8] = [
+        |p| p.activation.to_string(),
+        |p| p.loss.to_string(),
+        |p| p.reduction.to_string(),
+        |p| p.data.to_string(),
+        |p| format!("d{}", p.depth),
+        |p| format!("w{}", p.width),
+        |p| format!("b{}", p.batch_size),
+        |p| format!("step{}", p.step),
     ];
     let varying: Vec<fn(&Point) -> String> = axes
         .into_iter()
@@ -67,8 +62,9 @@ fn labels(points: &[Point]) -> Vec<String> {
         .collect()
 }
 
-/// The table of the summary's `layer = all` rows.
-pub fn table(rows: &[SummaryRow]) -> String {
+/// The table of the summary's `layer = all` rows, then the test accuracy of each trained
+/// grid point and step (`training`).
+pub fn table(rows: &[SummaryRow], training: &[TrainingSummaryRow]) -> String {
     let all: Vec<&SummaryRow> = rows.iter().filter(|r| r.layer == "all").collect();
     let mut points: Vec<Point> = Vec::new();
     let mut methods: Vec<&str> = Vec::new();
@@ -122,21 +118,55 @@ pub fn table(rows: &[SummaryRow]) -> String {
             points.len() - columns.len()
         );
     }
+    text + &accuracies(training)
+}
+
+/// One line per trained grid point and step: the mean test accuracy and losses over
+/// seeds.
+fn accuracies(training: &[TrainingSummaryRow]) -> String {
+    if training.is_empty() {
+        return String::new();
+    }
+    let mut text = "trained networks (mean over seeds)\n".to_string();
+    for row in training {
+        let accuracy = match row.test_accuracy_se {
+            Some(se) => format!("{:.4} ± {:.4}", row.test_accuracy, se),
+            None => format!("{:.4}", row.test_accuracy),
+        };
+        text += &format!(
+            "  {} {} {} d{} w{} step {}: test accuracy {accuracy}, train loss {}, test loss {}\n",
+            row.activation,
+            row.loss,
+            row.data,
+            row.depth,
+            row.width,
+            row.step,
+            short(row.train_loss),
+            short(row.test_loss)
+        );
+    }
     text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DataSource;
+    use crate::nn::{Activation, Loss, Reduction};
 
     fn row(method: &str, width: usize, normalized: Option<f64>) -> SummaryRow {
         SummaryRow {
             activation: Activation::Tanh,
             loss: Loss::CrossEntropy,
             reduction: Reduction::Mean,
+            data: DataSource::Random,
             depth: 3,
             width,
+            inputs: 6,
+            outputs: 10,
+            n_params: 0,
             batch_size: 1,
+            step: 0,
             method: method.to_string(),
             layer: "all".to_string(),
             seeds: 2,
@@ -158,7 +188,7 @@ mod tests {
             row("hesscale", 32, Some(1.0)),
             row("ggn", 32, None),
         ];
-        let text = table(&rows);
+        let text = table(&rows, &[]);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("normalized L1 error"));
         assert_eq!(
@@ -175,5 +205,49 @@ mod tests {
         );
         assert_eq!(short(813.9), "814");
         assert_eq!(short(0.004), "4.0e-3");
+    }
+
+    #[test]
+    fn steps_are_columns_and_trained_networks_report_their_accuracy() {
+        let at = |method: &str, step: usize, normalized: f64| SummaryRow {
+            data: "mnist".parse().unwrap(),
+            step,
+            ..row(method, 64, Some(normalized))
+        };
+        let rows = vec![
+            at("hesscale", 0, 1.0),
+            at("ggn", 0, 2.0),
+            at("hesscale", 100, 1.0),
+            at("ggn", 100, 3.0),
+        ];
+        let training = [TrainingSummaryRow {
+            activation: Activation::Tanh,
+            loss: Loss::CrossEntropy,
+            reduction: Reduction::Mean,
+            data: "mnist".parse().unwrap(),
+            depth: 3,
+            width: 64,
+            step: 100,
+            seeds: 2,
+            train_loss: 0.25,
+            test_loss: 0.5,
+            test_accuracy: 0.9,
+            test_accuracy_se: Some(0.01),
+        }];
+        let text = table(&rows, &training);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["method", "step0", "step100"]
+        );
+        assert_eq!(
+            lines[3].split_whitespace().collect::<Vec<_>>(),
+            ["ggn", "2.00", "3.00"]
+        );
+        assert_eq!(lines[4], "trained networks (mean over seeds)");
+        assert_eq!(
+            lines[5],
+            "  tanh cross_entropy mnist d3 w64 step 100: test accuracy 0.9000 ± 0.0100, train loss 0.25, test loss 0.50"
+        );
     }
 }

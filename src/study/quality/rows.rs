@@ -5,22 +5,77 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::quality::QualityGrid;
+use crate::data::DataSource;
 use crate::io::table::{finite, float, non_negative, optional_float, Row};
 use crate::nn::{Activation, Loss, Reduction};
-use crate::study::quality::cell::{CellResult, TensorError};
+use crate::study::quality::cell::{CellResult, Evaluation, TensorError};
 use crate::study::quality::Cell;
 
-/// `quality_runs.csv`: one row per (cell, method, layer, param).
+/// `quality_runs.csv`: one row per (cell, step, method, layer, param).
 pub const RUNS_FILE: &str = "quality_runs.csv";
 /// `quality_timing_cells.csv`: the total time of each timed subject in each cell.
 pub const TIMING_CELLS_FILE: &str = "quality_timing_cells.csv";
-/// `quality_summary.csv`: one row per (grid point, method, layer), over seeds.
+/// `quality_training.csv`: how far each trained network had learned at each step.
+pub const TRAINING_FILE: &str = "quality_training.csv";
+/// `quality_summary.csv`: one row per (grid point, step, method, layer), over seeds.
 pub const SUMMARY_FILE: &str = "quality_summary.csv";
 /// `quality_timing.csv`: mean seconds per sample of each subject, per grid point.
 pub const TIMING_FILE: &str = "quality_timing.csv";
+/// `quality_training_summary.csv`: the training rows per (grid point, step), over seeds.
+pub const TRAINING_SUMMARY_FILE: &str = "quality_training_summary.csv";
 
 /// The parameter tensors of one layer, in file order.
 pub const PARAMS: [&str; 2] = ["weight", "bias"];
+
+/// The timing subject of training (the optimizer's steps), in `quality_timing*.csv`; its
+/// samples are the training images processed.
+pub const TRAINING: &str = "training";
+
+/// What the rows of `quality_runs.csv` and `quality_summary.csv` are about besides the
+/// method: the network (grid point), its data, the sizes that tell files of different
+/// runs apart, and the training step it was measured at. These are the leading columns of
+/// both files, in this order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Point {
+    pub activation: Activation,
+    pub loss: Loss,
+    pub reduction: Reduction,
+    pub data: DataSource,
+    /// Hidden layers.
+    pub depth: usize,
+    /// Hidden width.
+    pub width: usize,
+    pub inputs: usize,
+    pub outputs: usize,
+    /// Weights and biases of the network.
+    pub n_params: usize,
+    /// Samples per evaluation batch.
+    pub batch_size: usize,
+    /// Optimizer steps taken before measuring (0: untrained).
+    pub step: usize,
+}
+
+impl Point {
+    /// The point of a cell of `grid` at training step `step`.
+    pub fn new(grid: &QualityGrid, cell: &Cell, step: usize) -> Point {
+        Point {
+            activation: cell.activation,
+            loss: cell.loss,
+            reduction: cell.reduction,
+            data: cell.data.clone(),
+            depth: cell.depth,
+            width: cell.width,
+            inputs: grid.inputs,
+            outputs: grid.outputs,
+            n_params: grid
+                .architecture(cell.activation, cell.depth, cell.width)
+                .n_params(),
+            batch_size: grid.batch_size,
+            step,
+        }
+    }
+}
 
 /// One row of `quality_runs.csv`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,11 +83,14 @@ pub struct RunRow {
     pub activation: Activation,
     pub loss: Loss,
     pub reduction: Reduction,
-    /// Hidden layers.
+    pub data: DataSource,
     pub depth: usize,
-    /// Hidden width.
     pub width: usize,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub n_params: usize,
     pub batch_size: usize,
+    pub step: usize,
     pub seed: usize,
     pub method: String,
     /// `1`..`L` or `all`.
@@ -45,6 +103,25 @@ pub struct RunRow {
     /// Mean over the seed's batches of `Σ|exact|` over the same tensor(s).
     #[serde(with = "float")]
     pub sum_abs_exact: f64,
+}
+
+impl RunRow {
+    /// The row's point (its leading columns).
+    pub fn point(&self) -> Point {
+        Point {
+            activation: self.activation,
+            loss: self.loss,
+            reduction: self.reduction,
+            data: self.data.clone(),
+            depth: self.depth,
+            width: self.width,
+            inputs: self.inputs,
+            outputs: self.outputs,
+            n_params: self.n_params,
+            batch_size: self.batch_size,
+            step: self.step,
+        }
+    }
 }
 
 impl Row for RunRow {
@@ -60,13 +137,15 @@ pub struct TimingCellRow {
     pub activation: Activation,
     pub loss: Loss,
     pub reduction: Reduction,
+    pub data: DataSource,
     pub depth: usize,
     pub width: usize,
     pub batch_size: usize,
     pub seed: usize,
-    /// `gradient`, `linearization` or a method.
+    /// `gradient`, `linearization`, `training` or a method.
     pub method: String,
-    /// Samples timed: the cell's batches × batch size.
+    /// Samples timed: the cell's batches × batch size × steps measured at (training: the
+    /// training images processed).
     pub samples: usize,
     /// The subject's total wall time over them.
     #[serde(with = "float")]
@@ -79,15 +158,56 @@ impl Row for TimingCellRow {
     }
 }
 
+/// One row of `quality_training.csv`: a trained network at one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingRow {
+    pub activation: Activation,
+    pub loss: Loss,
+    pub reduction: Reduction,
+    pub data: DataSource,
+    pub depth: usize,
+    pub width: usize,
+    pub seed: usize,
+    pub step: usize,
+    /// The mean loss on the first (up to) 1,000 images of the training part.
+    #[serde(with = "float")]
+    pub train_loss: f64,
+    /// The mean loss on the whole test part.
+    #[serde(with = "float")]
+    pub test_loss: f64,
+    /// The fraction of the test part classified right.
+    #[serde(with = "float")]
+    pub test_accuracy: f64,
+}
+
+impl Row for TrainingRow {
+    fn validate(&self) -> Result<(), String> {
+        finite("train_loss", self.train_loss)?;
+        finite("test_loss", self.test_loss)?;
+        if !(0.0..=1.0).contains(&self.test_accuracy) {
+            return Err(format!(
+                "test_accuracy {} is not between 0 and 1",
+                self.test_accuracy
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One row of `quality_summary.csv`; `None` is an empty field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     pub activation: Activation,
     pub loss: Loss,
     pub reduction: Reduction,
+    pub data: DataSource,
     pub depth: usize,
     pub width: usize,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub n_params: usize,
     pub batch_size: usize,
+    pub step: usize,
     pub method: String,
     pub layer: String,
     /// Seeds averaged over.
@@ -108,6 +228,25 @@ pub struct SummaryRow {
     pub relative_l1: Option<f64>,
 }
 
+impl SummaryRow {
+    /// The row's point (its leading columns).
+    pub fn point(&self) -> Point {
+        Point {
+            activation: self.activation,
+            loss: self.loss,
+            reduction: self.reduction,
+            data: self.data.clone(),
+            depth: self.depth,
+            width: self.width,
+            inputs: self.inputs,
+            outputs: self.outputs,
+            n_params: self.n_params,
+            batch_size: self.batch_size,
+            step: self.step,
+        }
+    }
+}
+
 impl Row for SummaryRow {
     fn validate(&self) -> Result<(), String> {
         finite("mean_l1", self.mean_l1)
@@ -119,12 +258,13 @@ impl Row for SummaryRow {
 pub struct TimingRow {
     pub activation: Activation,
     pub loss: Loss,
+    pub data: DataSource,
     pub depth: usize,
     pub width: usize,
     pub batch_size: usize,
     pub method: String,
-    /// Samples timed (batches × batch size, over every seed and reduction of the grid
-    /// point).
+    /// Samples timed (batches × batch size × steps, over every seed and reduction of the
+    /// grid point; training: the training images processed).
     pub samples: usize,
     /// The mean wall time per sample: the total time over `samples`.
     #[serde(with = "float")]
@@ -132,6 +272,31 @@ pub struct TimingRow {
 }
 
 impl Row for TimingRow {}
+
+/// One row of `quality_training_summary.csv`: the training rows of a grid point and step,
+/// averaged over seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummaryRow {
+    pub activation: Activation,
+    pub loss: Loss,
+    pub reduction: Reduction,
+    pub data: DataSource,
+    pub depth: usize,
+    pub width: usize,
+    pub step: usize,
+    pub seeds: usize,
+    #[serde(with = "float")]
+    pub train_loss: f64,
+    #[serde(with = "float")]
+    pub test_loss: f64,
+    #[serde(with = "float")]
+    pub test_accuracy: f64,
+    /// The standard error over seeds of the test accuracy (empty for one seed).
+    #[serde(with = "optional_float")]
+    pub test_accuracy_se: Option<f64>,
+}
+
+impl Row for TrainingSummaryRow {}
 
 /// The `(layer, param)` labels of a method's rows for `layers` Linear layers, in file
 /// order: each layer `1..L` then `all`, each with `weight`, `bias`, `all`. `None` means
@@ -159,10 +324,10 @@ fn select(layers: &[[TensorError; 2]], layer: Option<usize>, param: Option<usize
     }
 }
 
-/// The runs rows of one method in a cell, in file order.
+/// The runs rows of one method at one point of a cell, in file order.
 fn method_rows(
-    cell: &Cell,
-    batch_size: usize,
+    point: &Point,
+    seed: usize,
     method: &str,
     layers: &[[TensorError; 2]],
 ) -> Vec<RunRow> {
@@ -171,13 +336,18 @@ fn method_rows(
         .map(|(layer, param)| {
             let value = select(layers, layer, param);
             RunRow {
-                activation: cell.activation,
-                loss: cell.loss,
-                reduction: cell.reduction,
-                depth: cell.depth,
-                width: cell.width,
-                batch_size,
-                seed: cell.seed,
+                activation: point.activation,
+                loss: point.loss,
+                reduction: point.reduction,
+                data: point.data.clone(),
+                depth: point.depth,
+                width: point.width,
+                inputs: point.inputs,
+                outputs: point.outputs,
+                n_params: point.n_params,
+                batch_size: point.batch_size,
+                step: point.step,
+                seed,
                 method: method.to_string(),
                 layer: layer.map_or_else(|| "all".to_string(), |l| (l + 1).to_string()),
                 param: param.map_or("all", |p| PARAMS[p]).to_string(),
@@ -188,30 +358,42 @@ fn method_rows(
         .collect()
 }
 
-/// The runs rows of a finished cell, in file order: each method, then each layer and
-/// param.
-pub fn run_rows(result: &CellResult, batch_size: usize) -> Vec<RunRow> {
+/// The runs rows of a finished cell of `grid`, in file order: each step, then each
+/// method, then each layer and param.
+pub fn run_rows(grid: &QualityGrid, result: &CellResult) -> Vec<RunRow> {
     result
-        .errors
+        .steps
         .iter()
-        .flat_map(|errors| {
-            method_rows(
-                &result.cell,
-                batch_size,
-                &errors.method.to_string(),
-                &errors.layers,
-            )
+        .flat_map(|at| {
+            let point = Point::new(grid, &result.cell, at.step);
+            at.errors
+                .iter()
+                .flat_map(|errors| {
+                    method_rows(
+                        &point,
+                        result.cell.seed,
+                        &errors.method.to_string(),
+                        &errors.layers,
+                    )
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
 
 /// The runs rows a cell writes with its values left at zero: what its rows are checked
 /// against when read back.
-pub fn run_row_keys(cell: &Cell, batch_size: usize, methods: &[String]) -> Vec<RunRow> {
+pub fn run_row_keys(grid: &QualityGrid, cell: &Cell, methods: &[String]) -> Vec<RunRow> {
     let layers = vec![[TensorError::default(); 2]; cell.depth + 1];
-    methods
+    grid.steps_of(&cell.data)
         .iter()
-        .flat_map(|method| method_rows(cell, batch_size, method, &layers))
+        .flat_map(|&step| {
+            let point = Point::new(grid, cell, step);
+            methods
+                .iter()
+                .flat_map(|method| method_rows(&point, cell.seed, method, &layers))
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -227,6 +409,7 @@ fn timing_row(
         activation: cell.activation,
         loss: cell.loss,
         reduction: cell.reduction,
+        data: cell.data.clone(),
         depth: cell.depth,
         width: cell.width,
         batch_size,
@@ -237,30 +420,86 @@ fn timing_row(
     }
 }
 
-/// The timing rows of a finished cell, one per timed subject, each over `samples` samples.
-pub fn timing_cell_rows(
-    result: &CellResult,
-    batch_size: usize,
-    samples: usize,
-) -> Vec<TimingCellRow> {
-    result
-        .timings
+/// The subjects a cell of `grid` times, in the order of its rows, each with the samples
+/// it is timed over: [`QualityGrid::timed_subjects`] over the measured samples, then
+/// [`TRAINING`] over the training images when the cell trains.
+pub fn timed_subjects(grid: &QualityGrid, cell: &Cell) -> Vec<(String, usize)> {
+    let measured = grid.samples_per_cell(&cell.data);
+    let mut subjects: Vec<(String, usize)> = grid
+        .timed_subjects()
+        .into_iter()
+        .map(|subject| (subject, measured))
+        .collect();
+    let steps = grid.steps_of(&cell.data).last().copied().unwrap_or(0);
+    if steps > 0 {
+        subjects.push((TRAINING.to_string(), steps * grid.train_batch_size));
+    }
+    subjects
+}
+
+/// The timing rows of a finished cell of `grid`, one per timed subject.
+pub fn timing_cell_rows(grid: &QualityGrid, result: &CellResult) -> Vec<TimingCellRow> {
+    timed_subjects(grid, &result.cell)
         .iter()
-        .map(|t| timing_row(&result.cell, batch_size, &t.subject, samples, t.seconds))
+        .zip(&result.timings)
+        .map(|((subject, samples), timing)| {
+            debug_assert_eq!(subject, &timing.subject);
+            timing_row(
+                &result.cell,
+                grid.batch_size,
+                subject,
+                *samples,
+                timing.seconds,
+            )
+        })
         .collect()
 }
 
 /// The timing rows a cell writes, with zero times: what its rows are checked against.
-pub fn timing_row_keys(
-    cell: &Cell,
-    batch_size: usize,
-    subjects: &[String],
-    samples: usize,
-) -> Vec<TimingCellRow> {
-    subjects
+pub fn timing_row_keys(grid: &QualityGrid, cell: &Cell) -> Vec<TimingCellRow> {
+    timed_subjects(grid, cell)
         .iter()
-        .map(|subject| timing_row(cell, batch_size, subject, samples, 0.0))
+        .map(|(subject, samples)| timing_row(cell, grid.batch_size, subject, *samples, 0.0))
         .collect()
+}
+
+/// The training row of a cell at one step.
+fn training_row(cell: &Cell, step: usize, evaluation: Evaluation) -> TrainingRow {
+    TrainingRow {
+        activation: cell.activation,
+        loss: cell.loss,
+        reduction: cell.reduction,
+        data: cell.data.clone(),
+        depth: cell.depth,
+        width: cell.width,
+        seed: cell.seed,
+        step,
+        train_loss: evaluation.train_loss,
+        test_loss: evaluation.test_loss,
+        test_accuracy: evaluation.test_accuracy,
+    }
+}
+
+/// The training rows of a finished cell: one per step of a data set's cell, none for
+/// `random`.
+pub fn training_rows(result: &CellResult) -> Vec<TrainingRow> {
+    result
+        .steps
+        .iter()
+        .filter_map(|at| Some(training_row(&result.cell, at.step, at.evaluation?)))
+        .collect()
+}
+
+/// The training rows a cell writes, with zero values: what its rows are checked against.
+pub fn training_row_keys(grid: &QualityGrid, cell: &Cell) -> Vec<TrainingRow> {
+    match cell.data {
+        DataSource::Random => Vec::new(),
+        DataSource::Set(_) => grid
+            .steps_of(&cell.data)
+            .iter()
+            .map(|&step| training_row(cell, step, Evaluation::default()))
+            .collect(),
+    }
 }
 
 /// Check rows read back against the rows a cell writes (`expected`, values aside):
@@ -320,17 +559,47 @@ impl TimingCellRow {
     }
 }
 
+impl TrainingRow {
+    /// Whether two rows have the same key (everything but the losses and accuracy).
+    pub fn same_key(&self, other: &TrainingRow) -> bool {
+        let key = |row: &TrainingRow| TrainingRow {
+            train_loss: 0.0,
+            test_loss: 0.0,
+            test_accuracy: 0.0,
+            ..row.clone()
+        };
+        key(self) == key(other)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DataSet;
     use crate::io::table::{header, lines, parse};
-    use crate::study::quality::cell::{MethodErrors, Timing};
+    use crate::study::quality::cell::{MethodErrors, StepResult, Timing};
+
+    fn grid() -> QualityGrid {
+        QualityGrid {
+            activations: vec![Activation::Tanh],
+            losses: vec![Loss::Mse],
+            reductions: vec![Reduction::Sum],
+            depths: vec![1],
+            widths: vec![4],
+            inputs: 3,
+            outputs: 2,
+            methods: vec!["hesscale".parse().unwrap()],
+            batches: 10,
+            ..QualityGrid::default()
+        }
+    }
 
     fn cell() -> Cell {
         Cell {
             activation: Activation::Tanh,
             loss: Loss::Mse,
             reduction: Reduction::Sum,
+            data: DataSource::Random,
             depth: 1,
             width: 4,
             seed: 2,
@@ -341,72 +610,130 @@ mod tests {
         TensorError { l1, sum_abs_exact }
     }
 
+    fn timing(subject: &str, seconds: f64) -> Timing {
+        Timing {
+            subject: subject.to_string(),
+            seconds,
+        }
+    }
+
     #[test]
     fn a_cell_writes_every_layer_and_param_with_the_keys_it_promises() {
+        let grid = grid();
         let result = CellResult {
             cell: cell(),
-            errors: vec![MethodErrors {
-                method: "hesscale".parse().unwrap(),
-                layers: vec![
-                    [error(1.0, 2.0), error(0.5, 1.0)],
-                    [error(0.25, 3.0), error(0.0, 0.125)],
-                ],
+            steps: vec![StepResult {
+                step: 0,
+                errors: vec![MethodErrors {
+                    method: "hesscale".parse().unwrap(),
+                    layers: vec![
+                        [error(1.0, 2.0), error(0.5, 1.0)],
+                        [error(0.25, 3.0), error(0.0, 0.125)],
+                    ],
+                }],
+                evaluation: None,
             }],
-            timings: vec![Timing {
-                subject: "exact".to_string(),
-                seconds: 0.5,
-            }],
+            timings: ["gradient", "linearization", "exact", "hesscale"]
+                .iter()
+                .map(|s| timing(s, 0.5))
+                .collect(),
         };
-        let rows = run_rows(&result, 1);
+        let rows = run_rows(&grid, &result);
         assert_eq!(
             header(&rows[0]),
-            "activation,loss,reduction,depth,width,batch_size,seed,method,layer,param,l1,sum_abs_exact"
+            "activation,loss,reduction,data,depth,width,inputs,outputs,n_params,batch_size,step,\
+             seed,method,layer,param,l1,sum_abs_exact"
         );
         let text = lines(&rows);
+        // 3 inputs -> 4 -> 2 outputs: 16 + 10 parameters.
         let expected = "\
-tanh,mse,sum,1,4,1,2,hesscale,1,weight,1.0,2.0
-tanh,mse,sum,1,4,1,2,hesscale,1,bias,0.5,1.0
-tanh,mse,sum,1,4,1,2,hesscale,1,all,1.5,3.0
-tanh,mse,sum,1,4,1,2,hesscale,2,weight,0.25,3.0
-tanh,mse,sum,1,4,1,2,hesscale,2,bias,0.0,0.125
-tanh,mse,sum,1,4,1,2,hesscale,2,all,0.25,3.125
-tanh,mse,sum,1,4,1,2,hesscale,all,weight,1.25,5.0
-tanh,mse,sum,1,4,1,2,hesscale,all,bias,0.5,1.125
-tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,1,weight,1.0,2.0
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,1,bias,0.5,1.0
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,1,all,1.5,3.0
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,2,weight,0.25,3.0
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,2,bias,0.0,0.125
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,2,all,0.25,3.125
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,weight,1.25,5.0
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,bias,0.5,1.125
+tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,all,1.75,6.125
 ";
         assert_eq!(text, expected);
         let back: Vec<RunRow> = parse(&text, 2).unwrap();
         assert_eq!(lines(&back), text);
-        let keys = run_row_keys(&cell(), 1, &["hesscale".to_string()]);
+        let keys = run_row_keys(&grid, &cell(), &["hesscale".to_string()]);
         assert!(check_keys(&back, &keys, RunRow::same_key).is_ok());
-        let timing = timing_cell_rows(&result, 1, 10);
-        assert_eq!(lines(&timing), "tanh,mse,sum,1,4,1,2,exact,10,0.5\n");
-        let keys = timing_row_keys(&cell(), 1, &["exact".to_string()], 10);
-        assert!(check_keys(&timing, &keys, TimingCellRow::same_key).is_ok());
+        let timings = timing_cell_rows(&grid, &result);
+        assert_eq!(
+            lines(&timings[3..]),
+            "tanh,mse,sum,random,1,4,1,2,hesscale,10,0.5\n"
+        );
+        let keys = timing_row_keys(&grid, &cell());
+        assert!(check_keys(&timings, &keys, TimingCellRow::same_key).is_ok());
+        assert!(training_rows(&result).is_empty());
+        assert!(training_row_keys(&grid, &cell()).is_empty());
+    }
+
+    #[test]
+    fn a_trained_cell_writes_each_step_and_times_its_training() {
+        let grid = QualityGrid {
+            data: vec![DataSource::Set(DataSet::Mnist)],
+            inputs: 784,
+            outputs: 10,
+            train_steps: vec![0, 5],
+            train_batch_size: 3,
+            ..grid()
+        };
+        let cell = Cell {
+            data: DataSource::Set(DataSet::Mnist),
+            ..cell()
+        };
+        let keys = run_row_keys(&grid, &cell, &["hesscale".to_string()]);
+        assert_eq!(keys.len(), 2 * 9);
+        assert_eq!((keys[0].step, keys[9].step), (0, 5));
+        assert_eq!(keys[0].n_params, 785 * 4 + 5 * 10);
+        let timings = timing_row_keys(&grid, &cell);
+        let last = timings.last().unwrap();
+        assert_eq!((last.method.as_str(), last.samples), (TRAINING, 15));
+        // Every method is timed over the batches of both steps.
+        assert_eq!(timings[0].samples, 20);
+        let training = training_row_keys(&grid, &cell);
+        assert_eq!(training.iter().map(|r| r.step).collect::<Vec<_>>(), [0, 5]);
+        let line = "tanh,mse,sum,mnist,1,4,2,5,0.5,0.6,0.9\n";
+        let rows: Vec<TrainingRow> = parse(line, 2).unwrap();
+        assert!(check_keys(&rows, &training[1..], TrainingRow::same_key).is_ok());
+        let bad = "tanh,mse,sum,mnist,1,4,2,5,0.5,0.6,1.5\n";
+        assert!(parse::<TrainingRow>(bad, 2)
+            .unwrap_err()
+            .contains("test_accuracy 1.5 is not between 0 and 1"));
     }
 
     #[test]
     fn rows_of_another_cell_or_count_are_refused() {
-        let keys = run_row_keys(&cell(), 1, &["ggn".to_string()]);
+        let keys = run_row_keys(&grid(), &cell(), &["ggn".to_string()]);
         let mut other = keys.clone();
         other[3].seed = 7;
         let error = check_keys(&other, &keys, RunRow::same_key).unwrap_err();
         assert!(error.starts_with("row 4 is"), "{error}");
         let error = check_keys(&keys[1..], &keys, RunRow::same_key).unwrap_err();
         assert!(error.contains("8 rows where the cell writes 9"), "{error}");
+        let mut other = keys.clone();
+        other[0].data = DataSource::Set(DataSet::Mnist);
+        assert!(check_keys(&other, &keys, RunRow::same_key).is_err());
     }
 
     #[test]
     fn bad_values_are_refused_when_read_back() {
-        let line = "tanh,mse,sum,1,4,1,2,hesscale,1,weight,-1.0,2.0\n";
+        let line = "tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,1,weight,-1.0,2.0\n";
         assert!(parse::<RunRow>(line, 2)
             .unwrap_err()
             .contains("l1 -1 is negative"));
-        let line = "tanh,mse,sum,1,4,1,2,exact,10,-5.0\n";
+        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,-5.0\n";
         assert!(parse::<TimingCellRow>(line, 2)
             .unwrap_err()
             .contains("seconds -5 is negative"));
-        let line = "swish,mse,sum,1,4,1,2,exact,10,5.0\n";
+        let line = "swish,mse,sum,random,1,4,1,2,exact,10,5.0\n";
+        assert!(parse::<TimingCellRow>(line, 2).is_err());
+        let line = "tanh,mse,sum,cifar,1,4,1,2,exact,10,5.0\n";
         assert!(parse::<TimingCellRow>(line, 2).is_err());
     }
 
@@ -416,9 +743,14 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
             activation: Activation::Tanh,
             loss: Loss::Mse,
             reduction: Reduction::Mean,
+            data: DataSource::Random,
             depth: 3,
             width: 16,
+            inputs: 6,
+            outputs: 10,
+            n_params: 730,
             batch_size: 1,
+            step: 0,
             method: "zero".into(),
             layer: "all".into(),
             seeds: 1,
@@ -432,7 +764,7 @@ tanh,mse,sum,1,4,1,2,hesscale,all,all,1.75,6.125
         };
         assert_eq!(
             lines(&[row]),
-            "tanh,mse,mean,3,16,1,zero,all,1,5,0.1,,2.5,,,1.0\n"
+            "tanh,mse,mean,random,3,16,6,10,730,1,0,zero,all,1,5,0.1,,2.5,,,1.0\n"
         );
     }
 }

@@ -4,8 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::data::DataSource;
 use crate::nn::{Activation, Loss, Reduction};
-use crate::study::quality::rows::{RunRow, SummaryRow, TimingCellRow, TimingRow};
+use crate::study::quality::rows::{
+    Point, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
+};
 
 /// The method every `normalized_l1` and ratio is relative to.
 pub const REFERENCE_METHOD: &str = "hesscale";
@@ -47,30 +50,8 @@ fn ratio_to_reference(
     (reference_l1 > ROUNDOFF * reference_sum_abs_exact).then(|| numerator / reference_l1)
 }
 
-/// The key of a summary row: the grid point, the method and the layer.
-type GroupKey = (
-    Activation,
-    Loss,
-    Reduction,
-    usize,
-    usize,
-    usize,
-    String,
-    String,
-);
-
-fn group_key(row: &RunRow, method: &str) -> GroupKey {
-    (
-        row.activation,
-        row.loss,
-        row.reduction,
-        row.depth,
-        row.width,
-        row.batch_size,
-        method.to_string(),
-        row.layer.clone(),
-    )
-}
+/// The key of a summary row: the point (grid point and step), the method and the layer.
+type GroupKey = (Point, String, String);
 
 /// The per-seed values of one group, in the order the seeds appear.
 #[derive(Default)]
@@ -80,11 +61,11 @@ struct SeedValues {
     sum_abs_exact: Vec<f64>,
 }
 
-/// One summary row per (grid point, method, layer), from the `param = all` rows, in the
-/// order the groups first appear in `rows`. `samples` is the samples per seed of the run.
+/// One summary row per (grid point, step, method, layer), from the `param = all` rows, in
+/// the order the groups first appear in `rows`. `samples` is the samples per seed of the run.
 ///
 /// * `mean_l1`, `se_l1`: mean and standard error over seeds of the per-seed `l1`;
-/// * `normalized_l1`: `mean_l1` over hesscale's `mean_l1` in the same grid point and layer
+/// * `normalized_l1`: `mean_l1` over hesscale's `mean_l1` at the same point and layer
 ///   (empty when hesscale's is 0 up to round-off, see [`ROUNDOFF`], or hesscale did not run);
 /// * `ratio_mean`, `ratio_se`: mean and standard error over seeds of the per-seed ratio
 ///   `l1 / l1_hesscale` (empty when hesscale did not run or is 0 up to round-off for some
@@ -94,7 +75,7 @@ pub fn summarize(rows: &[RunRow], samples: usize) -> Vec<SummaryRow> {
     let mut order: Vec<GroupKey> = Vec::new();
     let mut groups: HashMap<GroupKey, SeedValues> = HashMap::new();
     for row in rows.iter().filter(|row| row.param == "all") {
-        let key = group_key(row, &row.method);
+        let key = (row.point(), row.method.clone(), row.layer.clone());
         let values = groups.entry(key.clone()).or_insert_with(|| {
             order.push(key);
             SeedValues::default()
@@ -108,7 +89,7 @@ pub fn summarize(rows: &[RunRow], samples: usize) -> Vec<SummaryRow> {
         .map(|key| {
             let values = &groups[key];
             let mut reference_key = key.clone();
-            reference_key.6 = REFERENCE_METHOD.to_string();
+            reference_key.1 = REFERENCE_METHOD.to_string();
             summary_row(key, values, groups.get(&reference_key), samples)
         })
         .collect()
@@ -135,14 +116,19 @@ fn summary_row(
             })
             .collect()
     });
-    let (activation, loss, reduction, depth, width, batch_size, method, layer) = key.clone();
+    let (point, method, layer) = key.clone();
     SummaryRow {
-        activation,
-        loss,
-        reduction,
-        depth,
-        width,
-        batch_size,
+        activation: point.activation,
+        loss: point.loss,
+        reduction: point.reduction,
+        data: point.data,
+        depth: point.depth,
+        width: point.width,
+        inputs: point.inputs,
+        outputs: point.outputs,
+        n_params: point.n_params,
+        batch_size: point.batch_size,
+        step: point.step,
         method,
         layer,
         seeds: values.l1.len(),
@@ -156,18 +142,19 @@ fn summary_row(
     }
 }
 
-/// One timing row per (activation, loss, depth, width, batch size, method), in the order
-/// the groups first appear: every seed and reduction of the grid point pooled, so
+/// One timing row per (activation, loss, data, depth, width, batch size, method), in the
+/// order the groups first appear: every seed, reduction and step of the grid point pooled, so
 /// `samples` is the number of samples timed (each cell's row counts batches × batch size)
 /// and `seconds_per_sample` is the total time over it: the mean wall time per sample.
 pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
-    type Key = (Activation, Loss, usize, usize, usize, String);
+    type Key = (Activation, Loss, DataSource, usize, usize, usize, String);
     let mut order: Vec<Key> = Vec::new();
     let mut totals: HashMap<Key, (usize, f64)> = HashMap::new();
     for row in cells {
         let key = (
             row.activation,
             row.loss,
+            row.data.clone(),
             row.depth,
             row.width,
             row.batch_size,
@@ -184,16 +171,69 @@ pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
         .into_iter()
         .map(|key| {
             let (samples, seconds) = totals[&key];
-            let (activation, loss, depth, width, batch_size, method) = key;
+            let (activation, loss, data, depth, width, batch_size, method) = key;
             TimingRow {
                 activation,
                 loss,
+                data,
                 depth,
                 width,
                 batch_size,
                 method,
                 samples,
                 seconds_per_sample: seconds / samples as f64,
+            }
+        })
+        .collect()
+}
+
+/// One row per (grid point, step) of the training rows, in the order the groups first
+/// appear: the means over seeds of the losses and the test accuracy, and the standard
+/// error of the accuracy.
+pub fn summarize_training(rows: &[TrainingRow]) -> Vec<TrainingSummaryRow> {
+    type Key = (Activation, Loss, Reduction, DataSource, usize, usize, usize);
+    let mut order: Vec<Key> = Vec::new();
+    let mut groups: HashMap<Key, Vec<&TrainingRow>> = HashMap::new();
+    for row in rows {
+        let key = (
+            row.activation,
+            row.loss,
+            row.reduction,
+            row.data.clone(),
+            row.depth,
+            row.width,
+            row.step,
+        );
+        groups
+            .entry(key.clone())
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push(row);
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let group = &groups[&key];
+            let column = |value: fn(&TrainingRow) -> f64| -> Vec<f64> {
+                group.iter().map(|row| value(row)).collect()
+            };
+            let accuracy = column(|row| row.test_accuracy);
+            let (activation, loss, reduction, data, depth, width, step) = key;
+            TrainingSummaryRow {
+                activation,
+                loss,
+                reduction,
+                data,
+                depth,
+                width,
+                step,
+                seeds: group.len(),
+                train_loss: mean(&column(|row| row.train_loss)),
+                test_loss: mean(&column(|row| row.test_loss)),
+                test_accuracy: mean(&accuracy),
+                test_accuracy_se: standard_error(&accuracy),
             }
         })
         .collect()
@@ -209,9 +249,14 @@ mod tests {
             activation: Activation::Tanh,
             loss: Loss::CrossEntropy,
             reduction: Reduction::Mean,
+            data: DataSource::Random,
             depth: 3,
             width: 16,
+            inputs: 6,
+            outputs: 10,
+            n_params: 730,
             batch_size: 1,
+            step: 0,
             seed,
             method: method.into(),
             layer: layer.into(),
@@ -305,6 +350,7 @@ mod tests {
         let timing = |reduction: Reduction, seed, seconds| TimingCellRow {
             activation: Activation::Tanh,
             loss: Loss::Mse,
+            data: DataSource::Random,
             reduction,
             depth: 3,
             width: 8,
@@ -322,5 +368,37 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].samples, 30);
         assert_relative_eq!(rows[0].seconds_per_sample, 0.2);
+    }
+
+    #[test]
+    fn training_rows_average_over_seeds_per_step() {
+        let row = |seed, step, accuracy| TrainingRow {
+            activation: Activation::Relu,
+            loss: Loss::CrossEntropy,
+            reduction: Reduction::Mean,
+            data: "mnist".parse().unwrap(),
+            depth: 3,
+            width: 64,
+            seed,
+            step,
+            train_loss: 1.0 + seed as f64,
+            test_loss: 2.0,
+            test_accuracy: accuracy,
+        };
+        let rows = summarize_training(&[
+            row(0, 0, 0.1),
+            row(0, 100, 0.8),
+            row(1, 0, 0.2),
+            row(1, 100, 0.9),
+        ]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].step, rows[0].seeds), (0, 2));
+        assert_relative_eq!(rows[1].test_accuracy, 0.85);
+        assert_relative_eq!(rows[1].test_accuracy_se.unwrap(), 0.05);
+        assert_relative_eq!(rows[0].train_loss, 1.5);
+        assert_eq!(
+            summarize_training(&[row(0, 0, 0.5)])[0].test_accuracy_se,
+            None
+        );
     }
 }
