@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
 
-.PHONY: help build install test lint fuzz quality quality-small cost ci-quality check-baseline baseline completions man
+.PHONY: help build install test lint fuzz quality quality-small cost optimize ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -70,3 +70,8 @@ quality-small: build ## A quick quality grid that feeds every quality figure (< 
 COST_ARGS ?=
 cost: build ## Time the gradient and every method on the default sweeps into results/ (COST_ARGS=--force to replace)
 	$(BIN) cost --out-dir results $(COST_ARGS)
+
+# The optimize study (README "### optimize"), resumable like the quality targets.
+OPTIMIZE_PRESET ?= experiments/optimize-mnist.json
+optimize: build ## The small optimize study (experiments/optimize-mnist.json, under 10 minutes on 2 cores) into results/optimize-mnist, resumable
+	$(BIN) optimize --preset $(OPTIMIZE_PRESET) --resume

@@ -20,7 +20,7 @@ $(FIGURES_STAMP): plots/requirements.txt
 	$(FIGURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
 	touch $@
 
-.PHONY: figures figures-test figure-example
+.PHONY: figures figures-test figure-example figure-example-optimize
 figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
@@ -34,3 +34,12 @@ figure-example: $(FIGURES_STAMP) ## Render the README's example figure from make
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) \
 		--out $(FIGURES_OUT)/example --only fig1 --where loss=cross_entropy --where width=32 --dpi 100
 	cp $(FIGURES_OUT)/example/fig1_normalized_l1.png $(FIGURES_EXAMPLE)
+
+# The optimize section's figures: fig5 and fig6 of `make optimize` (results/optimize-mnist)
+# at 100 dpi, copied next to the quality example.
+OPTIMIZE_RESULTS ?= results/optimize-mnist
+figure-example-optimize: $(FIGURES_STAMP) ## Render the optimize figures from make optimize data -> plots/example_*.png
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(OPTIMIZE_RESULTS) \
+		--out $(FIGURES_OUT)/optimize --only fig5 --only fig6 --dpi 100
+	cp $(FIGURES_OUT)/optimize/fig5_learning_curves.png plots/example_learning_curves.png
+	cp $(FIGURES_OUT)/optimize/fig6_step_size_sensitivity.png plots/example_step_size_sensitivity.png

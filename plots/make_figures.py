@@ -22,8 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hsplots.data import ALL_COLUMNS, BadData, NoData  # noqa: E402
-from hsplots.figures import FIGURES  # noqa: E402
+from hsplots import figures, optimize  # noqa: E402
 from hsplots.style import apply_style  # noqa: E402
+
+# Every figure: (file name, function, what it shows), in the order they are made.
+FIGURES = figures.FIGURES + optimize.FIGURES
 
 
 def _condition(text: str) -> tuple[str, str]:

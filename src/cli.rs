@@ -37,15 +37,24 @@ pub enum Command {
     #[command(after_help = "Example:\n  \
         hesscale-cli check --baseline experiments/baselines/ci-quality.csv results/quality_summary.csv")]
     Check(CheckArgs),
-    /// Run the approximation-quality study over a grid: per seed a random network, every
-    /// method against the exact Hessian diagonal; CSVs of errors, a summary and timings.
+    /// Run the approximation-quality study over a grid: per seed a network (random, or
+    /// trained on MNIST), every method against the exact Hessian diagonal; CSVs of errors,
+    /// a summary and timings.
     #[command(after_help = "Examples:\n  \
         hesscale-cli quality --widths 16,32,64 --seeds 30          # the standard study, into results/\n  \
         hesscale-cli quality --widths 4,8 --seeds 3 --samples 20 --out-dir results/quick\n  \
         hesscale-cli quality --preset experiments/paper2022.json   # the 2022 paper's protocol\n  \
+        hesscale-cli quality --preset experiments/icml2024.json    # MNIST nets before and after training\n  \
         hesscale-cli quality --widths 16,32,64 --seeds 40 --resume  # grow a finished run by 10 seeds")]
     Quality(Box<QualityArgs>),
-    /// Combine out-dirs of one study (shards of one run, or runs of other grids) into one.
+    /// Train MLPs on MNIST with each optimizer, with and without HesScale step-size
+    /// scaling, over step sizes and seeds; learning curves, a summary and timings.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli optimize --preset experiments/optimize-mnist.json\n  \
+        hesscale-cli optimize --optimizers adam,adahesscale --scaling none,hesscale --lrs 1e-3,1e-2,1e-1 --seeds 3 --steps 500 --out-dir results/opt")]
+    Optimize(Box<OptimizeArgs>),
+    /// Combine out-dirs of one study (quality or optimize): shards of one run, or runs of
+    /// other grids, into one.
     #[command(after_help = "Example:\n  \
         hesscale-cli merge results/shard-1 results/shard-2 results/shard-3 --out-dir results/merged")]
     Merge(MergeArgs),
@@ -241,10 +250,81 @@ pub struct QualityArgs {
     pub yes: bool,
 }
 
+/// `hesscale-cli optimize`. Every option is optional here so that a `--preset` can set it;
+/// explicit flags win over the preset, and the defaults shown apply last
+/// (`crate::config::optimize`). A flag given twice takes its last value.
+#[derive(Debug, Default, Args)]
+#[command(args_override_self = true)]
+pub struct OptimizeArgs {
+    /// Optimizers, comma-separated: sgd, adam, adahessian, adaggnmc, adahesscale,
+    /// adahesscale_gn, or `all` (a grid axis) [default: all].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub optimizers: Option<Vec<String>>,
+    /// Step-size scalings, comma-separated: none, hesscale (a grid axis) [default: none,hesscale].
+    #[arg(long, alias = "scalings", value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub scaling: Option<Vec<String>>,
+    /// The scaling constant δ, the largest change a scaled step's quadratic model predicts;
+    /// comma-separated values are a grid axis of the scaled runs [default: 1e-4].
+    #[arg(long, alias = "deltas", value_delimiter = ',', allow_hyphen_values = true, action = clap::ArgAction::Set)]
+    pub delta: Option<Vec<f64>>,
+    /// Step sizes α, comma-separated (a grid axis) [default: 1e-4,1e-3,1e-2,1e-1,1].
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, action = clap::ArgAction::Set)]
+    pub lrs: Option<Vec<f64>>,
+    /// Seeds per grid point (initial network, minibatches, stochastic curvature) [default: 3].
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// Base seed of every random stream [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Hidden widths, comma-separated (a grid axis) [default: 64].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub widths: Option<Vec<usize>>,
+    /// Numbers of hidden layers, comma-separated (a grid axis) [default: 3].
+    #[arg(long, alias = "depth", value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub depths: Option<Vec<usize>>,
+    /// Activations, comma-separated (a grid axis) [default: tanh].
+    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    pub activations: Option<Vec<Activation>>,
+    /// Data sets, comma-separated: mnist (the shipped subset) or mnist:DIR (a grid axis) [default: mnist].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub data: Option<Vec<String>>,
+    /// Optimizer steps per run [default: 1000].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Evaluate on the test part every this many steps (and after the last) [default: 100].
+    #[arg(long)]
+    pub eval_every: Option<usize>,
+    /// Images per minibatch [default: 32].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Worker threads (runs go in parallel) [default: the number of CPUs].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Directory of the CSVs and optimize.meta.json [default: results].
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Continue the run recorded in --out-dir: finished runs are kept, and a grid with more
+    /// values computes only the new runs.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only slice I of N (1-based) of the runs, e.g. `--shard 2/8`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// JSON file that sets any of these options but --resume by name (e.g. experiments/optimize-mnist.json).
+    #[arg(long)]
+    pub preset: Option<PathBuf>,
+    /// Print no results table at the end.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Start a run estimated at more than an hour of CPU time without asking.
+    #[arg(long)]
+    pub yes: bool,
+}
+
 /// `hesscale-cli merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The out-dirs of the shards (`quality --shard I/N`), in any order.
+    /// The out-dirs of the shards (`quality` or `optimize --shard I/N`), in any order.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// Where to write the merged files (must not already hold results).

@@ -9,6 +9,7 @@ use hesscale::config::check::CheckSpec;
 use hesscale::config::cost::CostSpec;
 use hesscale::config::diag::DiagSpec;
 use hesscale::config::merge::MergeSpec;
+use hesscale::config::optimize::OptimizeSpec;
 use hesscale::config::quality::QualitySpec;
 use hesscale::config::sample::SampleSpec;
 use hesscale::{runner, Result};
@@ -29,6 +30,9 @@ fn run(cli: Cli) -> Result<u8> {
             runner::check::run(&CheckSpec::try_from(args)?).map(|c| c.exit_code() as u8)
         }
         Command::Quality(args) => runner::quality::run(&QualitySpec::try_from(*args)?).map(|()| 0),
+        Command::Optimize(args) => {
+            runner::optimize::run(&OptimizeSpec::try_from(*args)?).map(|()| 0)
+        }
         Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
         Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?).map(|()| 0),
         Command::Completions(args) => runner::shell::completions(args.shell).map(|()| 0),

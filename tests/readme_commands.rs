@@ -19,6 +19,23 @@ const SHRINK: &[(&str, &[&str])] = &[
         &["--samples", "3", "--seeds", "2"],
     ),
     (
+        "--preset experiments/optimize-mnist",
+        &[
+            "--optimizers",
+            "sgd,adahesscale",
+            "--lrs",
+            "1",
+            "--seeds",
+            "1",
+            "--steps",
+            "2",
+            "--eval-every",
+            "1",
+            "--activations",
+            "tanh",
+        ],
+    ),
+    (
         "hesscale-cli cost",
         &["--reps", "1", "--warmup", "0", "--max-work", "1e8"],
     ),

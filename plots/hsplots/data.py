@@ -1,4 +1,5 @@
-"""Reading the CSVs of a results directory (written by `hesscale-cli quality` and `cost`)."""
+"""Reading the CSVs of a results directory (written by `hesscale-cli quality`, `cost` and
+`optimize`)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,21 @@ COST = (
     ["n_params", "median_seconds", "ratio_to_gradient"],
 )
 
+OPTIMIZE_CURVES = (
+    ["data", "activation", "depth", "width", "batch_size", "optimizer", "scaling", "seed",
+     "step", "diverged"],
+    ["delta", "lr", "train_loss", "test_loss", "test_accuracy"],
+)
+OPTIMIZE_SUMMARY = (
+    ["data", "activation", "depth", "width", "batch_size", "optimizer", "scaling", "seeds",
+     "diverged", "steps", "best_lr"],
+    ["delta", "lr", "final_test_loss", "final_test_loss_se", "final_test_accuracy",
+     "final_test_accuracy_se", "mean_test_accuracy", "mean_test_accuracy_se"],
+)
+
 # Columns that hold integers (compared and sorted as numbers).
 INTEGER_COLUMNS = {"depth", "width", "batch_size", "seed", "seeds", "samples", "inputs",
-                   "outputs", "reps"}
+                   "outputs", "reps", "step", "steps"}
 
 
 class NoData(Exception):
@@ -47,7 +60,8 @@ class BadData(Exception):
 
 # Every column some figure reads (what --where may filter on).
 ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING,
-                                     QUALITY_TIMING_CELLS, COST)
+                                     QUALITY_TIMING_CELLS, COST, OPTIMIZE_CURVES,
+                                     OPTIMIZE_SUMMARY)
                       for c in schema[0] + schema[1]})
 
 # An error below this (normalized to hesscale's, or relative to the exact diagonal's L1

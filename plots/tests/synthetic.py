@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Synthetic results CSVs in the exact formats of `hesscale-cli quality` and `cost`, with
-the expected shape of the 2022 paper (exact = 0 < hesscale = 1 < bl89 < ggn < ... ≪
-hutchinson:1), for testing the figure scripts. Standard library only.
+"""Synthetic results CSVs in the exact formats of `hesscale-cli quality`, `cost` and
+`optimize`, with the expected shape of the 2022 paper (exact = 0 < hesscale = 1 < bl89 <
+ggn < ... ≪ hutchinson:1) and of the ICML 2024 step-size study (unscaled optimizers fail
+at large step sizes, sgd diverges at the largest, scaled ones keep learning), for testing
+the figure scripts. Standard library only.
 
     python3 plots/tests/synthetic.py DIR     # writes DIR/quality_runs.csv etc.
 """
@@ -55,6 +57,20 @@ COST_FACTOR = {
 }
 
 CELLS = [("tanh", "cross_entropy"), ("relu", "mse")]
+
+OPTIMIZE_KEY = ["data", "activation", "depth", "width", "batch_size", "optimizer",
+                "scaling", "delta", "lr", "seed"]
+OPTIMIZE_CURVES_HEADER = [*OPTIMIZE_KEY, "step", "train_loss", "test_loss",
+                          "test_accuracy", "diverged"]
+OPTIMIZE_SUMMARY_HEADER = ["data", "activation", "depth", "width", "batch_size",
+                           "optimizer", "scaling", "delta", "lr", "seeds", "diverged",
+                           "steps", "final_test_loss", "final_test_loss_se",
+                           "final_test_accuracy", "final_test_accuracy_se",
+                           "mean_test_accuracy", "mean_test_accuracy_se", "best_lr"]
+OPTIMIZERS = ["sgd", "adam", "adahessian", "adaggnmc", "adahesscale", "adahesscale_gn"]
+# The step size each optimizer learns fastest at, unscaled.
+BEST_LR = {"sgd": 0.1, "adam": 1e-3, "adahessian": 0.1, "adaggnmc": 1e-3,
+           "adahesscale": 1e-3, "adahesscale_gn": 1e-3}
 
 
 def _fmt(value: float | None) -> str:
@@ -197,6 +213,74 @@ def cost_rows(rng_seed=11):
     return rows
 
 
+def optimize_rows(lrs=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), seeds=3, steps=200, eval_every=50,
+                  delta=1e-4, networks=(("tanh", 64),), rng_seed=5):
+    """The rows of optimize_curves.csv and optimize_summary.csv as lists of dicts
+    (strings): every optimizer with and without scaling at every step size, on each
+    (activation, width) of `networks`. An unscaled optimizer's final accuracy falls off a
+    decade away from its best step size, and sgd at α = 1 diverges after 60 steps; a scaled
+    one stays near its best at larger step sizes. The summary follows the rules of
+    `optimize` (chance accuracy after a divergence, the best α by mean accuracy)."""
+    rng = random.Random(rng_seed)
+    schedule = list(range(0, steps + 1, eval_every))
+    curves, summary = [], []
+    for activation, width in networks:
+        network = {"data": "mnist", "activation": activation, "depth": "3",
+                   "width": str(width), "batch_size": "32"}
+        for optimizer in OPTIMIZERS:
+            for scaling in ("none", "hesscale"):
+                family = []
+                for lr in lrs:
+                    distance = abs(math.log10(lr / BEST_LR[optimizer]))
+                    if scaling == "hesscale" and lr > BEST_LR[optimizer]:
+                        distance = 0.3
+                    final = max(0.1, 0.92 - 0.25 * distance ** 1.5)
+                    key = {**network, "optimizer": optimizer, "scaling": scaling,
+                           "delta": _fmt(delta if scaling == "hesscale" else None),
+                           "lr": _fmt(lr)}
+                    outcomes = []
+                    for seed in range(seeds):
+                        diverges = optimizer == "sgd" and scaling == "none" and lr >= 1.0
+                        accuracies = []
+                        for step in schedule:
+                            if diverges and step > 60:
+                                curves.append({**key, "seed": str(seed), "step": "61",
+                                               "train_loss": "", "test_loss": "",
+                                               "test_accuracy": "", "diverged": "true"})
+                                break
+                            progress = 1 - math.exp(-4 * step / steps)
+                            accuracy = 0.1 + (final - 0.1) * progress + 0.01 * rng.random()
+                            loss = 2.3 * (1 - progress) + 0.3 + 0.02 * rng.random()
+                            accuracies.append(accuracy)
+                            curves.append({**key, "seed": str(seed), "step": str(step),
+                                           "train_loss": _fmt(loss if step else None),
+                                           "test_loss": _fmt(loss),
+                                           "test_accuracy": _fmt(accuracy),
+                                           "diverged": "false"})
+                        reached = accuracies[1:]
+                        missing = len(schedule) - 1 - len(reached)
+                        outcomes.append((diverges, accuracies[-1] if not diverges else 0.1,
+                                         (sum(reached) + 0.1 * missing)
+                                         / (len(schedule) - 1)))
+                    finals = [o[1] for o in outcomes]
+                    means = [o[2] for o in outcomes]
+                    losses = [] if outcomes[0][0] else [2.3 - 2 * f for f in finals]
+                    row = {**{k: key[k] for k in OPTIMIZE_SUMMARY_HEADER if k in key},
+                           "seeds": str(seeds),
+                           "diverged": str(sum(o[0] for o in outcomes)), "steps": str(steps),
+                           "final_test_loss": _fmt(statistics.fmean(losses) if losses
+                                                   else None),
+                           "final_test_loss_se": _fmt(_se(losses) if losses else None),
+                           "final_test_accuracy": _fmt(statistics.fmean(finals)),
+                           "final_test_accuracy_se": _fmt(_se(finals)),
+                           "mean_test_accuracy": _fmt(statistics.fmean(means)),
+                           "mean_test_accuracy_se": _fmt(_se(means)), "best_lr": "false"}
+                    family.append((statistics.fmean(means), -lr, row))
+                max(family, key=lambda f: (f[0], f[1]))[2]["best_lr"] = "true"
+                summary.extend(f[2] for f in family)
+    return curves, summary
+
+
 def _write(path: Path, header: list[str], rows: list[dict]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
@@ -205,7 +289,8 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> None:
 
 
 ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv",
-             "quality_timing_cells.csv", "cost.csv")
+             "quality_timing_cells.csv", "cost.csv", "optimize_curves.csv",
+             "optimize_summary.csv")
 
 
 def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Path]:
@@ -214,12 +299,15 @@ def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Pa
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     runs, summary, timing, timing_cells = quality_rows(**quality_kwargs)
+    curves, optimize_summary = optimize_rows()
     tables = {
         "quality_runs.csv": (QUALITY_RUNS_HEADER, runs),
         "quality_summary.csv": (QUALITY_SUMMARY_HEADER, summary),
         "quality_timing.csv": (QUALITY_TIMING_HEADER, timing),
         "quality_timing_cells.csv": (QUALITY_TIMING_CELLS_HEADER, timing_cells),
         "cost.csv": (COST_HEADER, cost_rows()),
+        "optimize_curves.csv": (OPTIMIZE_CURVES_HEADER, curves),
+        "optimize_summary.csv": (OPTIMIZE_SUMMARY_HEADER, optimize_summary),
     }
     written = []
     for name in files:

@@ -24,9 +24,10 @@ for path in (PLOTS, HERE):
 import make_figures  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import synthetic  # noqa: E402
-from hsplots import figures  # noqa: E402
+from hsplots import figures, optimize  # noqa: E402
 from hsplots.data import ROUNDOFF, is_roundoff, split_roundoff  # noqa: E402
-from hsplots.figures import FIGURES, ROUNDOFF_MARK, per_seed_ratios  # noqa: E402
+from hsplots.figures import ROUNDOFF_MARK, per_seed_ratios  # noqa: E402
+from make_figures import FIGURES  # noqa: E402
 from hsplots.style import (  # noqa: E402
     METHOD_COLORS,
     METHOD_ORDER,
@@ -64,7 +65,7 @@ def drawn_figure(make, results: Path, where=None):
         kept.append(fig)
         return []
 
-    with mock.patch.object(figures, "save", keep):
+    with mock.patch.object(figures, "save", keep), mock.patch.object(optimize, "save", keep):
         make(results, results / "unused", where)
     return kept[0]
 
@@ -171,6 +172,11 @@ class MissingData(TempDirTest):
             ("timing only", ("quality_timing.csv",), ["fig4a_time_per_sample"]),
             ("timing cells only", ("quality_timing_cells.csv",), []),
             ("cost only", ("cost.csv",), ["fig4b_cost_ratio"]),
+            ("optimize summary only", ("optimize_summary.csv",),
+             ["fig6_step_size_sensitivity"]),
+            ("optimize curves only", ("optimize_curves.csv",), []),
+            ("optimize files", ("optimize_curves.csv", "optimize_summary.csv"),
+             ["fig5_learning_curves", "fig6_step_size_sensitivity"]),
         ]
         for name, files, figures in cases:
             with self.subTest(name), tempfile.TemporaryDirectory() as tmp:
@@ -187,6 +193,8 @@ class MissingData(TempDirTest):
             ("quality_runs.csv", synthetic.QUALITY_RUNS_HEADER),
             ("quality_timing.csv", synthetic.QUALITY_TIMING_HEADER),
             ("cost.csv", synthetic.COST_HEADER),
+            ("optimize_curves.csv", synthetic.OPTIMIZE_CURVES_HEADER),
+            ("optimize_summary.csv", synthetic.OPTIMIZE_SUMMARY_HEADER),
         ]:
             (self.results / name).write_text(",".join(header) + "\n")
         code, out, err = run_in_process(self.results, self.out)
@@ -213,7 +221,7 @@ class UnusableData(TempDirTest):
         self.assertIn("line 2: column seconds_per_sample: `fast` is not a number", errors[0])
         self.assertIn("fig4b_cost_ratio", errors[1])
         self.assertIn("missing column(s) ratio_to_gradient", errors[1])
-        self.assert_figures(FIGURE_NAMES[:3])
+        self.assert_figures([n for n in FIGURE_NAMES if not n.startswith("fig4")])
 
 
 class RoundOffValues(TempDirTest):
@@ -536,6 +544,88 @@ class Readability(TempDirTest):
                 plt.close(fig)
 
 
+class OptimizeFigures(TempDirTest):
+    """fig5 and fig6 on the synthetic optimize study: 6 optimizers × {none, hesscale} ×
+    5 step sizes × 3 seeds, sgd at α = 1 diverging."""
+
+    def setUp(self):
+        super().setUp()
+        synthetic.write_results(self.results,
+                                files=("optimize_curves.csv", "optimize_summary.csv"))
+
+    def series_lines(self, ax) -> dict:
+        """The labelled data lines of a panel, by label."""
+        return {line.get_label(): line for line in ax.get_lines()
+                if not line.get_label().startswith("_")}
+
+    def test_learning_curves_show_every_series_at_its_best_step_size(self):
+        fig = drawn_figure(optimize.fig_learning_curves, self.results)
+        try:
+            accuracy, loss = fig.axes[:2]
+            lines = self.series_lines(accuracy)
+            self.assertEqual(len(lines), 12)
+            self.assertIn("adam (α 0.001)", lines)
+            # scaled adam is best at the smallest step size that ties (0.001 here)
+            self.assertTrue(any(label.startswith("adam + scaling (α ") for label in lines))
+            self.assertEqual(lines["adam (α 0.001)"].get_linestyle(), "-")
+            scaled = next(line for label, line in lines.items()
+                          if label.startswith("adahesscale + scaling"))
+            self.assertEqual(scaled.get_linestyle(), "--")
+            self.assertEqual(to_hex(scaled.get_color()), METHOD_COLORS["hesscale"])
+            # evaluations at 0, 50, …, 200; the training loss has none at step 0
+            self.assertEqual(list(lines["adam (α 0.001)"].get_xdata()), [0, 50, 100, 150, 200])
+            self.assertEqual(list(self.series_lines(loss)["adam (α 0.001)"].get_xdata()),
+                             [50, 100, 150, 200])
+            self.assertEqual(loss.get_yscale(), "log")
+            self.assertEqual(len(fig.legends), 1)
+        finally:
+            plt.close(fig)
+
+    def test_sensitivity_has_a_line_per_series_over_the_step_sizes(self):
+        fig = drawn_figure(optimize.fig_step_size_sensitivity, self.results)
+        try:
+            plain, scaled = fig.axes
+            self.assertEqual(plain.get_title(), "without step-size scaling")
+            self.assertEqual(scaled.get_title(), "with the hesscale step-size scaling, δ 0.0001")
+            ax = plain
+            self.assertEqual(ax.get_xscale(), "log")
+            lines = {c.get_label(): c.lines[0] for c in ax.containers}
+            scaled_lines = {c.get_label(): c.lines[0] for c in scaled.containers}
+            self.assertEqual(len(lines), 6)
+            self.assertEqual(len(scaled_lines), 6)
+            self.assertEqual(list(lines["sgd"].get_xdata()), [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+            self.assertEqual(lines["sgd"].get_linestyle(), "-")
+            self.assertEqual(scaled_lines["sgd + scaling"].get_linestyle(), "--")
+            self.assertEqual(to_hex(lines["sgd"].get_color()), "#000000")
+            self.assertTrue(all(isinstance(c, ErrorbarContainer) for c in ax.containers))
+            text = figure_text(fig)
+            self.assertIn("some seeds diverged", text)
+            self.assertIn("chance (10%)", text)
+            # the ring marks sgd's diverged point at α = 1
+            rings = [line for line in ax.get_lines()
+                     if line.get_label().startswith("_") and line.get_markersize() == 9]
+            self.assertEqual([list(r.get_xdata()) for r in rings], [[1.0]])
+        finally:
+            plt.close(fig)
+
+    def test_where_selects_a_network_and_missing_files_skip(self):
+        code, out, err = run_in_process(self.results, self.out, "--only", "fig6",
+                                        "--where", "activation=relu")
+        self.assertEqual(code, 0, err)
+        self.assertIn("skip fig6_step_size_sensitivity", out)
+        self.assertIn("no rows with activation=relu", out)
+        (self.results / "optimize_curves.csv").unlink()
+        code, out, err = run_in_process(self.results, self.out, "--only", "fig5")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip(), f"skip fig5_learning_curves (learning curves at each "
+                                      f"optimizer's best step size): "
+                                      f"{self.results / 'optimize_curves.csv'} not found")
+
+    def test_optimizers_have_distinct_colours(self):
+        colours = {optimize.optimizer_color(o) for o in optimize.OPTIMIZER_ORDER}
+        self.assertEqual(len(colours), len(optimize.OPTIMIZER_ORDER))
+
+
 class Options(TempDirTest):
     def test_only_where_and_dpi_make_the_compact_example(self):
         synthetic.write_results(self.results)
@@ -634,6 +724,19 @@ class Helpers(unittest.TestCase):
             ",".join(header),
             "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,"
             "mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1",
+        )
+
+    def test_synthetic_optimize_files_have_the_headers_optimize_writes(self):
+        self.assertEqual(
+            ",".join(synthetic.OPTIMIZE_CURVES_HEADER),
+            "data,activation,depth,width,batch_size,optimizer,scaling,delta,lr,seed,step,"
+            "train_loss,test_loss,test_accuracy,diverged",
+        )
+        self.assertEqual(
+            ",".join(synthetic.OPTIMIZE_SUMMARY_HEADER),
+            "data,activation,depth,width,batch_size,optimizer,scaling,delta,lr,seeds,"
+            "diverged,steps,final_test_loss,final_test_loss_se,final_test_accuracy,"
+            "final_test_accuracy_se,mean_test_accuracy,mean_test_accuracy_se,best_lr",
         )
 
 

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod diag;
 pub mod memory;
 pub mod merge;
+pub mod optimize;
 pub mod preset;
 pub mod quality;
 pub mod run;

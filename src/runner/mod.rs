@@ -7,6 +7,7 @@ pub mod cost;
 pub mod diag;
 pub mod list;
 pub mod merge;
+pub mod optimize;
 pub mod quality;
 pub mod sample;
 pub mod shell;

@@ -4,7 +4,9 @@
 //! progress, atomic writes).
 //!
 //! * [`quality`]: how close each approximation is to the exact diagonal (SPEC §3);
-//! * [`cost`]: what each method costs next to a gradient (SPEC §4).
+//! * [`cost`]: what each method costs next to a gradient (SPEC §4);
+//! * [`optimize`]: what each optimizer, with and without step-size scaling, does for
+//!   training, over step sizes (SPEC §9).
 //!
 //! A new study is its own module implementing [`engine::Study`], a runner, and (to be
 //! mergeable) a line in [`merge_dirs`] and `config::merge::MERGEABLE`.
@@ -13,11 +15,13 @@ pub mod cost;
 pub mod engine;
 pub mod merge;
 pub mod meta;
+pub mod optimize;
 pub mod progress;
 pub mod quality;
 
 use std::path::{Path, PathBuf};
 
+use crate::config::optimize::OptimizeGrid;
 use crate::config::quality::QualityGrid;
 use crate::error::{Error, Result};
 use merge::MergeReport;
@@ -27,6 +31,11 @@ pub fn merge_dirs(name: &str, dirs: &[PathBuf], out_dir: &Path) -> Result<MergeR
     match name {
         "quality" => merge::merge(name, dirs, out_dir, |config| {
             Ok(quality::QualityStudy::without_data(QualityGrid::from_json(
+                config,
+            )?))
+        }),
+        "optimize" => merge::merge(name, dirs, out_dir, |config| {
+            Ok(optimize::OptimizeStudy::new(OptimizeGrid::from_json(
                 config,
             )?))
         }),
