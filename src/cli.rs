@@ -207,12 +207,12 @@ pub struct QualityArgs {
     #[arg(long)]
     pub methods: Option<String>,
     /// Where inputs and targets come from, comma-separated (a grid axis): random (drawn per
-    /// batch), mnist (the shipped subset of SPEC §7) or mnist:DIR (the MNIST IDX files in
+    /// batch), mnist (the 10,000-image subset shipped in experiments/data/mnist) or mnist:DIR (the MNIST IDX files in
     /// DIR); with a data set, --inputs and --outputs are 784 and 10 [default: random].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
     pub data: Option<Vec<String>>,
     /// The training steps after which a data set's networks are measured, comma-separated
-    /// and increasing; 0 is untrained, random networks are measured untrained (SPEC §8)
+    /// and increasing; 0 is untrained; random networks are only measured untrained
     /// [default: 0].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
     pub train_steps: Option<Vec<usize>>,

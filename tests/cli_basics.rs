@@ -1,5 +1,6 @@
-//! The command line of `sample`, `diag`, `list` and `check`: outputs, round trips, and a
-//! one-line error with the right exit code for every kind of bad input.
+//! The command line of `sample`, `diag`, `list` and `check`, every `--help`, the shell
+//! completions and the man page: outputs, round trips, and a one-line error with the right
+//! exit code for every kind of bad input.
 
 use std::fs;
 use std::path::Path;
@@ -527,4 +528,69 @@ fn check_exit_codes_follow_what_moved() {
         .stderr(predicate::str::contains("missing.csv"));
     let mut loose = check(&nudged);
     loose.args(["--rtol", "1e-5"]).assert().code(0);
+}
+
+/// The subcommands a user can ask `--help` of.
+const SUBCOMMANDS: &[&str] = &[
+    "sample",
+    "diag",
+    "list",
+    "check",
+    "quality",
+    "optimize",
+    "merge",
+    "cost",
+    "completions",
+    "man",
+];
+
+#[test]
+fn every_subcommand_help_has_an_example_and_cites_no_file_outside_the_repository() {
+    for subcommand in SUBCOMMANDS {
+        let output = cli().args([subcommand, "--help"]).output().unwrap();
+        assert!(output.status.success(), "{subcommand} --help failed");
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            help.contains("Example"),
+            "{subcommand} --help shows no example:\n{help}"
+        );
+        assert!(
+            !help.contains("SPEC"),
+            "{subcommand} --help cites SPEC, a file users do not have:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn completions_cover_every_subcommand_in_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = cli().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "completions {shell} failed");
+        let script = String::from_utf8(output.stdout).unwrap();
+        for subcommand in SUBCOMMANDS {
+            assert!(
+                script.contains(subcommand),
+                "the {shell} completions do not know {subcommand}"
+            );
+        }
+        assert!(script.contains("widths"), "{shell}: no quality flags");
+    }
+    assert_fails(&["completions", "tcsh"], 2, "invalid value 'tcsh'");
+}
+
+#[test]
+fn the_man_page_is_roff_naming_every_subcommand() {
+    let output = cli().arg("man").output().unwrap();
+    assert!(output.status.success());
+    let page = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH hesscale-cli"),
+        "{page}"
+    );
+    for subcommand in SUBCOMMANDS {
+        assert!(
+            page.contains(subcommand),
+            "the man page does not name {subcommand}"
+        );
+    }
 }

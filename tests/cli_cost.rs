@@ -9,7 +9,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const HEADER: &str = "sweep,depth,width,inputs,outputs,batch_size,n_params,method,reps,median_seconds,ratio_to_gradient,skipped";
+const HEADER: &str = "sweep,depth,width,inputs,outputs,batch_size,n_params,method,reps,median_seconds,ratio_to_gradient,median_seconds_with_gradient,ratio_with_gradient,skipped";
 
 fn cost(out_dir: &Path) -> Command {
     let mut command = Command::cargo_bin("hesscale-cli").unwrap();
@@ -88,25 +88,30 @@ fn a_tiny_width_sweep_times_every_method_or_reports_it_skipped() {
     let mut skipped = HashSet::new();
     for (index, row) in rows.iter().enumerate() {
         let w = if index < methods.len() { 2 } else { 16 };
-        assert_eq!(row.len(), 12, "{row:?}");
+        assert_eq!(row.len(), 14, "{row:?}");
         assert_eq!(row[7], methods[index % methods.len()]);
         let expected_key = ["width", "3", &w.to_string(), "6", "10", "2"];
         assert_eq!(&row[..6], expected_key, "{row:?}");
         assert_eq!(row[6], n_params(&[6, w, w, w, 10]).to_string());
-        if row[11].is_empty() {
+        if row[13].is_empty() {
             assert_eq!(row[8], "3");
-            let seconds: f64 = row[9].parse().unwrap();
-            let ratio: f64 = row[10].parse().unwrap();
+            let [seconds, ratio, seconds_with_gradient, ratio_with_gradient] =
+                [9, 10, 11, 12].map(|i| row[i].parse::<f64>().unwrap());
             assert!(seconds > 0.0 && ratio > 0.0, "{row:?}");
+            assert!(
+                seconds_with_gradient > 0.0 && ratio_with_gradient > 0.0,
+                "{row:?}"
+            );
             if row[7] == "gradient" {
-                assert_eq!(ratio, 1.0);
+                assert_eq!((ratio, ratio_with_gradient), (1.0, 1.0));
+                assert_eq!(seconds, seconds_with_gradient);
             }
         } else {
             assert_eq!(
-                (row[8].as_str(), row[9].as_str(), row[10].as_str()),
-                ("0", "", "")
+                (row[8].as_str(), &row[9..13]),
+                ("0", ["", "", "", ""].map(String::from).as_slice())
             );
-            assert!(row[11].contains("size cap"), "{row:?}");
+            assert!(row[13].contains("size cap"), "{row:?}");
             skipped.insert((w, row[7].clone()));
         }
     }

@@ -19,6 +19,10 @@ const SHRINK: &[(&str, &[&str])] = &[
         &["--samples", "3", "--seeds", "2"],
     ),
     (
+        "--preset experiments/icml2024.json",
+        &["--samples", "2", "--seeds", "1", "--train-steps", "0,5"],
+    ),
+    (
         "--preset experiments/optimize-mnist",
         &[
             "--optimizers",
@@ -82,7 +86,7 @@ fn link_experiments(workspace: &Path) {
 fn the_readme_shows_every_subcommand() {
     let lines = readme_command_lines();
     for subcommand in [
-        "sample", "diag", "list", "quality", "merge", "check", "cost",
+        "sample", "diag", "list", "quality", "optimize", "merge", "check", "cost",
     ] {
         let prefix = format!("hesscale-cli {subcommand}");
         assert!(

@@ -2,8 +2,11 @@
 //! on its fixed problem one plain gradient and every method are timed in one process,
 //! interleaved round-robin (each round times every one of them once, starting one further
 //! along each round) after untimed warm-up rounds, so that drift of the machine hits all
-//! alike. Per method: the median time over the rounds and the median of its per-round
-//! ratios to the gradient of the same round, one row of `cost.csv` each.
+//! alike. Each method is timed twice per round: alone (a forward pass and its own backward
+//! work, what `diag` pays) and together with the gradient from one shared linearization
+//! (what a training step that uses the diagonal pays). Per method: the median times over
+//! the rounds and the medians of the per-round ratios to the gradient of the same round,
+//! one row of `cost.csv` each.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -18,7 +21,7 @@ use crate::io::table::{self, non_negative, optional_float, Row};
 use crate::methods::Method;
 use crate::nn::init::{init_mlp, sample_batch};
 use crate::nn::work::gradient_work;
-use crate::nn::{Problem, Reduction};
+use crate::nn::{Linearization, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use crate::study::engine::{Study, Table};
 
@@ -49,6 +52,14 @@ pub struct CostRow {
     pub median_seconds: Option<f64>,
     #[serde(with = "optional_float")]
     pub ratio_to_gradient: Option<f64>,
+    /// Median seconds of one call computing the gradient and the method's diagonal from one
+    /// shared linearization (for `gradient`, the gradient alone).
+    #[serde(with = "optional_float")]
+    pub median_seconds_with_gradient: Option<f64>,
+    /// Median over the rounds of that call's time divided by the gradient's time in the
+    /// same round: what a training step that uses the diagonal pays, in gradients.
+    #[serde(with = "optional_float")]
+    pub ratio_with_gradient: Option<f64>,
     /// Why the method was not timed; empty when it was.
     pub skipped: String,
 }
@@ -58,6 +69,11 @@ impl Row for CostRow {
         for (column, value) in [
             ("median_seconds", self.median_seconds),
             ("ratio_to_gradient", self.ratio_to_gradient),
+            (
+                "median_seconds_with_gradient",
+                self.median_seconds_with_gradient,
+            ),
+            ("ratio_with_gradient", self.ratio_with_gradient),
         ] {
             if let Some(value) = value {
                 non_negative(column, value)?;
@@ -87,10 +103,14 @@ impl Subject {
 }
 
 /// The result of one subject on one case: its seconds per timed round, in round order,
-/// or why it was not timed.
+/// alone and together with the gradient (the gradient's own: the same twice), or why it
+/// was not timed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    Timed(Vec<f64>),
+    Timed {
+        alone: Vec<f64>,
+        with_gradient: Vec<f64>,
+    },
     Skipped(String),
 }
 
@@ -108,9 +128,15 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The median over rounds r of `seconds[r] / gradient[r]`.
+fn median_ratio(seconds: &[f64], gradient: &[f64]) -> f64 {
+    let ratios: Vec<f64> = seconds.iter().zip(gradient).map(|(t, g)| t / g).collect();
+    median(&ratios)
+}
+
 /// The rows of one case: one per subject in the order given. `gradient` holds the
-/// gradient's seconds per round; a timed subject's ratio is the median over rounds r of
-/// `seconds[r] / gradient[r]` (the gradient's own ratio is exactly 1).
+/// gradient's seconds per round; a timed subject's ratios are the medians over rounds r
+/// of `seconds[r] / gradient[r]` (the gradient's own ratios are exactly 1).
 pub fn case_rows(
     case: &CostCase,
     gradient: &[f64],
@@ -119,20 +145,22 @@ pub fn case_rows(
     outcomes
         .iter()
         .map(|(subject, outcome)| {
-            let (reps, median_seconds, ratio_to_gradient, skipped) = match outcome {
-                Outcome::Timed(seconds) => {
-                    let ratio = match subject {
-                        Subject::Gradient => 1.0,
-                        Subject::Method(_) => {
-                            let ratios: Vec<f64> =
-                                seconds.iter().zip(gradient).map(|(t, g)| t / g).collect();
-                            median(&ratios)
-                        }
+            let (reps, alone, with_gradient, skipped) = match outcome {
+                Outcome::Timed {
+                    alone,
+                    with_gradient,
+                } => {
+                    let ratios = match subject {
+                        Subject::Gradient => (1.0, 1.0),
+                        Subject::Method(_) => (
+                            median_ratio(alone, gradient),
+                            median_ratio(with_gradient, gradient),
+                        ),
                     };
                     (
-                        seconds.len(),
-                        Some(median(seconds)),
-                        Some(ratio),
+                        alone.len(),
+                        Some((median(alone), ratios.0)),
+                        Some((median(with_gradient), ratios.1)),
                         String::new(),
                     )
                 }
@@ -148,8 +176,10 @@ pub fn case_rows(
                 n_params: case.n_params(),
                 method: subject.name(),
                 reps,
-                median_seconds,
-                ratio_to_gradient,
+                median_seconds: alone.map(|(seconds, _)| seconds),
+                ratio_to_gradient: alone.map(|(_, ratio)| ratio),
+                median_seconds_with_gradient: with_gradient.map(|(seconds, _)| seconds),
+                ratio_with_gradient: with_gradient.map(|(_, ratio)| ratio),
                 skipped,
             }
         })
@@ -172,16 +202,33 @@ pub fn case_problem(case: &CostCase, seed: u64) -> Result<Problem> {
     Problem::new(mlp, case.loss, Reduction::Mean, inputs, targets)
 }
 
-/// Seconds of one call, result included: the inputs and the result pass through
-/// `black_box` so the work cannot be optimised away; freeing the result is timed too.
-fn time_once(subject: Subject, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
+/// One timed call of a round: a subject, alone or together with the gradient.
+#[derive(Clone, Copy)]
+struct Call {
+    subject: Subject,
+    with_gradient: bool,
+}
+
+/// Seconds of one call, results included: the inputs and the results pass through
+/// `black_box` so the work cannot be optimised away; freeing them is timed too. A method
+/// with the gradient computes both from one linearization, as a training step does.
+fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
     let problem = black_box(problem);
     let start = Instant::now();
-    let result = match subject {
-        Subject::Gradient => problem.gradient(),
-        Subject::Method(method) => method.estimate(problem, rng),
-    };
-    drop(black_box(result));
+    match (call.subject, call.with_gradient) {
+        (Subject::Gradient, _) => drop(black_box(problem.gradient())),
+        (Subject::Method(method), false) => drop(black_box(method.estimate(problem, rng))),
+        (Subject::Method(method), true) => {
+            let linearization = Linearization::new(problem);
+            let gradient = problem
+                .mlp()
+                .param_gradient(linearization.pass(), linearization.backward());
+            let diagonal = method
+                .estimate_from(&linearization, rng)
+                .into_params(&linearization);
+            drop(black_box((gradient, diagonal)));
+        }
+    }
     start.elapsed().as_secs_f64()
 }
 
@@ -207,40 +254,62 @@ impl CostStudy {
             }
             subjects.push((Subject::Method(method), skip));
         }
-        let timed: Vec<Subject> = subjects
+        // The gradient once, every method not over the cap alone and with the gradient.
+        let calls: Vec<Call> = subjects
             .iter()
             .filter(|(_, skip)| skip.is_none())
-            .map(|(subject, _)| *subject)
+            .flat_map(|&(subject, _)| {
+                let variants: &[bool] = match subject {
+                    Subject::Gradient => &[false],
+                    Subject::Method(_) => &[false, true],
+                };
+                variants.iter().map(move |&with_gradient| Call {
+                    subject,
+                    with_gradient,
+                })
+            })
             .collect();
-        let mut rngs: Vec<ChaCha8Rng> = timed
+        let mut rngs: Vec<ChaCha8Rng> = calls
             .iter()
-            .map(|subject| stream_rng(spec.seed, case.cell(), stream_id(&subject.name())))
+            .map(|call| stream_rng(spec.seed, case.cell(), stream_id(&call.subject.name())))
             .collect();
-        let mut seconds = vec![Vec::with_capacity(spec.reps); timed.len()];
+        let mut seconds = vec![Vec::with_capacity(spec.reps); calls.len()];
         for round in 0..spec.warmup + spec.reps {
-            for offset in 0..timed.len() {
-                let i = (round + offset) % timed.len();
-                let elapsed = time_once(timed[i], &problem, &mut rngs[i]);
+            for offset in 0..calls.len() {
+                let i = (round + offset) % calls.len();
+                let elapsed = time_once(calls[i], &problem, &mut rngs[i]);
                 if round >= spec.warmup {
                     seconds[i].push(elapsed);
                 }
             }
         }
-        let mut timings = timed.iter().zip(seconds);
+        let mut timings = seconds.into_iter();
+        let gradient = timings.next().expect("the gradient is always timed first");
         let outcomes: Vec<(Subject, Outcome)> = subjects
             .into_iter()
-            .map(|(subject, skip)| match skip {
-                Some(reason) => (subject, Outcome::Skipped(reason)),
-                None => {
-                    let (_, seconds) = timings.next().expect("one timing per timed subject");
-                    (subject, Outcome::Timed(seconds))
+            .map(|(subject, skip)| match (subject, skip) {
+                (_, Some(reason)) => (subject, Outcome::Skipped(reason)),
+                (Subject::Gradient, None) => (
+                    subject,
+                    Outcome::Timed {
+                        alone: gradient.clone(),
+                        with_gradient: gradient.clone(),
+                    },
+                ),
+                (Subject::Method(_), None) => {
+                    let mut next = || timings.next().expect("two timings per timed method");
+                    let alone = next();
+                    let with_gradient = next();
+                    (
+                        subject,
+                        Outcome::Timed {
+                            alone,
+                            with_gradient,
+                        },
+                    )
                 }
             })
             .collect();
-        let gradient = match &outcomes[0] {
-            (Subject::Gradient, Outcome::Timed(seconds)) => seconds.clone(),
-            _ => unreachable!("the gradient is always timed first"),
-        };
         Ok(case_rows(case, &gradient, &outcomes))
     }
 }
@@ -275,16 +344,18 @@ impl Study for CostStudy {
         format!("{}/{}", case.sweep, case.size)
     }
 
-    /// The timed rounds of the gradient and every method not over the cap.
+    /// The timed rounds of the gradient and every method not over the cap, alone and with
+    /// the gradient.
     fn cell_work(&self, case: &CostCase) -> f64 {
         let widths = case.architecture.widths();
-        let per_round: f64 = gradient_work(&widths, case.batch_size)
+        let gradient = gradient_work(&widths, case.batch_size);
+        let per_round: f64 = gradient
             + self
                 .spec
                 .methods
                 .iter()
                 .filter(|&&m| self.spec.skip_reason(case, m).is_none())
-                .map(|m| m.work(&widths, case.batch_size))
+                .map(|m| 2.0 * m.work(&widths, case.batch_size) + gradient)
                 .sum::<f64>();
         per_round * (self.spec.warmup + self.spec.reps) as f64
     }
@@ -349,7 +420,7 @@ impl Study for CostStudy {
             "warmup": spec.warmup,
             "max_work": if spec.max_work.is_finite() { json!(spec.max_work) } else { json!("inf") },
             "seed": spec.seed,
-            "timing": "std::time::Instant around one call (result freed inside); rounds interleave the gradient and every method round-robin, starting one further along each round; medians over the timed rounds; ratio_to_gradient = median over rounds of seconds / gradient seconds of the same round",
+            "timing": "std::time::Instant around one call (result freed inside); rounds interleave the gradient and every method round-robin, starting one further along each round; medians over the timed rounds; ratio_to_gradient = median over rounds of seconds / gradient seconds of the same round; *_with_gradient: the method and the gradient from one shared linearization, timed as one call",
         })
     }
 
@@ -384,11 +455,21 @@ mod tests {
     fn ratios_are_medians_of_per_round_ratios() {
         let gradient = vec![1.0, 2.0, 4.0];
         let outcomes = vec![
-            (Subject::Gradient, Outcome::Timed(gradient.clone())),
+            (
+                Subject::Gradient,
+                Outcome::Timed {
+                    alone: gradient.clone(),
+                    with_gradient: gradient.clone(),
+                },
+            ),
             // Per-round ratios 4, 0.5, 3: median 3, while the ratio of medians is 4 / 2.
+            // With the gradient: 5, 1, 3.5, median 3.5.
             (
                 Subject::Method("hesscale".parse().unwrap()),
-                Outcome::Timed(vec![4.0, 1.0, 12.0]),
+                Outcome::Timed {
+                    alone: vec![4.0, 1.0, 12.0],
+                    with_gradient: vec![5.0, 2.0, 14.0],
+                },
             ),
             (
                 Subject::Method(Method::exact()),
@@ -403,10 +484,20 @@ mod tests {
         assert_eq!(rows[1].method, "hesscale");
         assert_eq!(rows[1].ratio_to_gradient, Some(3.0));
         assert_eq!(rows[1].median_seconds, Some(4.0));
+        assert_eq!(rows[1].ratio_with_gradient, Some(3.5));
+        assert_eq!(rows[1].median_seconds_with_gradient, Some(5.0));
+        assert_eq!(rows[0].ratio_with_gradient, Some(1.0));
         assert_eq!(rows[1].reps, 3);
         assert_eq!(rows[2].method, "exact");
         assert_eq!(
             (rows[2].median_seconds, rows[2].ratio_to_gradient),
+            (None, None)
+        );
+        assert_eq!(
+            (
+                rows[2].median_seconds_with_gradient,
+                rows[2].ratio_with_gradient
+            ),
             (None, None)
         );
         assert_eq!((rows[2].reps, rows[2].skipped.as_str()), (0, "size cap"));
@@ -430,7 +521,7 @@ mod tests {
         assert_eq!(table::parse::<CostRow>(&text, 2).unwrap(), rows);
         assert_eq!(
             table::header(&CostRow::default()),
-            "sweep,depth,width,inputs,outputs,batch_size,n_params,method,reps,median_seconds,ratio_to_gradient,skipped"
+            "sweep,depth,width,inputs,outputs,batch_size,n_params,method,reps,median_seconds,ratio_to_gradient,median_seconds_with_gradient,ratio_with_gradient,skipped"
         );
     }
 
