@@ -579,6 +579,117 @@ fn a_resumed_run_grows_by_seeds_and_widths_computing_only_the_new_cells() {
     assert_same_results(&fresh, &grown);
 }
 
+#[test]
+fn merge_combines_runs_of_different_grids_into_the_run_of_their_union() {
+    let dir = TempDir::new().unwrap();
+    let four = dir.path().join("four");
+    let six = dir.path().join("six");
+    run_ok(&[GRID, &["--widths", "4"]].concat(), &four);
+    run_ok(&[GRID, &["--widths", "6"]].concat(), &six);
+    let merged = dir.path().join("merged");
+    merge(&[&four, &six], &merged).success();
+    let fresh = dir.path().join("fresh");
+    run_ok(&[GRID, &["--widths", "4,6"]].concat(), &fresh);
+    assert_same_results(&fresh, &merged);
+    // A union with a hole (width 6 has a third seed, width 4 does not) is merged as a run
+    // of the union grid with the missing cells still to do, and `--resume` fills them.
+    let six_three_seeds = dir.path().join("six-three-seeds");
+    run_ok(
+        &[GRID, &["--widths", "6", "--seeds", "3"]].concat(),
+        &six_three_seeds,
+    );
+    let holey = dir.path().join("holey");
+    merge(&[&four, &six_three_seeds], &holey).success();
+    let meta = read_json(&holey.join("quality.meta.json"));
+    assert_eq!(meta["cells"]["grid"], 96, "{meta}");
+    assert_eq!(meta["cells"]["shard"], 80, "{meta}");
+    let union = [GRID, &["--widths", "4,6", "--seeds", "3"]].concat();
+    bin()
+        .args(&union)
+        .arg("--resume")
+        .arg("--out-dir")
+        .arg(&holey)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("96 cells (16 run now) of 96"));
+    let fresh = dir.path().join("fresh-union");
+    run_ok(&union, &fresh);
+    assert_same_results(&fresh, &holey);
+}
+
+#[test]
+fn progress_is_printed_as_plain_lines_when_stderr_is_not_a_terminal() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    // Captured stderr is not a terminal: one plain line per tenth of the work at least,
+    // and a last one at the end.
+    let assert = bin()
+        .args(GRID)
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains(" cells, ") && line.contains("% of the work"))
+        .collect();
+    assert!(progress.len() >= 5, "too few progress lines:\n{stderr}");
+    assert!(
+        progress
+            .iter()
+            .all(|line| line.starts_with("quality: ") && line.ends_with(" elapsed")),
+        "{stderr}"
+    );
+    assert!(
+        progress
+            .last()
+            .unwrap()
+            .starts_with("quality: 32/32 cells, 100% of the work, done, "),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "a bar was drawn into a pipe:\n{stderr}"
+    );
+}
+
+#[test]
+fn the_results_table_is_printed_at_the_end_unless_quiet() {
+    let dir = TempDir::new().unwrap();
+    let args = [GRID, &["--depth", "2", "--activations", "tanh"]].concat();
+    let assert = bin()
+        .args(&args)
+        .arg("--out-dir")
+        .arg(dir.path().join("loud"))
+        .assert()
+        .success();
+    let table = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(table.starts_with("normalized L1 error"), "{table}");
+    for method in ["hesscale", "ggn", "ggn_mc:2", "hutchinson:2", "zero"] {
+        assert!(
+            table.lines().any(|line| line.starts_with(method)),
+            "no row for {method}:\n{table}"
+        );
+    }
+    let hesscale = table
+        .lines()
+        .find(|line| line.starts_with("hesscale "))
+        .unwrap();
+    assert!(
+        hesscale.split_whitespace().skip(1).all(|v| v == "1.00"),
+        "hesscale's normalized error is 1 by definition: {hesscale}"
+    );
+    bin()
+        .args(&args)
+        .arg("--quiet")
+        .arg("--out-dir")
+        .arg(dir.path().join("quiet"))
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+}
+
 /// The data rows of a CSV file, split into fields.
 fn rows(path: &Path) -> Vec<Vec<String>> {
     String::from_utf8(read(path))

@@ -24,6 +24,14 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// An estimated duration as text: `about 3m05s`, or `under 1s`.
+pub fn estimate(seconds: f64) -> String {
+    match duration(seconds) {
+        text if seconds.round() < 1.0 => text,
+        text => format!("about {text}"),
+    }
+}
+
 /// The current time in UTC as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
     utc_timestamp(SystemTime::now())

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::config::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::io::confirm::confirm_long_run;
-use crate::io::format::duration;
+use crate::io::format::{duration, estimate};
 use crate::io::lock::DirLock;
 use crate::io::machine::cpu_seconds;
 use crate::io::output::{truncate, write_atomically, Appender};
@@ -672,11 +672,11 @@ fn plan<S: Study>(
     let cpu = remaining / WORK_PER_SECOND;
     let wall = cpu / options.threads.min(cells.len() - done).max(1) as f64;
     let line = format!(
-        "{}: {} cells to run ({done} already finished), estimated {} of CPU time, about {} on {} threads",
+        "{}: {} cells to run ({done} already finished), estimated {} of CPU time, {} on {} threads",
         study.name(),
         cells.len() - done,
         duration(cpu),
-        duration(wall),
+        estimate(wall),
         options.threads
     );
     confirm_long_run(&line, cpu, options.yes)?;

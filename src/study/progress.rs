@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::io::format::duration;
+use crate::io::format::{duration, estimate};
 
 /// How often a plain line is printed at most, when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(10);
@@ -92,10 +92,11 @@ impl Progress {
     }
 
     fn describe(&self, state: &State) -> String {
-        let left = self.seconds_left(state).map_or_else(
-            || "estimating time left".to_string(),
-            |s| format!("about {} left", duration(s)),
-        );
+        let left = match self.seconds_left(state) {
+            _ if state.cells_done == self.cells => "done".to_string(),
+            Some(seconds) => format!("{} left", estimate(seconds)),
+            None => "estimating time left".to_string(),
+        };
         format!(
             "{}/{} cells, {:.0}% of the work, {left}",
             state.cells_done,
