@@ -345,14 +345,18 @@ ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv",
              "optimize_summary.csv")
 
 
-def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Path]:
+def write_results(directory: Path, files=ALL_FILES, grids: list[dict] | None = None,
+                  **quality_kwargs) -> list[Path]:
     """Writes the chosen synthetic CSVs into directory (created if needed) and returns
     their paths. quality_kwargs go to quality_rows (widths, depth, seeds, data, steps,
-    ...); the training files have rows only for a data set."""
+    ...); grids, a list of such keyword sets, writes the quality rows of each one after
+    the other, as `hesscale-cli merge` would of separate runs. The training files have
+    rows only for a data set."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    runs, summary, timing, timing_cells, training, training_summary = \
-        quality_rows(**quality_kwargs)
+    quality = [quality_rows(**kwargs) for kwargs in (grids or [quality_kwargs])]
+    runs, summary, timing, timing_cells, training, training_summary = (
+        [row for tables in quality for row in tables[i]] for i in range(6))
     curves, optimize_summary = optimize_rows()
     tables = {
         "quality_runs.csv": (QUALITY_RUNS_HEADER, runs),
