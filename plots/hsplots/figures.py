@@ -324,7 +324,7 @@ def _bar_series(ax, slot: dict[str, int], by_method: dict, ratios: dict[str, lis
         if faded:
             ax.bar(xs, [drawable[m] for m in bars], width=width, zorder=2, linewidth=0,
                    color=[to_rgba(c, 0.28) for c in colors], edgecolor=colors,
-                   hatch="//////")  # the hatching takes the edge colour
+                   hatch="////")  # the hatching takes the edge colour
         else:
             ax.bar(xs, [drawable[m] for m in bars], width=width, color=colors,
                    edgecolor="none", zorder=2)
@@ -911,7 +911,7 @@ def fig_trained_normalized_l1(results: Path, out: Path,
         first, last = (step_label(s) for s in pairs.pop())
     else:
         first, last = "first step measured", "last step measured"
-    bars = [Patch(facecolor=to_rgba("0.45", 0.28), edgecolor="0.45", hatch="//////",
+    bars = [Patch(facecolor=to_rgba("0.45", 0.28), edgecolor="0.45", hatch="////",
                   linewidth=0, label=first),
             Patch(color="0.45", label=f"{last} (colour: method)")]
     figure_legend(fig, _bar_legend(_any(marks), bars), column_width=2.6)
