@@ -305,11 +305,10 @@ _ROUNDOFF_TEXT = f"{ROUNDOFF:.0e}".replace("e-0", "e-")
 def _bar_series(ax, slot: dict[str, int], by_method: dict, ratios: dict[str, list[float]],
                 offset: float = 0.0, width: float = 0.7, faded: bool = False) -> dict:
     """One series of normalized-L1 bars in a panel (log y axis) whose methods sit in fixed
-    slots:
-    each method's bar (colour: method; `faded`: light with hatching) at slot + offset,
-    the per-seed ratios as dots, the mean ± s.e. of those ratios as error bars; a method
-    without a value gets "n/a". A method at round-off level gets no bar (the log axis
-    spans only the drawable errors) but is listed under `roundoff` in the result, for
+    slots: each method's bar (colour: method; `faded`: light with hatching) at slot +
+    offset, the per-seed ratios as dots, the mean ± s.e. of those ratios as error bars; a
+    method without a value gets "n/a". A method at round-off level gets no bar (the log
+    axis spans only the drawable errors) but is listed under `roundoff` in the result, for
     _roundoff_marks. by_method: the layer=all summary rows of the cell; ratios: its
     per-seed ratios by method. Returns which marks were drawn (keys bars, dots,
     errorbars) and the round-off methods (key roundoff)."""
@@ -405,7 +404,7 @@ def _bar_legend(drew: dict, bars: list) -> list:
     return handles
 
 
-def _any(marks: list[dict]) -> dict:
+def _any_marks(marks: list[dict]) -> dict:
     """The marks drawn by any of several _bar_series."""
     return {k: any(d[k] for d in marks) for k in ("bars", "dots", "errorbars", "roundoff")}
 
@@ -458,7 +457,7 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
     if with_bars:
         fig.supylabel("normalized L1 error\n(hesscale = 1, log scale)", fontsize=9)
     bars = Patch(color="0.6", label="mean L1 error ÷ hesscale's (colour: method)")
-    figure_legend(fig, _bar_legend(_any(marks), [bars]), column_width=3.0)
+    figure_legend(fig, _bar_legend(_any_marks(marks), [bars]), column_width=3.0)
     settings = shared_settings(rows, CELL) + [seeds_and_samples(rows)]
     figure_title(fig, "L1 error of each method relative to HesScale's", settings)
     return save(fig, out, "fig1_normalized_l1")
@@ -831,7 +830,7 @@ def network_settings(rows: list[dict]) -> list[str]:
     return settings
 
 
-def test_accuracies(results: Path, where: dict | None, networks: dict,
+def accuracies_reached(results: Path, where: dict | None, networks: dict,
                     shown: list[str]) -> str | None:
     """'test accuracy after 1,000 steps: relu 93.1%, tanh 92.4%' from
     quality_training_summary.csv: each network's mean over seeds at its last step, named
@@ -898,11 +897,11 @@ def fig_trained_normalized_l1(results: Path, out: Path,
                              offset=offset, width=0.4, faded=faded)
                  for s, offset, faded in ((pair[0], -0.2, True), (pair[1], 0.2, False))]
         # one mark in the middle of the slot where both are round-off
-        first, last = (set(series["roundoff"]) for series in panel)
-        _roundoff_marks(ax, {m: slot[m] + (0.0 if m in first and m in last
-                                           else -0.2 if m in first else 0.2)
-                             for m in first | last})
-        _bar_axes(ax, methods, _any(panel))
+        before, after = (set(series["roundoff"]) for series in panel)
+        _roundoff_marks(ax, {m: slot[m] + (0.0 if m in before and m in after
+                                           else -0.2 if m in before else 0.2)
+                             for m in before | after})
+        _bar_axes(ax, methods, _any_marks(panel))
         marks += panel
     _name_slots_below(with_bars)
     if with_bars:
@@ -914,9 +913,9 @@ def fig_trained_normalized_l1(results: Path, out: Path,
     bars = [Patch(facecolor=to_rgba("0.45", 0.28), edgecolor="0.45", hatch="////",
                   linewidth=0, label=first),
             Patch(color="0.45", label=f"{last} (colour: method)")]
-    figure_legend(fig, _bar_legend(_any(marks), bars), column_width=2.6)
+    figure_legend(fig, _bar_legend(_any_marks(marks), bars), column_width=2.6)
     settings = network_settings(rows) + [seeds_and_samples(rows)]
-    accuracy = test_accuracies(results, where, networks, shown)
+    accuracy = accuracies_reached(results, where, networks, shown)
     if accuracy:
         settings.append(accuracy)
     figure_title(fig, "L1 error of each method relative to HesScale's, before and after "
