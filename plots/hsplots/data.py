@@ -7,26 +7,37 @@ import csv
 import math
 from pathlib import Path
 
-# Exact column names of each file: (text columns, numeric columns). Extra columns are
-# ignored; missing ones are an error.
+# Exact column names of each file: (text columns, numeric columns[, columns added later]).
+# Extra columns are ignored; missing ones are an error, but for the columns added later.
+
+# The columns that `quality` gained with trained networks (SPEC §8), and what a file
+# written before them means: random inputs at initialisation (SPEC §3), sizes not
+# recorded (None). A quality file without such a column reads as if every row had that
+# value.
+QUALITY_ADDED = {"data": "random", "step": 0, "inputs": None, "outputs": None,
+                 "n_params": None}
 QUALITY_RUNS = (
     ["activation", "loss", "reduction", "data", "depth", "width", "batch_size", "step",
      "seed", "method", "layer", "param"],
     ["l1", "sum_abs_exact"],
+    QUALITY_ADDED,
 )
 QUALITY_SUMMARY = (
     ["activation", "loss", "reduction", "data", "depth", "width", "inputs", "outputs",
      "n_params", "batch_size", "step", "method", "layer", "seeds", "samples"],
     ["mean_l1", "se_l1", "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"],
+    QUALITY_ADDED,
 )
 QUALITY_TIMING = (
     ["activation", "loss", "data", "depth", "width", "batch_size", "method", "samples"],
     ["seconds_per_sample"],
+    QUALITY_ADDED,
 )
 QUALITY_TIMING_CELLS = (
     ["activation", "loss", "reduction", "data", "depth", "width", "batch_size", "seed",
      "method", "samples"],
     ["seconds"],
+    QUALITY_ADDED,
 )
 QUALITY_TRAINING_SUMMARY = (
     ["activation", "loss", "reduction", "data", "depth", "width", "step", "seeds"],
@@ -53,12 +64,6 @@ OPTIMIZE_SUMMARY = (
 INTEGER_COLUMNS = {"depth", "width", "batch_size", "seed", "seeds", "samples", "inputs",
                    "outputs", "n_params", "reps", "step", "steps"}
 
-# Columns that `quality` gained with trained networks (SPEC §8), and what a file written
-# before them means: random inputs at initialisation (SPEC §3), sizes not recorded (None).
-# A file without such a column reads as if every row had that value.
-ADDED_COLUMNS = {"data": "random", "step": 0, "inputs": None, "outputs": None,
-                 "n_params": None}
-
 
 class NoData(Exception):
     """The file is missing or has no data rows: its figures are skipped quietly."""
@@ -81,14 +86,15 @@ ROUNDOFF = 1e-9
 
 
 def read_table(path: Path, schema, where: dict[str, str] | None = None) -> list[dict]:
-    """Reads a CSV with the given (text columns, numeric columns) schema into a list of
-    dicts. Numeric cells become floats (empty -> NaN); integer-like key columns (depth,
-    width, ...) become ints; a column of ADDED_COLUMNS that an older file lacks takes its
-    value there. `where` ({column: value}) keeps only the rows whose column reads as that
+    """Reads a CSV with the given (text columns, numeric columns[, columns added later])
+    schema into a list of dicts. Numeric cells become floats (empty -> NaN); integer-like
+    key columns (depth, width, ...) become ints; a column added later that an older file
+    lacks takes the value the schema gives it. `where` ({column: value}) keeps only the rows whose column reads as that
     value; columns the schema lacks are ignored. Raises NoData for a missing or empty file
     (or no row left by `where`), BadData for a missing column or a cell that does not
     parse."""
-    text_columns, number_columns = schema
+    text_columns, number_columns, *later = schema
+    added = later[0] if later else {}
     if not path.is_file():
         raise NoData(f"{path} not found")
     with path.open(newline="") as handle:
@@ -96,8 +102,7 @@ def read_table(path: Path, schema, where: dict[str, str] | None = None) -> list[
         header = reader.fieldnames or []
         if not header:
             raise NoData(f"{path} is empty")
-        defaulted = {c: ADDED_COLUMNS[c] for c in text_columns
-                     if c not in header and c in ADDED_COLUMNS}
+        defaulted = {c: added[c] for c in text_columns if c not in header and c in added}
         missing = [c for c in text_columns + number_columns
                    if c not in header and c not in defaulted]
         if missing:
