@@ -716,6 +716,21 @@ class TrainedNetworks(TempDirTest):
         finally:
             plt.close(fig)
 
+    def test_fig7_has_a_panel_and_an_accuracy_per_network(self):
+        synthetic.write_results(self.results, **dict(synthetic.TRAINED, widths=(32, 64)))
+        fig = drawn_figure(figures.fig_trained_normalized_l1, self.results)
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes],
+                             ["relu, width 32", "relu, width 64", "tanh, width 32",
+                              "tanh, width 64"])
+            subtitle = " ".join(fig.get_suptitle().splitlines()[1:])
+            self.assertIn("depth 3", subtitle)  # no one architecture for all panels
+            self.assertNotIn("→", subtitle)
+            self.assertRegex(subtitle, r"test accuracy after 10,000 steps: relu, width 32 "
+                                       r"\d\d\.\d%; relu, width 64 \d\d\.\d%; tanh, width 32")
+        finally:
+            plt.close(fig)
+
     def test_fig8_draws_each_method_against_the_steps(self):
         fig = drawn_figure(figures.fig_normalized_l1_vs_step, self.results)
         try:
