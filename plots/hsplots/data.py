@@ -89,10 +89,10 @@ def read_table(path: Path, schema, where: dict[str, str] | None = None) -> list[
     """Reads a CSV with the given (text columns, numeric columns[, columns added later])
     schema into a list of dicts. Numeric cells become floats (empty -> NaN); integer-like
     key columns (depth, width, ...) become ints; a column added later that an older file
-    lacks takes the value the schema gives it. `where` ({column: value}) keeps only the rows whose column reads as that
-    value; columns the schema lacks are ignored. Raises NoData for a missing or empty file
-    (or no row left by `where`), BadData for a missing column or a cell that does not
-    parse."""
+    lacks takes the value the schema gives it. `where` ({column: value}) keeps only the
+    rows whose column reads as that value; columns the schema lacks are ignored. Raises
+    NoData for a missing or empty file (or no row left by `where`), BadData for a missing
+    column or a cell that does not parse."""
     text_columns, number_columns, *later = schema
     added = later[0] if later else {}
     if not path.is_file():

@@ -364,7 +364,7 @@ def _roundoff_marks(ax, at: dict[str, float]) -> None:
 
 def _bar_axes(ax, methods: list[str], drew: dict) -> None:
     """The axes of a normalized-L1 bar panel (after its _bar_series; drew: their marks
-    together): log y with the dashed hesscale line at 1, the methods named in their slots."""
+    together): the dashed hesscale line at 1 and the methods named in their slots."""
     ax.axhline(1.0, color=method_color("hesscale"), ls="--", lw=0.9, zorder=1)
     if not drew["bars"]:  # only round-off errors: show a decade around the hesscale line
         ax.set_ylim(0.1, 10)
