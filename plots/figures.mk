@@ -5,6 +5,7 @@
 #   make figures FIGURES_RESULTS=dir FIGURES_OUT=dir
 #   make figures-test                 # unittest suite of the figure scripts (synthetic data)
 #   make figure-example               # the README's plots/example_normalized_l1.png
+#   make figure-example-trained       # plots/example_trained_normalized_l1.png (ICML 2024 grid)
 #
 # The first run creates the virtual environment plots/.venv from plots/requirements.txt;
 # a stamp file inside it re-installs only when requirements.txt changes.
@@ -20,7 +21,7 @@ $(FIGURES_STAMP): plots/requirements.txt
 	$(FIGURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
 	touch $@
 
-.PHONY: figures figures-test figure-example figure-example-optimize
+.PHONY: figures figures-test figure-example figure-example-optimize figure-example-trained
 figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
@@ -43,3 +44,11 @@ figure-example-optimize: $(FIGURES_STAMP) ## Render the optimize figures from ma
 		--out $(FIGURES_OUT)/optimize --only fig5 --only fig6 --dpi 100
 	cp $(FIGURES_OUT)/optimize/fig5_learning_curves.png plots/example_learning_curves.png
 	cp $(FIGURES_OUT)/optimize/fig6_step_size_sensitivity.png plots/example_step_size_sensitivity.png
+
+# The trained-network figure: fig7 of the ICML 2024 quality grid (`hesscale-cli quality
+# --preset experiments/icml2024.json`, results/icml2024) at 100 dpi, next to the others.
+ICML2024_RESULTS ?= results/icml2024
+figure-example-trained: $(FIGURES_STAMP) ## Render fig7 from the icml2024 preset's data -> plots/example_trained_normalized_l1.png
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(ICML2024_RESULTS) \
+		--out $(FIGURES_OUT)/trained --only fig7 --dpi 100
+	cp $(FIGURES_OUT)/trained/fig7_trained_normalized_l1.png plots/example_trained_normalized_l1.png

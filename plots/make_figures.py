@@ -25,8 +25,8 @@ from hsplots.data import ALL_COLUMNS, BadData, NoData  # noqa: E402
 from hsplots import figures, optimize  # noqa: E402
 from hsplots.style import apply_style  # noqa: E402
 
-# Every figure: (file name, function, what it shows), in the order they are made.
-FIGURES = figures.FIGURES + optimize.FIGURES
+# Every figure: (file name, function, what it shows), made in the order of their names.
+FIGURES = sorted(figures.FIGURES + optimize.FIGURES, key=lambda f: f[0])
 
 
 def _condition(text: str) -> tuple[str, str]:

@@ -7,26 +7,41 @@ import csv
 import math
 from pathlib import Path
 
-# Exact column names of each file: (text columns, numeric columns). Extra columns are
-# ignored; missing ones are an error.
+# Exact column names of each file: (text columns, numeric columns[, columns added later]).
+# Extra columns are ignored; missing ones are an error, but for the columns added later.
+
+# The columns that `quality` gained with trained networks (SPEC §8), and what a file
+# written before them means: random inputs at initialisation (SPEC §3), sizes not
+# recorded (None). A quality file without such a column reads as if every row had that
+# value.
+QUALITY_ADDED = {"data": "random", "step": 0, "inputs": None, "outputs": None,
+                 "n_params": None}
 QUALITY_RUNS = (
-    ["activation", "loss", "reduction", "depth", "width", "batch_size", "seed", "method",
-     "layer", "param"],
+    ["activation", "loss", "reduction", "data", "depth", "width", "batch_size", "step",
+     "seed", "method", "layer", "param"],
     ["l1", "sum_abs_exact"],
+    QUALITY_ADDED,
 )
 QUALITY_SUMMARY = (
-    ["activation", "loss", "reduction", "depth", "width", "batch_size", "method", "layer",
-     "seeds", "samples"],
+    ["activation", "loss", "reduction", "data", "depth", "width", "inputs", "outputs",
+     "n_params", "batch_size", "step", "method", "layer", "seeds", "samples"],
     ["mean_l1", "se_l1", "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"],
+    QUALITY_ADDED,
 )
 QUALITY_TIMING = (
-    ["activation", "loss", "depth", "width", "batch_size", "method", "samples"],
+    ["activation", "loss", "data", "depth", "width", "batch_size", "method", "samples"],
     ["seconds_per_sample"],
+    QUALITY_ADDED,
 )
 QUALITY_TIMING_CELLS = (
-    ["activation", "loss", "reduction", "depth", "width", "batch_size", "seed", "method",
-     "samples"],
+    ["activation", "loss", "reduction", "data", "depth", "width", "batch_size", "seed",
+     "method", "samples"],
     ["seconds"],
+    QUALITY_ADDED,
+)
+QUALITY_TRAINING_SUMMARY = (
+    ["activation", "loss", "reduction", "data", "depth", "width", "step", "seeds"],
+    ["train_loss", "test_loss", "test_accuracy", "test_accuracy_se"],
 )
 COST = (
     ["sweep", "depth", "width", "inputs", "outputs", "batch_size", "method", "reps"],
@@ -47,7 +62,7 @@ OPTIMIZE_SUMMARY = (
 
 # Columns that hold integers (compared and sorted as numbers).
 INTEGER_COLUMNS = {"depth", "width", "batch_size", "seed", "seeds", "samples", "inputs",
-                   "outputs", "reps", "step", "steps"}
+                   "outputs", "n_params", "reps", "step", "steps"}
 
 
 class NoData(Exception):
@@ -60,8 +75,8 @@ class BadData(Exception):
 
 # Every column some figure reads (what --where may filter on).
 ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING,
-                                     QUALITY_TIMING_CELLS, COST, OPTIMIZE_CURVES,
-                                     OPTIMIZE_SUMMARY)
+                                     QUALITY_TIMING_CELLS, QUALITY_TRAINING_SUMMARY, COST,
+                                     OPTIMIZE_CURVES, OPTIMIZE_SUMMARY)
                       for c in schema[0] + schema[1]})
 
 # An error below this (normalized to hesscale's, or relative to the exact diagonal's L1
@@ -71,13 +86,15 @@ ROUNDOFF = 1e-9
 
 
 def read_table(path: Path, schema, where: dict[str, str] | None = None) -> list[dict]:
-    """Reads a CSV with the given (text columns, numeric columns) schema into a list of
-    dicts. Numeric cells become floats (empty -> NaN); integer-like key columns (depth,
-    width, ...) become ints. `where` ({column: value}) keeps only the rows whose column
-    reads as that value; columns the schema lacks are ignored. Raises NoData for a
-    missing or empty file (or no row left by `where`), BadData for a missing column or a
-    cell that does not parse."""
-    text_columns, number_columns = schema
+    """Reads a CSV with the given (text columns, numeric columns[, columns added later])
+    schema into a list of dicts. Numeric cells become floats (empty -> NaN); integer-like
+    key columns (depth, width, ...) become ints; a column added later that an older file
+    lacks takes the value the schema gives it. `where` ({column: value}) keeps only the
+    rows whose column reads as that value; columns the schema lacks are ignored. Raises
+    NoData for a missing or empty file (or no row left by `where`), BadData for a missing
+    column or a cell that does not parse."""
+    text_columns, number_columns, *later = schema
+    added = later[0] if later else {}
     if not path.is_file():
         raise NoData(f"{path} not found")
     with path.open(newline="") as handle:
@@ -85,14 +102,18 @@ def read_table(path: Path, schema, where: dict[str, str] | None = None) -> list[
         header = reader.fieldnames or []
         if not header:
             raise NoData(f"{path} is empty")
-        missing = [c for c in text_columns + number_columns if c not in header]
+        defaulted = {c: added[c] for c in text_columns if c not in header and c in added}
+        missing = [c for c in text_columns + number_columns
+                   if c not in header and c not in defaulted]
         if missing:
             raise BadData(f"{path}: missing column(s) {', '.join(missing)}")
         rows = []
         for row in reader:
             line = reader.line_num
-            out = {}
+            out = dict(defaulted)
             for column in text_columns:
+                if column in defaulted:
+                    continue
                 value = (row[column] or "").strip()
                 if column in INTEGER_COLUMNS:
                     value = _parse_int(value, path, line, column)
@@ -115,6 +136,8 @@ def _matches(cell, value: str) -> bool:
     """Whether a parsed cell equals the text value (numbers compared as numbers)."""
     if isinstance(cell, str):
         return cell == value
+    if cell is None:  # not recorded in an older file
+        return False
     try:
         return cell == type(cell)(value)
     except ValueError:

@@ -10,12 +10,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 from matplotlib.ticker import (
     EngFormatter,
     FixedLocator,
+    FuncFormatter,
     LogLocator,
     NullFormatter,
     NullLocator,
@@ -29,6 +31,7 @@ from .data import (
     QUALITY_SUMMARY,
     QUALITY_TIMING,
     QUALITY_TIMING_CELLS,
+    QUALITY_TRAINING_SUMMARY,
     NoData,
     group_by,
     is_roundoff,
@@ -46,14 +49,32 @@ from .style import (
     save,
 )
 
-# The columns that define one quality cell (one network configuration).
-CELL = ["activation", "loss", "reduction", "depth", "width", "batch_size"]
+# The columns that define one quality cell (one network configuration, its data and the
+# training step it was measured at).
+CELL = ["data", "step", "activation", "loss", "reduction", "depth", "width", "batch_size"]
 
 # The order in which settings are named in panel titles and figure subtitles.
-_SETTING_ORDER = ["activation", "loss", "width", "depth", "inputs", "outputs", "batch_size",
-                  "reduction"]
+_SETTING_ORDER = ["data", "activation", "loss", "step", "width", "depth", "inputs",
+                  "outputs", "batch_size", "reduction"]
+
+
+def data_label(data: str) -> str:
+    """'random inputs', 'mnist', or for the full MNIST of a directory 'mnist:' and the
+    directory's last component (the whole path would not fit a title)."""
+    if data == "random":
+        return "random inputs"
+    name, sep, directory = data.partition(":")
+    return f"{name}:{Path(directory).name}" if sep else data
+
+
+def step_label(step: int) -> str:
+    """'untrained' for step 0, else 'after 1,000 training steps'."""
+    return "untrained" if step == 0 else f"after {step:,} training steps"
+
 
 _LABELS = {
+    "data": data_label,
+    "step": step_label,
     "activation": lambda v: str(v),
     "loss": lambda v: str(v),
     "reduction": lambda v: f"{v} reduction",
@@ -80,10 +101,13 @@ def row_length(rows: list[dict], columns: list[str]) -> int:
 
 def shared_settings(rows: list[dict], columns: list[str]) -> list[str]:
     """The settings among `columns` that have one value in all rows, as labels, e.g.
-    ['tanh', 'depth 3', 'batch size 1', 'mean reduction']."""
+    ['tanh', 'depth 3', 'batch size 1', 'mean reduction']. Random inputs, the default
+    protocol (SPEC §3, never trained), go unnamed; so does the step of networks that were
+    all untrained on random inputs."""
+    random_only = {r.get("data", "random") for r in rows} == {"random"}
     parts = []
     for c in _SETTING_ORDER:
-        if c in columns:
+        if c in columns and not (random_only and c in ("data", "step")):
             values = {r[c] for r in rows}
             if len(values) == 1:
                 parts.append(_LABELS[c](values.pop()))
@@ -278,94 +302,93 @@ ROUNDOFF_MARK = "≈0"
 _ROUNDOFF_TEXT = f"{ROUNDOFF:.0e}".replace("e-0", "e-")
 
 
-def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> list[Path]:
-    """Bars: normalized L1 error (mean error / hesscale's) per method; dots: per-seed
-    ratios; error bars: mean ± s.e. of the per-seed ratio. One panel per cell, every panel
-    with the methods in the same slots. A method whose normalized error is at round-off
-    level gets a "≈0" mark at the bottom of its slot instead of a bar, so that the log axis
-    spans only the drawable errors; a cell whose normalized errors are undefined (hesscale
-    exact there, e.g. mse at depth 1) gets a note saying so."""
-    summary = read_table(results / "quality_summary.csv", QUALITY_SUMMARY, where)
-    rows = [r for r in summary if r["layer"] == "all"]
-    if not rows:
-        raise NoData(f"{results / 'quality_summary.csv'} has no layer=all rows")
-    try:
-        ratios = per_seed_ratios(read_table(results / "quality_runs.csv", QUALITY_RUNS,
-                                            where))
-    except NoData:
-        ratios = {}
+def _bar_series(ax, slot: dict[str, int], by_method: dict, ratios: dict[str, list[float]],
+                offset: float = 0.0, width: float = 0.7, faded: bool = False) -> dict:
+    """One series of normalized-L1 bars in a panel (log y axis) whose methods sit in fixed
+    slots: each method's bar (colour: method; `faded`: light with hatching) at slot +
+    offset, the per-seed ratios as dots, the mean ± s.e. of those ratios as error bars; a
+    method without a value gets "n/a". A method at round-off level gets no bar (the log
+    axis spans only the drawable errors) but is listed under `roundoff` in the result, for
+    _roundoff_marks. by_method: the layer=all summary rows of the cell; ratios: its
+    per-seed ratios by method. Returns which marks were drawn (keys bars, dots,
+    errorbars) and the round-off methods (key roundoff)."""
+    ax.set_yscale("log", nonpositive="clip")
+    errors = {m: by_method[m]["normalized_l1"] for m in slot if m in by_method}
+    drawable, roundoff = split_roundoff(errors)
+    bars = list(drawable)
+    drew = {"bars": bool(bars), "dots": False, "errorbars": False, "roundoff": roundoff}
+    xs = np.array([slot[m] + offset for m in bars])
+    if bars:
+        colors = [method_color(m) for m in bars]
+        if faded:
+            ax.bar(xs, [drawable[m] for m in bars], width=width, zorder=2, linewidth=0,
+                   color=[to_rgba(c, 0.28) for c in colors], edgecolor=colors,
+                   hatch="////")  # the hatching takes the edge colour
+        else:
+            ax.bar(xs, [drawable[m] for m in bars], width=width, color=colors,
+                   edgecolor="none", zorder=2)
 
-    groups = group_by(rows, CELL)
-    shown = varying(rows, CELL)
-    # exact is the reference (error 0 by definition) and is left out.
-    methods = [m for m in ordered_methods(r["method"] for r in rows) if m != "exact"]
-    slot = {m: i for i, m in enumerate(methods)}
-    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.3), extra_height=1.6,
-                           row_length=row_length(rows, CELL))
-    drew = {"dots": False, "errorbars": False, "roundoff": False}
-    with_bars = []
-    for ax, (cell, group) in zip(axes, groups.items()):
-        key = dict(zip(CELL, cell))
-        by_method = {r["method"]: r for r in group}
-        errors = {m: by_method[m]["normalized_l1"] for m in methods if m in by_method}
-        drawable, roundoff = split_roundoff(errors)
-        ax.set_title(panel_title(key, shown))
-        if not drawable and not roundoff:
-            note_panel(ax, undefined_normalization(by_method))
-            continue
-        with_bars.append(ax)
-        ax.set_yscale("log", nonpositive="clip")
-        bars = list(drawable)
-        if bars:
-            ax.bar([slot[m] for m in bars], [drawable[m] for m in bars], width=0.7,
-                   color=[method_color(m) for m in bars], edgecolor="none", zorder=2)
+    means = np.array([by_method[m]["ratio_mean"] for m in bars], dtype=float)
+    ses = np.array([by_method[m]["ratio_se"] for m in bars], dtype=float)
+    ok = np.isfinite(means) & np.isfinite(ses) & (means >= ROUNDOFF)
+    if ok.any():
+        ax.errorbar(xs[ok], means[ok], yerr=ses[ok], fmt="none", ecolor="0.15",
+                    elinewidth=0.8, capsize=2.0 * width / 0.7, zorder=4)
+        drew["errorbars"] = True
 
-        means = np.array([by_method[m]["ratio_mean"] for m in bars], dtype=float)
-        ses = np.array([by_method[m]["ratio_se"] for m in bars], dtype=float)
-        ok = np.isfinite(means) & np.isfinite(ses) & (means >= ROUNDOFF)
-        if ok.any():
-            ax.errorbar(np.array([slot[m] for m in bars])[ok], means[ok], yerr=ses[ok],
-                        fmt="none", ecolor="0.15", elinewidth=0.8, capsize=2.0, zorder=4)
-            drew["errorbars"] = True
+    for m, x in zip(bars, xs):
+        r = [v for v in ratios.get(m, []) if positive(v) and not is_roundoff(v)]
+        if r:
+            spread = 0.2 * width / 0.7
+            offsets = np.linspace(-spread, spread, len(r)) if len(r) > 1 else np.zeros(1)
+            ax.scatter(x + offsets, r, s=5, color="0.1", alpha=0.5, linewidths=0,
+                       zorder=3)
+            drew["dots"] = True
 
-        cell_ratios = ratios.get(cell, {})
-        for m in bars:
-            r = [v for v in cell_ratios.get(m, []) if positive(v) and not is_roundoff(v)]
-            if r:
-                offsets = np.linspace(-0.2, 0.2, len(r)) if len(r) > 1 else np.zeros(1)
-                ax.scatter(slot[m] + offsets, r, s=5, color="0.1", alpha=0.5,
-                           linewidths=0, zorder=3)
-                drew["dots"] = True
+    at_bottom = blended_transform_factory(ax.transData, ax.transAxes)
+    for m in slot:
+        if m not in drawable and m not in roundoff:
+            ax.text(slot[m] + offset, 0.02, "n/a", transform=at_bottom, ha="center",
+                    va="bottom", fontsize=6, color="0.45", rotation=90)
+    return drew
 
-        at_bottom = blended_transform_factory(ax.transData, ax.transAxes)
-        for m in roundoff:
-            ax.text(slot[m], 0.02, ROUNDOFF_MARK, transform=at_bottom, ha="center",
-                    va="bottom", fontsize=8, fontweight="bold", color=method_color(m))
-            drew["roundoff"] = True
-        for m in methods:
-            if m not in drawable and m not in roundoff:
-                ax.text(slot[m], 0.02, "n/a", transform=at_bottom, ha="center",
-                        va="bottom", fontsize=6, color="0.45", rotation=90)
 
-        ax.axhline(1.0, color=method_color("hesscale"), ls="--", lw=0.9, zorder=1)
-        if not bars:  # only round-off errors: show a decade around the hesscale line
-            ax.set_ylim(0.1, 10)
-        elif roundoff:  # room for the marks below the hesscale line and the lowest bar
-            low, high = ax.get_ylim()
-            ax.set_ylim(min(low, 1.0) / 3, high)
-        ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right",
-                      rotation_mode="anchor", fontsize=7.5)
-        ax.set_xlim(-0.6, len(methods) - 0.4)
-    # Every panel has the methods in the same slots: name them only under a panel that has
-    # no panel with bars right below it.
+def _roundoff_marks(ax, at: dict[str, float]) -> None:
+    """A "≈0" mark in the method's colour at the bottom of the panel at x (at: {method:
+    x}) for each method whose error is round-off, in place of its bar."""
+    at_bottom = blended_transform_factory(ax.transData, ax.transAxes)
+    for m, x in at.items():
+        ax.text(x, 0.02, ROUNDOFF_MARK, transform=at_bottom, ha="center", va="bottom",
+                fontsize=8, fontweight="bold", color=method_color(m))
+
+
+def _bar_axes(ax, methods: list[str], drew: dict) -> None:
+    """The axes of a normalized-L1 bar panel (after its _bar_series; drew: their marks
+    together): the dashed hesscale line at 1 and the methods named in their slots."""
+    ax.axhline(1.0, color=method_color("hesscale"), ls="--", lw=0.9, zorder=1)
+    if not drew["bars"]:  # only round-off errors: show a decade around the hesscale line
+        ax.set_ylim(0.1, 10)
+    elif drew["roundoff"]:  # room for the marks below the hesscale line and the lowest bar
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, 1.0) / 3, high)
+    ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right",
+                  rotation_mode="anchor", fontsize=7.5)
+    ax.set_xlim(-0.6, len(methods) - 0.4)
+
+
+def _name_slots_below(with_bars: list) -> None:
+    """Every bar panel has the methods in the same slots: name them only under a panel
+    that has no bar panel right below it."""
     lowest = lowest_in_column(with_bars)
     for ax in with_bars:
         if ax not in lowest:
             ax.tick_params(labelbottom=False)
-    if with_bars:
-        fig.supylabel("normalized L1 error\n(hesscale = 1, log scale)", fontsize=9)
 
-    handles = [Patch(color="0.6", label="mean L1 error ÷ hesscale's (colour: method)")]
+
+def _bar_legend(drew: dict, bars: list) -> list:
+    """Legend handles of normalized-L1 bar panels: `bars` (what a bar is), then the marks
+    that were drawn (drew: the marks of every panel's _bar_series)."""
+    handles = list(bars)
     if drew["dots"]:
         handles.append(Line2D([], [], ls="none", marker="o", markersize=3, color="0.1",
                               alpha=0.5, label="per-seed ratio"))
@@ -378,7 +401,63 @@ def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> li
         handles.append(Line2D([], [], ls="none", marker="$≈0$", markersize=11,
                               color="0.2", label=f"below {_ROUNDOFF_TEXT} × hesscale's "
                                                  "(round-off): equals exact"))
-    figure_legend(fig, handles, column_width=3.0)
+    return handles
+
+
+def _any_marks(marks: list[dict]) -> dict:
+    """The marks drawn by any of several _bar_series."""
+    return {k: any(d[k] for d in marks) for k in ("bars", "dots", "errorbars", "roundoff")}
+
+
+def _normalized_rows(results: Path, where: dict | None) -> tuple[list[dict], dict]:
+    """The layer=all rows of quality_summary.csv and the per-seed ratios of
+    quality_runs.csv (empty without that file), for the normalized-L1 bar figures."""
+    summary = read_table(results / "quality_summary.csv", QUALITY_SUMMARY, where)
+    rows = [r for r in summary if r["layer"] == "all"]
+    if not rows:
+        raise NoData(f"{results / 'quality_summary.csv'} has no layer=all rows")
+    try:
+        ratios = per_seed_ratios(read_table(results / "quality_runs.csv", QUALITY_RUNS,
+                                            where))
+    except NoData:
+        ratios = {}
+    return rows, ratios
+
+
+def fig_normalized_l1(results: Path, out: Path, where: dict | None = None) -> list[Path]:
+    """Bars: normalized L1 error (mean error / hesscale's) per method; dots: per-seed
+    ratios; error bars: mean ± s.e. of the per-seed ratio. One panel per cell (data and
+    training step included), every panel with the methods in the same slots. A method
+    whose normalized error is at round-off level gets a "≈0" mark at the bottom of its
+    slot instead of a bar, so that the log axis spans only the drawable errors; a cell
+    whose normalized errors are undefined (hesscale exact there, e.g. mse at depth 1) gets
+    a note saying so."""
+    rows, ratios = _normalized_rows(results, where)
+    groups = group_by(rows, CELL)
+    shown = varying(rows, CELL)
+    # exact is the reference (error 0 by definition) and is left out.
+    methods = [m for m in ordered_methods(r["method"] for r in rows) if m != "exact"]
+    slot = {m: i for i, m in enumerate(methods)}
+    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.3), extra_height=1.6,
+                           row_length=row_length(rows, CELL))
+    marks = []
+    with_bars = []
+    for ax, (cell, group) in zip(axes, groups.items()):
+        by_method = {r["method"]: r for r in group}
+        ax.set_title(panel_title(dict(zip(CELL, cell)), shown))
+        if not any(math.isfinite(by_method[m]["normalized_l1"])
+                   for m in methods if m in by_method):
+            note_panel(ax, undefined_normalization(by_method))
+            continue
+        with_bars.append(ax)
+        marks.append(_bar_series(ax, slot, by_method, ratios.get(cell, {})))
+        _roundoff_marks(ax, {m: slot[m] for m in marks[-1]["roundoff"]})
+        _bar_axes(ax, methods, marks[-1])
+    _name_slots_below(with_bars)
+    if with_bars:
+        fig.supylabel("normalized L1 error\n(hesscale = 1, log scale)", fontsize=9)
+    bars = Patch(color="0.6", label="mean L1 error ÷ hesscale's (colour: method)")
+    figure_legend(fig, _bar_legend(_any_marks(marks), [bars]), column_width=3.0)
     settings = shared_settings(rows, CELL) + [seeds_and_samples(rows)]
     figure_title(fig, "L1 error of each method relative to HesScale's", settings)
     return save(fig, out, "fig1_normalized_l1")
@@ -463,72 +542,87 @@ def fig_l1_per_layer(results: Path, out: Path, where: dict | None = None) -> lis
 # Figure 3: normalized L1 error against width
 # ---------------------------------------------------------------------------------------
 
-def fig_normalized_l1_vs_width(results: Path, out: Path,
-                               where: dict | None = None) -> list[Path]:
-    """Normalized L1 error (layer=all) against hidden width, one line per method (exact
-    left out of the log axis) with error bars ± the s.e. over seeds of the per-seed
-    ratio, the methods' points dodged sideways. One panel per activation/loss (and other
-    varying settings). Points at round-off level are dropped and named under the panel
-    title; where the normalization is undefined (hesscale exact) the panel says so."""
-    path = results / "quality_summary.csv"
-    summary = read_table(path, QUALITY_SUMMARY, where)
-    all_rows = [r for r in summary if r["layer"] == "all"]
-    rows = [r for r in all_rows if r["method"] != "exact"]
-    panel_cols = ["activation", "loss", "reduction", "depth", "batch_size"]
-    groups = group_by(rows, panel_cols)
-    if not any(len({r["width"] for r in g}) > 1 for g in groups.values()):
-        widths = sorted({r["width"] for r in rows})
-        raise NoData(f"{path} has only width {', '.join(map(str, widths))}: "
-                     "needs two widths or more")
-    shown = varying(rows, panel_cols)
-    dodge = dodge_offsets(r["method"] for r in rows)
-    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.6), extra_height=1.7,
-                           row_length=row_length(rows, panel_cols))
+def _normalized_l1_lines(axes, groups: dict, all_rows: list[dict], panel_cols: list[str],
+                         x: str, x_axis) -> tuple[set, list]:
+    """The panels of a normalized L1 error against `x` (fig3: width, fig8: step): in each
+    (groups: its layer=all rows but exact's, by panel_cols) one line per method with
+    error bars ± the s.e. over seeds of the per-seed ratio, the methods' points dodged
+    sideways, and the dotted hesscale line at 1; x_axis(ax, values) sets the x axis.
+    Points at round-off level are dropped and named under the panel title, as are the
+    values of x where the normalization is undefined (hesscale exact; all_rows: every
+    layer=all row); where it is undefined at every x the panel is a note. Returns (the
+    methods drawn, the panels with lines)."""
+    shown = varying([r for g in groups.values() for r in g], panel_cols)
+    dodge = dodge_offsets(r["method"] for g in groups.values() for r in g)
     drawn, plotted = set(), []
     for ax, (panel, group) in zip(axes, groups.items()):
         key = dict(zip(panel_cols, panel))
         title = panel_title(key, shown)
-        # widths where hesscale's error is round-off (or hesscale is missing): nothing
-        # can be normalized by it there
-        by_width = {w: {r["method"]: r for r in all_rows
-                        if r["width"] == w and all(r[c] == key[c] for c in panel_cols)}
-                    for w in sorted({r["width"] for r in group})}
-        undefined = [w for w, by_method in by_width.items()
+        # values of x where hesscale's error is round-off (or hesscale is missing):
+        # nothing can be normalized by it there
+        at_x = {v: {r["method"]: r for r in all_rows
+                    if r[x] == v and all(r[c] == key[c] for c in panel_cols)}
+                for v in sorted({r[x] for r in group})}
+        undefined = [v for v, by_method in at_x.items()
                      if not any(math.isfinite(by_method[m]["normalized_l1"])
                                 for m in by_method if m != "exact")]
-        if len(undefined) == len(by_width):
+        if len(undefined) == len(at_x):
             ax.set_title(title)
-            note_panel(ax, undefined_normalization(by_width[undefined[0]]))
+            note_panel(ax, undefined_normalization(at_x[undefined[0]]))
             continue
         dropped = []
         for m in ordered_methods(r["method"] for r in group):
             mr = [r for r in group if r["method"] == m]
             kept = [r for r in mr if not is_roundoff(r["normalized_l1"])]
-            gone = [str(r["width"]) for r in mr if is_roundoff(r["normalized_l1"])]
+            gone = [str(r[x]) for r in mr if is_roundoff(r["normalized_l1"])]
             if gone:
-                dropped.append(f"{m} (width {', '.join(gone)})" if kept else m)
-            if _line(ax, [r["width"] for r in kept], [r["normalized_l1"] for r in kept], m,
+                dropped.append(f"{m} ({x} {', '.join(gone)})" if kept else m)
+            if _line(ax, [r[x] for r in kept], [r["normalized_l1"] for r in kept], m,
                      [r["ratio_se"] for r in kept], dodge[m]):
                 drawn.add(m)
         ax.axhline(1.0, color=method_color("hesscale"), ls=":", lw=0.8, zorder=0)
         ax.set_yscale("log")
-        _log2_width_axis(ax, {r["width"] for r in group})
+        x_axis(ax, {r[x] for r in group})
         notes = []
         if dropped:
             notes.append(f"{ROUNDOFF_MARK}, not drawn: {', '.join(dropped)}")
         if undefined:
-            notes.append(f"undefined at width {', '.join(map(str, undefined))} "
+            notes.append(f"undefined at {x} {', '.join(map(str, undefined))} "
                          "(hesscale exact)")
         if notes:
             note = textwrap.fill("; ".join(notes), 52)
             title = f"{title}\n{note}" if title else note
         ax.set_title(title, fontsize=9 if not notes else 8.5)
         plotted.append(ax)
+    return drawn, plotted
+
+
+def fig_normalized_l1_vs_width(results: Path, out: Path,
+                               where: dict | None = None) -> list[Path]:
+    """Normalized L1 error (layer=all) against hidden width, one line per method (exact
+    left out of the log axis) with error bars ± the s.e. over seeds of the per-seed
+    ratio, the methods' points dodged sideways. One panel per activation/loss (and other
+    varying settings, data and training step included). Points at round-off level are
+    dropped and named under the panel title; where the normalization is undefined
+    (hesscale exact) the panel says so."""
+    path = results / "quality_summary.csv"
+    summary = read_table(path, QUALITY_SUMMARY, where)
+    all_rows = [r for r in summary if r["layer"] == "all"]
+    rows = [r for r in all_rows if r["method"] != "exact"]
+    panel_cols = [c for c in CELL if c != "width"]
+    groups = group_by(rows, panel_cols)
+    if not any(len({r["width"] for r in g}) > 1 for g in groups.values()):
+        widths = sorted({r["width"] for r in rows})
+        raise NoData(f"{path} has only width {', '.join(map(str, widths))}: "
+                     "needs two widths or more")
+    fig, axes = panel_grid(len(groups), panel_size=(3.5, 2.6), extra_height=1.7,
+                           row_length=row_length(rows, panel_cols))
+    drawn, plotted = _normalized_l1_lines(axes, groups, all_rows, panel_cols, "width",
+                                          _log2_width_axis)
     for ax in lowest_in_column(plotted):
         ax.set_xlabel("hidden width")
     fig.supylabel("normalized L1 error (hesscale = 1)", fontsize=9)
-    handles = method_handles(drawn)
-    figure_legend(fig, handles)
+    figure_legend(fig, method_handles(drawn))
     settings = shared_settings(rows, panel_cols) + [
         seeds_and_samples(rows), "error bars: s.e. over seeds"]
     figure_title(fig, "L1 error relative to HesScale's against network width", settings)
@@ -546,7 +640,11 @@ _TIMING_REFERENCES = {
 }
 
 # The key of a row of quality_timing.csv.
-TIMING_KEY = ["activation", "loss", "depth", "width", "batch_size", "method"]
+TIMING_KEY = ["activation", "loss", "data", "depth", "width", "batch_size", "method"]
+
+# The timing subject of the training runs (per training image), not a method's
+# measurement: fig4a leaves it out.
+TRAINING = "training"
 
 
 def timing_from_cells(cells: list[dict]) -> tuple[dict[tuple, tuple[float, float]],
@@ -578,8 +676,11 @@ def fig_time_per_sample(results: Path, out: Path, where: dict | None = None) -> 
     The reference rows are lines of their own: `gradient` (one plain gradient, dashed)
     and `linearization` (the work all methods share per batch, dotted), which the
     methods' own times do not include. Error bars (s.e. over the cells: seeds and
-    reductions) come from quality_timing_cells.csv when it is there."""
-    rows = read_table(results / "quality_timing.csv", QUALITY_TIMING, where)
+    reductions) come from quality_timing_cells.csv when it is there. Trained networks'
+    times are pooled over their steps (the files have no step column); the training
+    itself is left out."""
+    rows = [r for r in read_table(results / "quality_timing.csv", QUALITY_TIMING, where)
+            if r["method"] != TRAINING]
     try:
         cells = read_table(results / "quality_timing_cells.csv", QUALITY_TIMING_CELLS,
                            where)
@@ -595,7 +696,7 @@ def fig_time_per_sample(results: Path, out: Path, where: dict | None = None) -> 
             raise NoData(f"{results / 'quality_timing_cells.csv'} has none of the rows of "
                          "quality_timing.csv")
     errors = {k: se for k, (_, se) in stats.items() if math.isfinite(se)}
-    panel_cols = ["activation", "loss", "depth", "batch_size"]
+    panel_cols = ["data", "activation", "loss", "depth", "batch_size"]
     groups = group_by(rows, panel_cols)
     shown = varying(rows, panel_cols)
     methods = ordered_methods(r["method"] for r in rows)
@@ -693,6 +794,182 @@ def fig_cost_ratio(results: Path, out: Path, where: dict | None = None) -> list[
     return save(fig, out, "fig4b_cost_ratio")
 
 
+# ---------------------------------------------------------------------------------------
+# Figure 7: normalized L1 error per method before and after training (ICML 2024)
+# ---------------------------------------------------------------------------------------
+
+# The columns that define one trained network, measured at several steps.
+NETWORK = [c for c in CELL if c != "step"]
+
+
+def trained_networks(rows: list[dict], at_least: int) -> dict[tuple, list[dict]]:
+    """rows (of quality_summary.csv) by NETWORK, only the networks measured at `at_least`
+    training steps or more."""
+    return {key: group for key, group in group_by(rows, NETWORK).items()
+            if len({r["step"] for r in group}) >= at_least}
+
+
+def steps_present(rows: list[dict]) -> str:
+    """'0, 1000' (the distinct steps of rows), for a skip message."""
+    return ", ".join(map(str, sorted({r["step"] for r in rows})))
+
+
+def network_settings(rows: list[dict]) -> list[str]:
+    """shared_settings of the NETWORK columns, with the network as one item
+    '784→64×3→10 (59,210 parameters)' after the data set's name in place of width and
+    depth when every row has the same recorded sizes."""
+    sizes = {(r["inputs"], r["width"], r["depth"], r["outputs"], r["n_params"])
+             for r in rows}
+    if len(sizes) != 1 or None in next(iter(sizes)):
+        return shared_settings(rows, NETWORK)
+    inputs, width, depth, outputs, n_params = sizes.pop()
+    settings = shared_settings(rows, [c for c in NETWORK if c not in ("width", "depth")])
+    data_named = len({r["data"] for r in rows}) == 1
+    settings.insert(1 if data_named else 0,
+                    f"{inputs}→{width}×{depth}→{outputs} ({n_params:,} parameters)")
+    return settings
+
+
+def accuracies_reached(results: Path, where: dict | None, networks: dict,
+                    shown: list[str]) -> str | None:
+    """'test accuracy after 1,000 steps: relu 93.1%, tanh 92.4%' (with several settings
+    per panel: 'relu, width 32 93.5%; …') from quality_training_summary.csv: each
+    network's mean over seeds at its last step, named by its panel title; None without
+    that file (or when it has none of the networks)."""
+    try:
+        training = read_table(results / "quality_training_summary.csv",
+                              QUALITY_TRAINING_SUMMARY, where)
+    except NoData:
+        return None
+    columns = [c for c in QUALITY_TRAINING_SUMMARY[0] if c in NETWORK]
+    accuracy = {tuple(r[c] for c in columns) + (r["step"],): r["test_accuracy"]
+                for r in training}
+    parts, last_steps = [], set()
+    for key, group in networks.items():
+        network = dict(zip(NETWORK, key))
+        last = max(r["step"] for r in group)
+        value = accuracy.get(tuple(network[c] for c in columns) + (last,))
+        if value is not None and math.isfinite(value):
+            name = panel_title(network, shown)
+            parts.append(f"{name} {value:.1%}" if name else f"{value:.1%}")
+            last_steps.add(last)
+    if not parts:
+        return None
+    at = f"after {last_steps.pop():,} steps" if len(last_steps) == 1 else "at the last step"
+    # panel titles with several settings ('relu, width 32') are set apart by semicolons
+    separator = "; " if any("," in part for part in parts) else ", "
+    return f"test accuracy {at}: {separator.join(parts)}"
+
+
+def fig_trained_normalized_l1(results: Path, out: Path,
+                              where: dict | None = None) -> list[Path]:
+    """The ICML 2024 paper's quality figure: per method, the normalized L1 error (mean
+    error / hesscale's, layer=all) of the network at its first measured step (normally
+    untrained; light, hatched bars) and at its last (solid bars) side by side, with the
+    per-seed ratios as dots and error bars ± the s.e. over seeds of the ratio; one panel
+    per network (activation, and any other setting that varies). Only networks measured
+    at two steps or more are drawn. Round-off errors get a "≈0" mark as in fig1. The
+    subtitle gives the data, the architecture, seeds × samples and, from
+    quality_training_summary.csv when present, the test accuracy reached."""
+    rows, ratios = _normalized_rows(results, where)
+    networks = trained_networks(rows, 2)
+    if not networks:
+        raise NoData(f"{results / 'quality_summary.csv'} has only step(s) "
+                     f"{steps_present(rows)} per network: needs two training steps or more")
+    rows = [r for group in networks.values() for r in group]
+    shown = varying(rows, NETWORK)
+    methods = [m for m in ordered_methods(r["method"] for r in rows) if m != "exact"]
+    slot = {m: i for i, m in enumerate(methods)}
+    fig, axes = panel_grid(len(networks), panel_size=(5.2, 2.8), max_cols=2,
+                           extra_height=1.8, row_length=row_length(rows, NETWORK))
+    marks, with_bars, pairs = [], [], set()
+    for ax, (key, group) in zip(axes, networks.items()):
+        steps = sorted({r["step"] for r in group})
+        pair = (steps[0], steps[-1])
+        pairs.add(pair)
+        ax.set_title(panel_title(dict(zip(NETWORK, key)), shown))
+        by_step = {s: {r["method"]: r for r in group if r["step"] == s} for s in pair}
+        if not any(math.isfinite(by_method[m]["normalized_l1"])
+                   for by_method in by_step.values() for m in methods if m in by_method):
+            note_panel(ax, undefined_normalization(by_step[pair[-1]]))
+            continue
+        with_bars.append(ax)
+        cell = {s: tuple({**dict(zip(NETWORK, key)), "step": s}[c] for c in CELL)
+                for s in pair}
+        panel = [_bar_series(ax, slot, by_step[s], ratios.get(cell[s], {}),
+                             offset=offset, width=0.4, faded=faded)
+                 for s, offset, faded in ((pair[0], -0.2, True), (pair[1], 0.2, False))]
+        # one mark in the middle of the slot where both are round-off
+        before, after = (set(series["roundoff"]) for series in panel)
+        _roundoff_marks(ax, {m: slot[m] + (0.0 if m in before and m in after
+                                           else -0.2 if m in before else 0.2)
+                             for m in before | after})
+        _bar_axes(ax, methods, _any_marks(panel))
+        marks += panel
+    _name_slots_below(with_bars)
+    if with_bars:
+        fig.supylabel("normalized L1 error\n(hesscale = 1, log scale)", fontsize=9)
+    if len(pairs) == 1:
+        first, last = (step_label(s) for s in pairs.pop())
+    else:
+        first, last = "first step measured", "last step measured"
+    bars = [Patch(facecolor=to_rgba("0.45", 0.28), edgecolor="0.45", hatch="////",
+                  linewidth=0, label=first),
+            Patch(color="0.45", label=f"{last} (colour: method)")]
+    figure_legend(fig, _bar_legend(_any_marks(marks), bars), column_width=2.6)
+    settings = network_settings(rows) + [seeds_and_samples(rows)]
+    accuracy = accuracies_reached(results, where, networks, shown)
+    if accuracy:
+        settings.append(accuracy)
+    figure_title(fig, "L1 error of each method relative to HesScale's, before and after "
+                      "training", settings)
+    return save(fig, out, "fig7_trained_normalized_l1")
+
+
+# ---------------------------------------------------------------------------------------
+# Figure 8: normalized L1 error against the training step
+# ---------------------------------------------------------------------------------------
+
+def _step_axis(ax, steps) -> None:
+    """A symlog x axis of training steps: linear up to the first step after 0,
+    logarithmic above it, ticks at the steps measured."""
+    steps = sorted(steps)
+    first = min([s for s in steps if s > 0], default=1)
+    ax.set_xscale("symlog", linthresh=first, linscale=0.6)
+    ax.xaxis.set_major_locator(FixedLocator(steps))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(-0.3 * first if steps[0] == 0 else steps[0] / 1.5, steps[-1] * 1.5)
+
+
+def fig_normalized_l1_vs_step(results: Path, out: Path,
+                              where: dict | None = None) -> list[Path]:
+    """Normalized L1 error (layer=all) against the training step, one line per method
+    (exact left out of the log axis) with error bars ± the s.e. over seeds of the
+    per-seed ratio, on a symlog step axis; one panel per network measured at more than
+    two steps (activation, and any other setting that varies). Round-off points and
+    undefined normalizations are named under the panel title as in fig3."""
+    path = results / "quality_summary.csv"
+    all_rows = [r for r in read_table(path, QUALITY_SUMMARY, where) if r["layer"] == "all"]
+    networks = trained_networks([r for r in all_rows if r["method"] != "exact"], 3)
+    if not networks:
+        raise NoData(f"{path} has only step(s) {steps_present(all_rows)} per network: "
+                     "needs three training steps or more")
+    rows = [r for group in networks.values() for r in group]
+    fig, axes = panel_grid(len(networks), panel_size=(4.2, 3.0), max_cols=2,
+                           extra_height=1.8, row_length=row_length(rows, NETWORK))
+    drawn, plotted = _normalized_l1_lines(axes, networks, all_rows, NETWORK, "step",
+                                          _step_axis)
+    for ax in lowest_in_column(plotted):
+        ax.set_xlabel("training steps")
+    fig.supylabel("normalized L1 error (hesscale = 1)", fontsize=9)
+    figure_legend(fig, method_handles(drawn))
+    settings = network_settings(rows) + [seeds_and_samples(rows),
+                                         "error bars: s.e. over seeds"]
+    figure_title(fig, "L1 error relative to HesScale's as the network trains", settings)
+    return save(fig, out, "fig8_normalized_l1_vs_step")
+
+
 # (file name, function, what it shows) in the order they are made.
 FIGURES = [
     ("fig1_normalized_l1", fig_normalized_l1, "normalized L1 error per method"),
@@ -701,4 +978,8 @@ FIGURES = [
      "normalized L1 error against width"),
     ("fig4a_time_per_sample", fig_time_per_sample, "time per sample against width"),
     ("fig4b_cost_ratio", fig_cost_ratio, "cost ratio to the gradient"),
+    ("fig7_trained_normalized_l1", fig_trained_normalized_l1,
+     "normalized L1 error before and after training"),
+    ("fig8_normalized_l1_vs_step", fig_normalized_l1_vs_step,
+     "normalized L1 error against the training step"),
 ]

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Synthetic results CSVs in the exact formats of `hesscale-cli quality`, `cost` and
 `optimize`, with the expected shape of the 2022 paper (exact = 0 < hesscale = 1 < bl89 <
-ggn < ... ≪ hutchinson:1) and of the ICML 2024 step-size study (unscaled optimizers fail
-at large step sizes, sgd diverges at the largest, scaled ones keep learning), for testing
-the figure scripts. Standard library only.
+ggn < ... ≪ hutchinson:1), of the ICML 2024 quality figure (networks trained on mnist,
+where the gaps to hesscale grow with training) and of its step-size study (unscaled
+optimizers fail at large step sizes, sgd diverges at the largest, scaled ones keep
+learning), for testing the figure scripts. Standard library only.
 
-    python3 plots/tests/synthetic.py DIR     # writes DIR/quality_runs.csv etc.
+    python3 plots/tests/synthetic.py DIR            # writes DIR/quality_runs.csv etc.
+    python3 plots/tests/synthetic.py DIR --trained  # quality on mnist at steps 0–10,000
 """
 
 from __future__ import annotations
@@ -17,15 +19,25 @@ import statistics
 import sys
 from pathlib import Path
 
-QUALITY_RUNS_HEADER = ["activation", "loss", "reduction", "depth", "width", "batch_size",
-                       "seed", "method", "layer", "param", "l1", "sum_abs_exact"]
-QUALITY_SUMMARY_HEADER = ["activation", "loss", "reduction", "depth", "width", "batch_size",
-                          "method", "layer", "seeds", "samples", "mean_l1", "se_l1",
-                          "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"]
-QUALITY_TIMING_HEADER = ["activation", "loss", "depth", "width", "batch_size", "method",
-                         "samples", "seconds_per_sample"]
-QUALITY_TIMING_CELLS_HEADER = ["activation", "loss", "reduction", "depth", "width",
+# The leading columns of quality_runs.csv and quality_summary.csv: the network, its data
+# and sizes, and the training step it was measured at.
+QUALITY_POINT = ["activation", "loss", "reduction", "data", "depth", "width", "inputs",
+                 "outputs", "n_params", "batch_size", "step"]
+QUALITY_RUNS_HEADER = [*QUALITY_POINT, "seed", "method", "layer", "param", "l1",
+                       "sum_abs_exact"]
+QUALITY_SUMMARY_HEADER = [*QUALITY_POINT, "method", "layer", "seeds", "samples", "mean_l1",
+                          "se_l1", "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"]
+QUALITY_TIMING_HEADER = ["activation", "loss", "data", "depth", "width", "batch_size",
+                         "method", "samples", "seconds_per_sample"]
+QUALITY_TIMING_CELLS_HEADER = ["activation", "loss", "reduction", "data", "depth", "width",
                                "batch_size", "seed", "method", "samples", "seconds"]
+QUALITY_TRAINING_HEADER = ["activation", "loss", "reduction", "data", "depth", "width",
+                           "seed", "step", "train_loss", "test_loss", "test_accuracy"]
+QUALITY_TRAINING_SUMMARY_HEADER = ["activation", "loss", "reduction", "data", "depth",
+                                   "width", "step", "seeds", "train_loss", "test_loss",
+                                   "test_accuracy", "test_accuracy_se"]
+# The sizes of each data set's networks (random: the defaults of `quality`).
+DATA_SIZES = {"random": (6, 10), "mnist": (784, 10)}
 COST_HEADER = ["sweep", "depth", "width", "inputs", "outputs", "batch_size", "n_params",
                "method", "reps", "median_seconds", "ratio_to_gradient"]
 
@@ -57,6 +69,8 @@ COST_FACTOR = {
 }
 
 CELLS = [("tanh", "cross_entropy"), ("relu", "mse")]
+# The ICML 2024 protocol's cells (SPEC §8).
+TRAINED_CELLS = [("relu", "cross_entropy"), ("tanh", "cross_entropy")]
 
 OPTIMIZE_KEY = ["data", "activation", "depth", "width", "batch_size", "optimizer",
                 "scaling", "delta", "lr", "seed"]
@@ -82,100 +96,137 @@ def _se(values: list[float]) -> float:
 
 
 # The rows of quality_timing.csv: the plain gradient and the shared linearization first,
-# then every method (exact included), as `quality` writes them.
+# then every method (exact included), as `quality` writes them; trained cells also time
+# their training (per training image).
 TIMED = ["gradient", "linearization", *METHODS]
+TRAINING = "training"
+
+
+def trained(step: int) -> float:
+    """How far a network is trained at a step, 0 (untrained) … 1 (10,000 steps)."""
+    return math.log10(1 + step) / 4
 
 
 def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng_seed=7,
-                 reduction="mean", cells=CELLS):
-    """The rows of quality_runs.csv, quality_summary.csv, quality_timing.csv and
-    quality_timing_cells.csv as lists of dicts (strings), for every (activation, loss) of
-    `cells` × widths. Layers run 1 … depth + 1 (the Linear layers; the last is the output
-    layer)."""
+                 reduction="mean", cells=CELLS, data="random", steps=(0,)):
+    """The rows of quality_runs.csv, quality_summary.csv, quality_timing.csv,
+    quality_timing_cells.csv, quality_training.csv and quality_training_summary.csv as
+    lists of dicts (strings), for every (activation, loss) of `cells` × widths × steps on
+    `data` (the training files are empty for random data, which is never trained). Layers
+    run 1 … depth + 1 (the Linear layers; the last is the output layer). Training makes
+    every approximation's error grow relative to hesscale's (by up to 1.5× at 10,000
+    steps) and the test accuracy rise from chance."""
     rng = random.Random(rng_seed)
     runs, summary, timing, timing_cells = [], [], [], []
-    for activation, loss in cells:
-        for width in widths:
-            cell = {"activation": activation, "loss": loss, "reduction": reduction,
-                    "depth": str(depth), "width": str(width), "batch_size": str(batch_size)}
-            # totals[method][layer] = per-seed errors; exact_sum[layer] = per-seed Σ|exact|
-            n_layers = depth + 1
-            totals = {m: {layer: [] for layer in [*range(1, n_layers + 1), "all"]}
-                      for m in METHODS}
-            exact_sum = {layer: [] for layer in [*range(1, n_layers + 1), "all"]}
-            for seed in range(seeds):
-                base = [0.02 * width / 8 * (0.5 + rng.random()) * 2.0 ** -layer
-                        for layer in range(1, n_layers + 1)]
-                exact = [b * 3 for b in base]
-                for m in METHODS:
-                    sums = {"weight": 0.0, "bias": 0.0, "all": 0.0}
-                    exact_all = 0.0
-                    for layer in range(1, n_layers + 1):
-                        if layer == n_layers and m in (EXACT_LAST_LAYER_MSE if loss == "mse"
-                                                       else EXACT_LAST_LAYER):
-                            err = 0.0
-                        elif (layer == n_layers - 1 and loss == "mse"
-                              and m in EXACT_SECOND_LAST_LAYER_MSE):
-                            err = 3 * base[layer - 1] * ROUNDOFF_ERROR * (1 + rng.random())
-                        elif activation == "relu" and m in EXACT_IN_RELU:
-                            err = 3 * base[layer - 1] * ROUNDOFF_ERROR * (1 + rng.random())
-                        else:
-                            err = (base[layer - 1] * ERROR_FACTOR[m]
-                                   * math.exp(rng.gauss(0.0, 0.15)))
-                        parts = {"weight": 0.8 * err, "bias": 0.2 * err, "all": err}
-                        ex = exact[layer - 1]
-                        ex_parts = {"weight": 0.8 * ex, "bias": 0.2 * ex, "all": ex}
-                        for param in ["weight", "bias", "all"]:
-                            runs.append({**cell, "seed": str(seed), "method": m,
-                                         "layer": str(layer), "param": param,
-                                         "l1": _fmt(parts[param]),
-                                         "sum_abs_exact": _fmt(ex_parts[param])})
-                            sums[param] += parts[param]
-                        totals[m][layer].append(err)
-                        exact_all += ex
-                        if m == "exact":
-                            exact_sum[layer].append(ex)
-                    for param in ["weight", "bias", "all"]:
-                        factor = {"weight": 0.8, "bias": 0.2, "all": 1.0}[param]
-                        runs.append({**cell, "seed": str(seed), "method": m, "layer": "all",
-                                     "param": param, "l1": _fmt(sums[param]),
-                                     "sum_abs_exact": _fmt(factor * exact_all)})
-                    totals[m]["all"].append(sums["all"])
-                    if m == "exact":
-                        exact_sum["all"].append(exact_all)
+    training, training_summary = [], []
+    inputs, outputs = DATA_SIZES[data]
+    for activation, loss, width, step in ((a, l, w, s) for a, l in cells for w in widths
+                                          for s in steps):
+        network = {"activation": activation, "loss": loss, "reduction": reduction,
+                   "data": data, "depth": str(depth), "width": str(width)}
+        cell = {**network, "inputs": str(inputs), "outputs": str(outputs),
+                "n_params": str(n_params(inputs, width, depth, outputs)),
+                "batch_size": str(batch_size), "step": str(step)}
+        # totals[method][layer] = per-seed errors; exact_sum[layer] = per-seed Σ|exact|
+        n_layers = depth + 1
+        totals = {m: {layer: [] for layer in [*range(1, n_layers + 1), "all"]}
+                  for m in METHODS}
+        exact_sum = {layer: [] for layer in [*range(1, n_layers + 1), "all"]}
+        for seed in range(seeds):
+            base = [0.02 * width / 8 * (0.5 + rng.random()) * 2.0 ** -layer
+                    for layer in range(1, n_layers + 1)]
+            exact = [b * 3 for b in base]
             for m in METHODS:
-                for layer in [*range(1, n_layers + 1), "all"]:
-                    errs, hs = totals[m][layer], totals["hesscale"][layer]
-                    mean, mean_h = statistics.fmean(errs), statistics.fmean(hs)
-                    scale = statistics.fmean(exact_sum[layer])
-                    # like `quality`: nothing is normalized by a hesscale error that is
-                    # round-off (at most 1e-12 of the exact diagonal's size)
-                    defined = mean_h > 1e-12 * scale
-                    ratios = ([e / h for e, h in zip(errs, hs)]
-                              if all(h > 1e-12 * x for h, x in zip(hs, exact_sum[layer]))
-                              else None)
-                    summary.append({
-                        **cell, "method": m, "layer": str(layer), "seeds": str(seeds),
-                        "samples": str(samples), "mean_l1": _fmt(mean), "se_l1": _fmt(_se(errs)),
-                        "normalized_l1": _fmt(mean / mean_h if defined else None),
-                        "ratio_mean": _fmt(statistics.fmean(ratios) if ratios else None),
-                        "ratio_se": _fmt(_se(ratios) if ratios else None),
-                        "relative_l1": _fmt(mean / scale),
-                    })
-            cell_samples = samples * batch_size
-            for m in TIMED:
+                sums = {"weight": 0.0, "bias": 0.0, "all": 0.0}
+                exact_all = 0.0
+                for layer in range(1, n_layers + 1):
+                    if layer == n_layers and m in (EXACT_LAST_LAYER_MSE if loss == "mse"
+                                                   else EXACT_LAST_LAYER):
+                        err = 0.0
+                    elif (layer == n_layers - 1 and loss == "mse"
+                          and m in EXACT_SECOND_LAST_LAYER_MSE):
+                        err = 3 * base[layer - 1] * ROUNDOFF_ERROR * (1 + rng.random())
+                    elif activation == "relu" and m in EXACT_IN_RELU:
+                        err = 3 * base[layer - 1] * ROUNDOFF_ERROR * (1 + rng.random())
+                    else:
+                        factor = (1 + (1 - 1 / ERROR_FACTOR[m]) * 0.5 * trained(step)
+                                  if ERROR_FACTOR[m] else 0.0)
+                        err = (base[layer - 1] * ERROR_FACTOR[m] * factor
+                               * math.exp(rng.gauss(0.0, 0.15)))
+                    parts = {"weight": 0.8 * err, "bias": 0.2 * err, "all": err}
+                    ex = exact[layer - 1]
+                    ex_parts = {"weight": 0.8 * ex, "bias": 0.2 * ex, "all": ex}
+                    for param in ["weight", "bias", "all"]:
+                        runs.append({**cell, "seed": str(seed), "method": m,
+                                     "layer": str(layer), "param": param,
+                                     "l1": _fmt(parts[param]),
+                                     "sum_abs_exact": _fmt(ex_parts[param])})
+                        sums[param] += parts[param]
+                    totals[m][layer].append(err)
+                    exact_all += ex
+                    if m == "exact":
+                        exact_sum[layer].append(ex)
+                for param in ["weight", "bias", "all"]:
+                    factor = {"weight": 0.8, "bias": 0.2, "all": 1.0}[param]
+                    runs.append({**cell, "seed": str(seed), "method": m, "layer": "all",
+                                 "param": param, "l1": _fmt(sums[param]),
+                                 "sum_abs_exact": _fmt(factor * exact_all)})
+                totals[m]["all"].append(sums["all"])
+                if m == "exact":
+                    exact_sum["all"].append(exact_all)
+        for m in METHODS:
+            for layer in [*range(1, n_layers + 1), "all"]:
+                errs, hs = totals[m][layer], totals["hesscale"][layer]
+                mean, mean_h = statistics.fmean(errs), statistics.fmean(hs)
+                scale = statistics.fmean(exact_sum[layer])
+                # like `quality`: nothing is normalized by a hesscale error that is
+                # round-off (at most 1e-12 of the exact diagonal's size)
+                defined = mean_h > 1e-12 * scale
+                ratios = ([e / h for e, h in zip(errs, hs)]
+                          if all(h > 1e-12 * x for h, x in zip(hs, exact_sum[layer]))
+                          else None)
+                summary.append({
+                    **cell, "method": m, "layer": str(layer), "seeds": str(seeds),
+                    "samples": str(samples), "mean_l1": _fmt(mean), "se_l1": _fmt(_se(errs)),
+                    "normalized_l1": _fmt(mean / mean_h if defined else None),
+                    "ratio_mean": _fmt(statistics.fmean(ratios) if ratios else None),
+                    "ratio_se": _fmt(_se(ratios) if ratios else None),
+                    "relative_l1": _fmt(mean / scale),
+                })
+        if step == steps[-1]:  # a cell's timings pool its steps
+            cell_samples = samples * batch_size * len(steps)
+            timed = TIMED + ([TRAINING] if data != "random" else [])
+            for m in timed:
                 rate = 1e-5 * (1 + COST_FACTOR.get(m, 1.5)) * (width / 8) ** 2
-                seconds = [cell_samples * rate * (1 + 0.1 * rng.random()) for _ in range(seeds)]
+                seconds = [cell_samples * rate * (1 + 0.1 * rng.random())
+                           for _ in range(seeds)]
+                timed_cell = {k: cell[k] for k in QUALITY_TIMING_CELLS_HEADER
+                              if k in cell}
                 for seed, sec in enumerate(seconds):
-                    timing_cells.append({**cell, "seed": str(seed), "method": m,
-                                         "samples": str(cell_samples), "seconds": _fmt(sec)})
+                    timing_cells.append({**timed_cell, "seed": str(seed), "method": m,
+                                         "samples": str(cell_samples),
+                                         "seconds": _fmt(sec)})
                 timing.append({
-                    "activation": activation, "loss": loss, "depth": str(depth),
-                    "width": str(width), "batch_size": str(batch_size), "method": m,
-                    "samples": str(cell_samples * seeds),
+                    **{k: cell[k] for k in QUALITY_TIMING_HEADER if k in cell},
+                    "method": m, "samples": str(cell_samples * seeds),
                     "seconds_per_sample": _fmt(sum(seconds) / (cell_samples * seeds)),
                 })
-    return runs, summary, timing, timing_cells
+        if data != "random":
+            accuracies = []
+            for seed in range(seeds):
+                accuracy = 0.1 + 0.85 * trained(step) * (1 - 0.02 * rng.random())
+                accuracies.append(accuracy)
+                loss_value = 2.3 * (1 - 0.9 * trained(step))
+                training.append({**network, "seed": str(seed), "step": str(step),
+                                 "train_loss": _fmt(0.95 * loss_value),
+                                 "test_loss": _fmt(loss_value),
+                                 "test_accuracy": _fmt(accuracy)})
+            training_summary.append({
+                **network, "step": str(step), "seeds": str(seeds),
+                "train_loss": _fmt(0.95 * loss_value), "test_loss": _fmt(loss_value),
+                "test_accuracy": _fmt(statistics.fmean(accuracies)),
+                "test_accuracy_se": _fmt(_se(accuracies) if seeds > 1 else None)})
+    return runs, summary, timing, timing_cells, training, training_summary
 
 
 def n_params(inputs: int, width: int, depth: int, outputs: int) -> int:
@@ -289,22 +340,31 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> None:
 
 
 ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv",
-             "quality_timing_cells.csv", "cost.csv", "optimize_curves.csv",
+             "quality_timing_cells.csv", "quality_training.csv",
+             "quality_training_summary.csv", "cost.csv", "optimize_curves.csv",
              "optimize_summary.csv")
 
 
-def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Path]:
+def write_results(directory: Path, files=ALL_FILES, grids: list[dict] | None = None,
+                  **quality_kwargs) -> list[Path]:
     """Writes the chosen synthetic CSVs into directory (created if needed) and returns
-    their paths. quality_kwargs go to quality_rows (widths, depth, seeds, ...)."""
+    their paths. quality_kwargs go to quality_rows (widths, depth, seeds, data, steps,
+    ...); grids, a list of such keyword sets, writes the quality rows of each one after
+    the other, as `hesscale-cli merge` would of separate runs. The training files have
+    rows only for a data set."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    runs, summary, timing, timing_cells = quality_rows(**quality_kwargs)
+    quality = [quality_rows(**kwargs) for kwargs in (grids or [quality_kwargs])]
+    runs, summary, timing, timing_cells, training, training_summary = (
+        [row for tables in quality for row in tables[i]] for i in range(6))
     curves, optimize_summary = optimize_rows()
     tables = {
         "quality_runs.csv": (QUALITY_RUNS_HEADER, runs),
         "quality_summary.csv": (QUALITY_SUMMARY_HEADER, summary),
         "quality_timing.csv": (QUALITY_TIMING_HEADER, timing),
         "quality_timing_cells.csv": (QUALITY_TIMING_CELLS_HEADER, timing_cells),
+        "quality_training.csv": (QUALITY_TRAINING_HEADER, training),
+        "quality_training_summary.csv": (QUALITY_TRAINING_SUMMARY_HEADER, training_summary),
         "cost.csv": (COST_HEADER, cost_rows()),
         "optimize_curves.csv": (OPTIMIZE_CURVES_HEADER, curves),
         "optimize_summary.csv": (OPTIMIZE_SUMMARY_HEADER, optimize_summary),
@@ -317,8 +377,14 @@ def write_results(directory: Path, files=ALL_FILES, **quality_kwargs) -> list[Pa
     return written
 
 
+# The ICML 2024 protocol's grid (SPEC §8) at four training steps: mnist, relu and tanh,
+# cross_entropy, 784 → 64 × 3 → 10.
+TRAINED = {"data": "mnist", "cells": TRAINED_CELLS, "widths": (64,),
+           "steps": (0, 100, 1000, 10000)}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--trained"]):
         sys.exit(__doc__)
-    for p in write_results(Path(sys.argv[1])):
+    for p in write_results(Path(sys.argv[1]), **(TRAINED if sys.argv[2:] else {})):
         print(f"wrote {p}")

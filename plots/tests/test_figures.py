@@ -35,12 +35,19 @@ from hsplots.style import (  # noqa: E402
     method_color,
     method_style,
 )
+from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
 
 FIGURE_NAMES = [name for name, _, _ in FIGURES]
+# The figures of networks measured at several training steps (none for random data).
+TRAINED_FIGURES = ["fig7_trained_normalized_l1", "fig8_normalized_l1_vs_step"]
+RANDOM_FIGURES = [n for n in FIGURE_NAMES if n not in TRAINED_FIGURES]
+# Random networks and networks trained on mnist in one results directory (merged runs):
+# data for every figure.
+EVERY_GRID = [{}, synthetic.TRAINED]
 SCRIPT = PLOTS / "make_figures.py"
 
 
@@ -121,7 +128,7 @@ class TempDirTest(unittest.TestCase):
 
 class AllFiguresFromSyntheticData(TempDirTest):
     def test_every_figure_is_made(self):
-        synthetic.write_results(self.results)
+        synthetic.write_results(self.results, grids=EVERY_GRID)
         code, out, err = run_in_process(self.results, self.out)
         self.assertEqual(code, 0, err)
         self.assertEqual(err, "")
@@ -129,7 +136,7 @@ class AllFiguresFromSyntheticData(TempDirTest):
         self.assertEqual(out.count("wrote "), len(FIGURE_NAMES))
 
     def test_pdfs_embed_truetype_fonts(self):
-        synthetic.write_results(self.results)
+        synthetic.write_results(self.results, grids=EVERY_GRID)
         code, _, err = run_in_process(self.results, self.out)
         self.assertEqual(code, 0, err)
         for name in FIGURE_NAMES:
@@ -141,9 +148,19 @@ class AllFiguresFromSyntheticData(TempDirTest):
         synthetic.write_results(self.results, widths=(16,))
         code, out, err = run_in_process(self.results, self.out)
         self.assertEqual(code, 0, err)
-        self.assert_figures([n for n in FIGURE_NAMES if n != "fig3_normalized_l1_vs_width"])
+        self.assert_figures([n for n in RANDOM_FIGURES if n != "fig3_normalized_l1_vs_width"])
         self.assertIn("skip fig3_normalized_l1_vs_width", out)
         self.assertIn("needs two widths or more", out)
+
+    def test_random_networks_skip_the_training_figures(self):
+        # random networks are measured untrained only: one step, nothing to compare
+        synthetic.write_results(self.results)
+        code, out, err = run_in_process(self.results, self.out)
+        self.assertEqual(code, 0, err)
+        self.assert_figures(RANDOM_FIGURES)
+        for name in TRAINED_FIGURES:
+            line = next(line for line in out.splitlines() if line.startswith(f"skip {name}"))
+            self.assertIn("has only step(s) 0 per network", line)
 
 
 class MissingData(TempDirTest):
@@ -204,7 +221,7 @@ class MissingData(TempDirTest):
 
 class UnusableData(TempDirTest):
     def test_unusable_csvs_give_one_line_errors_and_exit_1(self):
-        synthetic.write_results(self.results)
+        synthetic.write_results(self.results, grids=EVERY_GRID)
         # cost.csv loses a column; quality_timing.csv gets an unparsable number.
         cost = (self.results / "cost.csv").read_text()
         (self.results / "cost.csv").write_text(cost.replace("ratio_to_gradient", "ratio", 1))
@@ -486,12 +503,15 @@ class TimingReferences(TempDirTest):
 class Readability(TempDirTest):
     def test_figures_fit_a_page_at_the_default_dpi(self):
         # 3 widths at depth 5: rows of three panels, and per-layer panels wide enough to
-        # wrap into two columns
+        # wrap into two columns; the trained figures from the ICML 2024 grid
         synthetic.write_results(self.results, widths=(8, 16, 32), depth=5, seeds=2,
                                 samples=10)
+        trained = self.tmp / "trained"
+        synthetic.write_results(trained, **synthetic.TRAINED)
         for name, make, _ in FIGURES:
             with self.subTest(name):
-                fig = drawn_figure(make, self.results)
+                fig = drawn_figure(make, trained if name in TRAINED_FIGURES
+                                   else self.results)
                 try:
                     png = io.BytesIO()
                     fig.savefig(png, format="png", dpi=200, bbox_inches="tight")
@@ -514,7 +534,7 @@ class Readability(TempDirTest):
         self.assertTrue(400 <= height <= 1200, height)
 
     def test_one_legend_below_the_panels_and_short_titles(self):
-        synthetic.write_results(self.results)
+        synthetic.write_results(self.results, grids=EVERY_GRID)
         for name, make, _ in FIGURES:
             with self.subTest(name):
                 fig = drawn_figure(make, self.results)
@@ -626,6 +646,234 @@ class OptimizeFigures(TempDirTest):
         self.assertEqual(len(colours), len(optimize.OPTIMIZER_ORDER))
 
 
+def summary_values(results: Path, method: str) -> dict[tuple, float]:
+    """{(data, activation, step, width): normalized_l1} of a method's layer=all rows."""
+    with (results / "quality_summary.csv").open(newline="") as handle:
+        return {(r["data"], r["activation"], int(r["step"]), int(r["width"])):
+                float(r["normalized_l1"])
+                for r in csv.DictReader(handle)
+                if r["method"] == method and r["layer"] == "all" and r["normalized_l1"]}
+
+
+def bar_heights(ax, method: str) -> list[tuple[float, float, bool]]:
+    """(x, height, hatched) of the bars of a panel in a method's colour, by x."""
+    return sorted((p.get_x() + p.get_width() / 2, p.get_height(), bool(p.get_hatch()))
+                  for p in ax.patches if to_hex(p.get_edgecolor()) == method_color(method)
+                  or to_hex(p.get_facecolor(), keep_alpha=False) == method_color(method))
+
+
+class TrainedNetworks(TempDirTest):
+    """The ICML 2024 protocol (SPEC §8): relu and tanh networks trained on mnist and
+    measured at several steps, in the synthetic grid at steps 0, 100, 1,000 and 10,000
+    (where every approximation's error grows relative to hesscale's)."""
+
+    def setUp(self):
+        super().setUp()
+        synthetic.write_results(self.results, **synthetic.TRAINED)
+
+    def test_fig7_pairs_the_first_and_the_last_step_per_activation(self):
+        fig = drawn_figure(figures.fig_trained_normalized_l1, self.results)
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes], ["relu", "tanh"])
+            values = summary_values(self.results, "bl89")
+            for ax in fig.axes:
+                activation = ax.get_title()
+                (x0, before, hatched0), (x1, after, hatched1) = bar_heights(ax, "bl89")
+                self.assertAlmostEqual(before, values[("mnist", activation, 0, 64)])
+                self.assertAlmostEqual(after, values[("mnist", activation, 10000, 64)])
+                self.assertTrue(hatched0)  # untrained: light and hatched, on the left
+                self.assertFalse(hatched1)
+                self.assertLess(x0, x1)
+                self.assertGreater(after, before)  # training widened the gap here
+            # ggn is exact in ReLU networks at every step: one mark in its slot, no bar
+            relu = fig.axes[0]
+            marks = [t for t in relu.texts if t.get_text() == ROUNDOFF_MARK]
+            self.assertEqual(len(marks), 1)
+            x = marks[0].get_position()[0]
+            self.assertEqual(slot_names(relu)[round(x)], "ggn")
+            self.assertEqual(x, round(x))
+            self.assertEqual(bar_heights(relu, "ggn"), [])
+            legend = [t.get_text() for t in fig.legends[0].get_texts()]
+            self.assertIn("untrained", legend)
+            self.assertIn("after 10,000 training steps (colour: method)", legend)
+            title, *subtitle = fig.get_suptitle().splitlines()
+            self.assertIn("before and after training", title)
+            subtitle = " ".join(subtitle)
+            for part in ("mnist", "784→64×3→10 (59,210 parameters)", "cross_entropy",
+                         "3 seeds × 50 samples", "test accuracy after 10,000 steps: relu 9",
+                         "%, tanh 9"):
+                self.assertIn(part, subtitle)
+            self.assertNotIn("width 64", subtitle)  # said by the architecture
+        finally:
+            plt.close(fig)
+
+    def test_fig7_without_the_training_summary_names_no_accuracy(self):
+        (self.results / "quality_training_summary.csv").unlink()
+        fig = drawn_figure(figures.fig_trained_normalized_l1, self.results)
+        try:
+            self.assertNotIn("accuracy", fig.get_suptitle())
+            self.assertIn("784→64×3→10", fig.get_suptitle())
+        finally:
+            plt.close(fig)
+
+    def test_fig7_has_a_panel_and_an_accuracy_per_network(self):
+        synthetic.write_results(self.results, **dict(synthetic.TRAINED, widths=(32, 64)))
+        fig = drawn_figure(figures.fig_trained_normalized_l1, self.results)
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes],
+                             ["relu, width 32", "relu, width 64", "tanh, width 32",
+                              "tanh, width 64"])
+            subtitle = " ".join(fig.get_suptitle().splitlines()[1:])
+            self.assertIn("depth 3", subtitle)  # no one architecture for all panels
+            self.assertNotIn("→", subtitle)
+            self.assertRegex(subtitle, r"test accuracy after 10,000 steps: relu, width 32 "
+                                       r"\d\d\.\d%; relu, width 64 \d\d\.\d%; tanh, width 32")
+        finally:
+            plt.close(fig)
+
+    def test_fig8_draws_each_method_against_the_steps(self):
+        fig = drawn_figure(figures.fig_normalized_l1_vs_step, self.results)
+        try:
+            self.assertEqual([ax.get_title().splitlines()[0] for ax in fig.axes],
+                             ["relu", "tanh"])
+            values = summary_values(self.results, "kfac:50")
+            for ax in fig.axes:
+                self.assertEqual(ax.get_xscale(), "symlog")
+                self.assertEqual(list(ax.get_xticks()), [0, 100, 1000, 10000])
+                line = method_lines(ax)["kfac:50"]
+                expected = [values[("mnist", ax.get_title().splitlines()[0], step, 64)]
+                            for step in (0, 100, 1000, 10000)]
+                self.assertEqual(list(line.get_ydata()), expected)
+            relu = fig.axes[0]
+            self.assertIn("not drawn: ggn", relu.get_title())
+            self.assertNotIn("ggn", method_lines(relu))
+        finally:
+            plt.close(fig)
+
+    def test_fig8_is_skipped_with_two_steps(self):
+        synthetic.write_results(self.results, **dict(synthetic.TRAINED, steps=(0, 10000)))
+        code, out, err = run_in_process(self.results, self.out, "--only", "fig7",
+                                        "--only", "fig8")
+        self.assertEqual(code, 0, err)
+        self.assert_figures(["fig7_trained_normalized_l1"])
+        self.assertEqual(out.splitlines()[1],
+                         "skip fig8_normalized_l1_vs_step (normalized L1 error against the "
+                         f"training step): {self.results / 'quality_summary.csv'} has only "
+                         "step(s) 0, 10000 per network: needs three training steps or more")
+
+    def test_where_step_reduces_the_trained_grid_to_fig1(self):
+        code, out, err = run_in_process(self.results, self.out, "--where", "step=10000",
+                                        "--only", "fig")
+        self.assertEqual(code, 0, err)
+        self.assertIn("wrote", out)
+        self.assertIn("skip fig7_trained_normalized_l1", out)
+        self.assertIn("has only step(s) 10000 per network", out)
+        fig = drawn_figure(figures.fig_normalized_l1, self.results, {"step": "10000"})
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes], ["relu", "tanh"])
+            self.assertIn("mnist · cross_entropy · after 10,000 training steps",
+                          fig.get_suptitle())
+        finally:
+            plt.close(fig)
+
+
+class MixedDataAndSteps(TempDirTest):
+    """Random networks and networks trained on mnist (steps 0 and 10,000) in one results
+    directory: fig1–fig4a split their panels by data and step instead of mixing them."""
+
+    def setUp(self):
+        super().setUp()
+        synthetic.write_results(self.results, grids=[
+            {}, dict(synthetic.TRAINED, steps=(0, 10000))])
+
+    def test_fig1_has_a_panel_per_data_and_step_with_its_own_values(self):
+        fig = drawn_figure(figures.fig_normalized_l1, self.results)
+        try:
+            titles = [ax.get_title() for ax in fig.axes]
+            # random: 2 cells × 2 widths; mnist: 2 activations × 2 steps
+            self.assertEqual(len(titles), 8)
+            self.assertEqual(len(set(titles)), 8)
+            self.assertEqual(sum(t.startswith("random inputs, ") for t in titles), 4)
+            values = summary_values(self.results, "bl89")
+            for ax in fig.axes:
+                title = ax.get_title()
+                data = "mnist" if title.startswith("mnist") else "random"
+                step = 10000 if "after 10,000 training steps" in title else 0
+                if data == "random":
+                    self.assertIn("untrained", title)
+                activation = "relu" if ", relu, " in title else "tanh"
+                width = int(title.rsplit("width ", 1)[1])
+                (_, height, _), = bar_heights(ax, "bl89")
+                self.assertAlmostEqual(height, values[(data, activation, step, width)])
+                # the per-seed dots of this cell only: one per seed and drawn method
+                dots = sum(len(c.get_offsets()) for c in ax.collections
+                           if isinstance(c, PathCollection))
+                drawn = len(ax.patches)
+                self.assertEqual(dots, 3 * drawn, title)
+        finally:
+            plt.close(fig)
+
+    def test_fig2_fig3_and_fig4a_split_by_data_and_step(self):
+        for make, expected in ((figures.fig_l1_per_layer, 8),
+                               (figures.fig_normalized_l1_vs_width, 6),
+                               (figures.fig_time_per_sample, 4)):
+            with self.subTest(make.__name__):
+                fig = drawn_figure(make, self.results)
+                try:
+                    titles = [ax.get_title().splitlines()[0] for ax in fig.axes]
+                    self.assertEqual(len(set(titles)), expected, titles)
+                    self.assertEqual(sum(t.startswith("mnist") for t in titles),
+                                     expected - (4 if expected == 8 else 2))
+                    for ax in fig.axes:  # fig4a leaves out the training's time
+                        self.assertNotIn("training", method_lines(ax))
+                finally:
+                    plt.close(fig)
+
+
+class OlderFiles(TempDirTest):
+    """Files written before quality had the data, sizes and step columns read as random
+    networks at initialisation, and random-only results look as they did."""
+
+    def strip_new_columns(self) -> None:
+        for path in self.results.glob("quality_*.csv"):
+            with path.open(newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            old = [c for c in rows[0] if c not in ("data", "inputs", "outputs", "n_params",
+                                                     "step")]
+            with path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=old, extrasaction="ignore",
+                                        lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+
+    def test_older_files_give_the_same_figures(self):
+        synthetic.write_results(self.results, files=synthetic.ALL_FILES[:4])
+        code, _, err = run_in_process(self.results, self.out / "new", "--dpi", "40")
+        self.assertEqual(code, 0, err)
+        self.strip_new_columns()
+        self.assertNotIn("step", (self.results / "quality_runs.csv").read_text())
+        code, out, err = run_in_process(self.results, self.out / "old", "--dpi", "40")
+        self.assertEqual(code, 0, err)
+        made = sorted(p.name for p in (self.out / "new").glob("*.png"))
+        self.assertEqual(made, [f"{n}.png" for n in RANDOM_FIGURES[:4]])
+        for name in made:
+            with Image.open(self.out / "new" / name) as new, \
+                    Image.open(self.out / "old" / name) as old:
+                self.assertEqual(new.tobytes(), old.tobytes(), name)
+
+    def test_random_networks_name_neither_data_nor_step(self):
+        synthetic.write_results(self.results)
+        for make in (figures.fig_normalized_l1, figures.fig_l1_per_layer,
+                     figures.fig_normalized_l1_vs_width, figures.fig_time_per_sample):
+            fig = drawn_figure(make, self.results)
+            try:
+                text = figure_text(fig)
+                for word in ("random", "untrained", "step", "mnist"):
+                    self.assertNotIn(word, text, make.__name__)
+            finally:
+                plt.close(fig)
+
+
 class Options(TempDirTest):
     def test_only_where_and_dpi_make_the_compact_example(self):
         synthetic.write_results(self.results)
@@ -699,8 +947,9 @@ class Helpers(unittest.TestCase):
         self.assertEqual(method_color("newfangled"), method_color("newfangled"))
 
     def test_per_seed_ratios_divide_by_hesscale_of_the_same_seed(self):
-        cell = {"activation": "tanh", "loss": "mse", "reduction": "mean", "depth": 2,
-                "width": 4, "batch_size": 1, "layer": "all", "param": "all"}
+        cell = {"data": "random", "step": 0, "activation": "tanh", "loss": "mse",
+                "reduction": "mean", "depth": 2, "width": 4, "batch_size": 1,
+                "layer": "all", "param": "all"}
         runs = [
             {**cell, "seed": 0, "method": "hesscale", "l1": 2.0},
             {**cell, "seed": 0, "method": "ggn", "l1": 3.0},
@@ -711,7 +960,7 @@ class Helpers(unittest.TestCase):
             {**cell, "seed": 2, "method": "ggn", "l1": 1.0},
         ]
         ratios = per_seed_ratios(runs)
-        key = ("tanh", "mse", "mean", 2, 4, 1)
+        key = ("random", 0, "tanh", "mse", "mean", 2, 4, 1)
         self.assertEqual(ratios[key]["ggn"], [1.5, 1.0])
         self.assertEqual(ratios[key]["hesscale"], [1.0, 1.0])
 
@@ -722,9 +971,27 @@ class Helpers(unittest.TestCase):
                 header = next(csv.reader(handle))
         self.assertEqual(
             ",".join(header),
-            "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,"
-            "mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1",
+            "activation,loss,reduction,data,depth,width,inputs,outputs,n_params,batch_size,"
+            "step,method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,"
+            "relative_l1",
         )
+
+    def test_synthetic_training_files_have_the_headers_quality_writes(self):
+        self.assertEqual(
+            ",".join(synthetic.QUALITY_TRAINING_SUMMARY_HEADER),
+            "activation,loss,reduction,data,depth,width,step,seeds,train_loss,test_loss,"
+            "test_accuracy,test_accuracy_se",
+        )
+        self.assertEqual(
+            ",".join(synthetic.QUALITY_TIMING_HEADER),
+            "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample",
+        )
+
+    def test_labels_of_data_and_steps(self):
+        self.assertEqual(figures.data_label("random"), "random inputs")
+        self.assertEqual(figures.data_label("mnist:/data/full-mnist"), "mnist:full-mnist")
+        self.assertEqual(figures.step_label(0), "untrained")
+        self.assertEqual(figures.step_label(10000), "after 10,000 training steps")
 
     def test_synthetic_optimize_files_have_the_headers_optimize_writes(self):
         self.assertEqual(
