@@ -226,10 +226,17 @@ pub struct QualityArgs {
     /// Images per training minibatch, drawn from the training part [default: 32].
     #[arg(long)]
     pub train_batch_size: Option<usize>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The options of every study's run, after its own (`quality`, `optimize`).
+#[derive(Debug, Default, Args)]
+pub struct RunArgs {
     /// Worker threads (cells run in parallel) [default: the number of CPUs].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Directory of the CSVs and quality.meta.json [default: results].
+    /// Directory of the study's CSVs and metadata record [default: results].
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
     /// Continue the run recorded in --out-dir: finished cells are kept, and a grid with
@@ -239,7 +246,7 @@ pub struct QualityArgs {
     /// Run only slice I of N (1-based) of the cells, e.g. `--shard 2/8`.
     #[arg(long)]
     pub shard: Option<String>,
-    /// JSON file that sets any of these options but --resume by name (e.g. experiments/paper2022.json).
+    /// JSON file that sets any of these options but --resume by name (see experiments/).
     #[arg(long)]
     pub preset: Option<PathBuf>,
     /// Print no results table at the end.
@@ -297,28 +304,8 @@ pub struct OptimizeArgs {
     /// Images per minibatch [default: 32].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Worker threads (runs go in parallel) [default: the number of CPUs].
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Directory of the CSVs and optimize.meta.json [default: results].
-    #[arg(long)]
-    pub out_dir: Option<PathBuf>,
-    /// Continue the run recorded in --out-dir: finished runs are kept, and a grid with more
-    /// values computes only the new runs.
-    #[arg(long)]
-    pub resume: bool,
-    /// Run only slice I of N (1-based) of the runs, e.g. `--shard 2/8`.
-    #[arg(long)]
-    pub shard: Option<String>,
-    /// JSON file that sets any of these options but --resume by name (e.g. experiments/optimize-mnist.json).
-    #[arg(long)]
-    pub preset: Option<PathBuf>,
-    /// Print no results table at the end.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Start a run estimated at more than an hour of CPU time without asking.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `hesscale-cli merge`.

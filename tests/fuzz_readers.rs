@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use hesscale::cli::QualityArgs;
+use hesscale::cli::{QualityArgs, RunArgs};
 use hesscale::config::quality::{QualityGrid, QualitySpec};
 use hesscale::io::problem::problem_from_json;
 use hesscale::io::table;
@@ -110,7 +110,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
         fs::write(&path, &bytes).unwrap();
-        let _ = QualitySpec::try_from(QualityArgs { preset: Some(path), ..QualityArgs::default() });
+        let _ = QualitySpec::try_from(QualityArgs { run: RunArgs { preset: Some(path), ..RunArgs::default() }, ..QualityArgs::default() });
     }
 
     #[test]
@@ -118,7 +118,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
         fs::write(&path, text).unwrap();
-        let _ = QualitySpec::try_from(QualityArgs { preset: Some(path), threads: Some(1), ..QualityArgs::default() });
+        let _ = QualitySpec::try_from(QualityArgs { run: RunArgs { preset: Some(path), threads: Some(1), ..RunArgs::default() }, ..QualityArgs::default() });
     }
 
     #[test]

@@ -14,10 +14,10 @@ use serde_json::Value;
 use crate::cli::OptimizeArgs;
 use crate::config::memory::check_memory;
 use crate::config::preset::{
-    self, count_option, distinct, list_option, numbers_option, shard_option, Origin, Whole,
+    self, count_option, distinct, list_option, numbers_option, size_axis, Origin, Whole,
 };
-use crate::config::quality::{MAX_BATCH, MAX_CELLS, MAX_DEPTH, MAX_SEEDS, MAX_THREADS};
-use crate::config::run::RunOptions;
+use crate::config::quality::{MAX_BATCH, MAX_CELLS, MAX_DEPTH, MAX_SEEDS};
+use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_n_params, check_range, MAX_WIDTH};
 use crate::data::{DataSet, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
@@ -332,11 +332,11 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
     type Error = Error;
 
     fn try_from(args: OptimizeArgs) -> Result<Self> {
-        let preset: OptimizePreset = match &args.preset {
+        let preset: OptimizePreset = match &args.run.preset {
             Some(path) => preset::read(path)?,
             None => OptimizePreset::default(),
         };
-        let path = args.preset.as_deref();
+        let path = args.run.preset.as_deref();
 
         let (names, origin) = list_option(
             args.optimizers,
@@ -377,30 +377,22 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
             DEFAULT_LRS.to_vec(),
         )?;
         let lrs = positive_list(&origin, "a step size", lrs)?;
-        let (widths, origin) = list_option(
+        let widths = size_axis(
             args.widths,
             "widths",
             preset.widths.as_ref(),
             path,
-            "widths",
             vec![64],
+            ("a width", MAX_WIDTH),
         )?;
-        let widths = distinct(&origin, widths)?
-            .into_iter()
-            .map(|w| check_range(&origin, "a width", w, MAX_WIDTH))
-            .collect::<Result<Vec<_>>>()?;
-        let (depths, origin) = list_option(
+        let depths = size_axis(
             args.depths,
             "depths",
             preset.depths.as_ref(),
             path,
-            "depths",
             vec![3],
+            ("a depth", MAX_DEPTH),
         )?;
-        let depths = distinct(&origin, depths)?
-            .into_iter()
-            .map(|d| check_range(&origin, "a depth", d, MAX_DEPTH))
-            .collect::<Result<Vec<_>>>()?;
         let (activations, origin) = list_option(
             args.activations,
             "activations",
@@ -453,21 +445,6 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
             32,
         );
         let batch_size = check_range(&origin, "a batch size", batch, MAX_BATCH)?;
-        let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let (threads, origin) = count_option(
-            args.threads,
-            "threads",
-            preset.threads,
-            path,
-            "threads",
-            default_threads,
-        );
-        let threads = check_range(&origin, "a thread count", threads, MAX_THREADS)?;
-        let out_dir = args
-            .out_dir
-            .or(preset.out_dir)
-            .unwrap_or_else(|| PathBuf::from("results"));
-
         let grid = OptimizeGrid {
             data,
             activations,
@@ -488,30 +465,28 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
             eps: Hyperparameters::EPS,
         };
         grid.check("")?;
-        let shard = shard_option(args.shard, preset.shard, path, grid.n_cells())?;
+        let run = RunOptions::from_args(
+            args.run,
+            PresetRun {
+                threads: preset.threads,
+                out_dir: preset.out_dir,
+                shard: preset.shard,
+            },
+            grid.n_cells(),
+        )?;
+        let threads = run.threads;
         check_memory(
             grid.bytes_per_worker() * threads as f64,
             &format!("the grid ({threads} threads; use smaller --widths or fewer --threads)"),
         )?;
-        Ok(OptimizeSpec {
-            grid,
-            run: RunOptions {
-                threads,
-                out_dir,
-                resume: args.resume,
-                replace: false,
-                shard,
-                preset: args.preset,
-                quiet: args.quiet,
-                yes: args.yes,
-            },
-        })
+        Ok(OptimizeSpec { grid, run })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::RunArgs;
 
     fn spec(args: OptimizeArgs) -> Result<OptimizeSpec> {
         OptimizeSpec::try_from(args)
@@ -520,7 +495,10 @@ mod tests {
     #[test]
     fn defaults_cover_every_optimizer_with_and_without_scaling() {
         let spec = spec(OptimizeArgs {
-            threads: Some(2),
+            run: RunArgs {
+                threads: Some(2),
+                ..RunArgs::default()
+            },
             ..OptimizeArgs::default()
         })
         .unwrap();
@@ -651,7 +629,10 @@ mod tests {
             ),
             (
                 OptimizeArgs {
-                    shard: Some("100/91".into()),
+                    run: RunArgs {
+                        shard: Some("100/91".into()),
+                        ..RunArgs::default()
+                    },
                     ..OptimizeArgs::default()
                 },
                 "--shard: '100/91'",
@@ -674,8 +655,11 @@ mod tests {
         )
         .unwrap();
         let spec = spec(OptimizeArgs {
-            preset: Some(path.clone()),
             seeds: Some(4),
+            run: RunArgs {
+                preset: Some(path.clone()),
+                ..RunArgs::default()
+            },
             ..OptimizeArgs::default()
         })
         .unwrap();
@@ -695,7 +679,10 @@ mod tests {
         let path = dir.path().join("p.json");
         std::fs::write(&path, text).unwrap();
         spec(OptimizeArgs {
-            preset: Some(path),
+            run: RunArgs {
+                preset: Some(path),
+                ..RunArgs::default()
+            },
             ..OptimizeArgs::default()
         })
         .unwrap_err()

@@ -13,6 +13,7 @@ use serde::de::{DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::check_range;
 use crate::config::shard::Shard;
 use crate::error::{Error, Result};
 use crate::io::output::{read_bounded, MAX_PRESET_BYTES};
@@ -302,6 +303,24 @@ pub fn shard_option(
         )));
     }
     Ok(shard)
+}
+
+/// A grid axis of sizes (widths, depths) under `key` (the flag's name with dashes): the
+/// flag's list, else the preset's, else `default`; at least one value, none twice, each
+/// `what` in `1..=max`.
+pub fn size_axis(
+    flag: Option<Vec<usize>>,
+    key: &str,
+    preset: Option<&Value>,
+    path: Option<&Path>,
+    default: Vec<usize>,
+    (what, max): (&str, usize),
+) -> Result<Vec<usize>> {
+    let (values, origin) = list_option(flag, key, preset, path, key, default)?;
+    distinct(&origin, values)?
+        .into_iter()
+        .map(|value| check_range(&origin, what, value, max))
+        .collect()
 }
 
 /// Check a list of grid values: at least one, none twice.

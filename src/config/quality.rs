@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::QualityArgs;
+use crate::cli::{QualityArgs, RunArgs};
 use crate::config::memory::check_memory;
 use crate::config::preset::{
-    self, choose, count_option, distinct, list_option, shard_option, Origin, Whole,
+    self, choose, count_option, distinct, list_option, size_axis, Origin, Whole,
 };
-use crate::config::run::RunOptions;
+use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_range, MAX_WIDTH};
 use crate::data::{DataSource, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
@@ -96,7 +96,10 @@ pub struct QualitySpec {
 impl Default for QualityGrid {
     fn default() -> Self {
         let args = QualityArgs {
-            threads: Some(1),
+            run: RunArgs {
+                threads: Some(1),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         };
         QualitySpec::try_from(args)
@@ -349,36 +352,28 @@ impl TryFrom<QualityArgs> for QualitySpec {
     type Error = Error;
 
     fn try_from(args: QualityArgs) -> Result<Self> {
-        let preset: QualityPreset = match &args.preset {
+        let preset: QualityPreset = match &args.run.preset {
             Some(path) => preset::read(path)?,
             None => QualityPreset::default(),
         };
-        let path = args.preset.as_deref();
+        let path = args.run.preset.as_deref();
 
-        let (widths, origin) = list_option(
+        let widths = size_axis(
             args.widths,
             "widths",
             preset.widths.as_ref(),
             path,
-            "widths",
             vec![16],
+            ("a width", MAX_WIDTH),
         )?;
-        let widths = distinct(&origin, widths)?
-            .into_iter()
-            .map(|w| check_range(&origin, "a width", w, MAX_WIDTH))
-            .collect::<Result<Vec<_>>>()?;
-        let (depths, origin) = list_option(
+        let depths = size_axis(
             args.depths,
             "depths",
             preset.depths.as_ref(),
             path,
-            "depths",
             vec![3],
+            ("a depth", MAX_DEPTH),
         )?;
-        let depths = distinct(&origin, depths)?
-            .into_iter()
-            .map(|d| check_range(&origin, "a depth", d, MAX_DEPTH))
-            .collect::<Result<Vec<_>>>()?;
         let (activations, origin) = list_option(
             args.activations,
             "activations",
@@ -533,21 +528,6 @@ impl TryFrom<QualityArgs> for QualitySpec {
             .seed
             .or(preset.seed.map(|Whole(seed)| seed))
             .unwrap_or(0);
-        let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let (threads, origin) = count_option(
-            args.threads,
-            "threads",
-            preset.threads,
-            path,
-            "threads",
-            default_threads,
-        );
-        let threads = check_range(&origin, "a thread count", threads, MAX_THREADS)?;
-        let out_dir = args
-            .out_dir
-            .or(preset.out_dir)
-            .unwrap_or_else(|| PathBuf::from("results"));
-
         let grid = QualityGrid {
             activations,
             losses,
@@ -568,20 +548,16 @@ impl TryFrom<QualityArgs> for QualitySpec {
             train_batch_size,
         };
         grid.check("")?;
-        let shard = shard_option(args.shard, preset.shard, path, grid.n_cells())?;
-        let spec = QualitySpec {
-            grid,
-            run: RunOptions {
-                threads,
-                out_dir,
-                resume: args.resume,
-                replace: false,
-                shard,
-                preset: args.preset,
-                quiet: args.quiet,
-                yes: args.yes,
+        let run = RunOptions::from_args(
+            args.run,
+            PresetRun {
+                threads: preset.threads,
+                out_dir: preset.out_dir,
+                shard: preset.shard,
             },
-        };
+            grid.n_cells(),
+        )?;
+        let spec = QualitySpec { grid, run };
         check_grid_memory(&spec)?;
         Ok(spec)
     }
@@ -619,7 +595,10 @@ mod tests {
     #[test]
     fn defaults_are_the_papers_protocol() {
         let spec = spec(QualityArgs {
-            threads: Some(2),
+            run: RunArgs {
+                threads: Some(2),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         })
         .unwrap();
@@ -686,7 +665,10 @@ mod tests {
             ),
             (
                 QualityArgs {
-                    shard: Some("5/4".into()),
+                    run: RunArgs {
+                        shard: Some("5/4".into()),
+                        ..RunArgs::default()
+                    },
                     ..QualityArgs::default()
                 },
                 "--shard: '5/4'",
@@ -695,7 +677,10 @@ mod tests {
                 QualityArgs {
                     widths: Some(vec![4096]),
                     batch_size: Some(64),
-                    threads: Some(2),
+                    run: RunArgs {
+                        threads: Some(2),
+                        ..RunArgs::default()
+                    },
                     ..QualityArgs::default()
                 },
                 "GiB of memory",
@@ -717,8 +702,11 @@ mod tests {
         )
         .unwrap();
         let spec = spec(QualityArgs {
-            preset: Some(path.clone()),
             seeds: Some(2),
+            run: RunArgs {
+                preset: Some(path.clone()),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         })
         .unwrap();
@@ -744,8 +732,11 @@ mod tests {
         )
         .unwrap();
         let spec = spec(QualityArgs {
-            preset: Some(path),
-            threads: Some(1),
+            run: RunArgs {
+                preset: Some(path),
+                threads: Some(1),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         })
         .unwrap();
@@ -807,7 +798,10 @@ mod tests {
         ];
         for (path, expected) in cases {
             let message = spec(QualityArgs {
-                preset: Some(path),
+                run: RunArgs {
+                    preset: Some(path),
+                    ..RunArgs::default()
+                },
                 ..QualityArgs::default()
             })
             .unwrap_err()
@@ -822,7 +816,10 @@ mod tests {
         let spec = spec(QualityArgs {
             data: Some(vec!["random".into(), "mnist".into()]),
             train_steps: Some(vec![0, 100]),
-            threads: Some(1),
+            run: RunArgs {
+                threads: Some(1),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         })
         .unwrap();
@@ -941,8 +938,11 @@ mod tests {
         )
         .unwrap();
         let grid = spec(QualityArgs {
-            preset: Some(path.clone()),
-            threads: Some(1),
+            run: RunArgs {
+                preset: Some(path.clone()),
+                threads: Some(1),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         })
         .unwrap()
@@ -954,7 +954,10 @@ mod tests {
         );
         std::fs::write(&path, r#"{"data": "mnist", "lr": -1}"#).unwrap();
         let message = spec(QualityArgs {
-            preset: Some(path),
+            run: RunArgs {
+                preset: Some(path),
+                ..RunArgs::default()
+            },
             ..QualityArgs::default()
         })
         .unwrap_err()
