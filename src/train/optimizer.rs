@@ -375,33 +375,45 @@ pub fn scaling_factor(delta: f64, tau: f64) -> f64 {
     }
 }
 
-/// [`sgd_element`] over a tensor.
+/// [`sgd_element`] over a tensor `params`, returning whether `θ − u` is finite for every
+/// parameter: the check of an unscaled step ([`stays_finite`] with s = 1), made in the
+/// same pass.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn sgd_update(update: &mut [f64], gradient: &[f64], lr: f64) {
-    for (u, &g) in update.iter_mut().zip(gradient) {
+fn sgd_update(update: &mut [f64], params: &[f64], gradient: &[f64], lr: f64) -> bool {
+    let mut finite = true;
+    for ((u, &theta), &g) in update.iter_mut().zip(params).zip(gradient) {
         *u = sgd_element(g, lr);
+        finite &= (theta - *u).is_finite();
     }
+    finite
 }
 
-/// [`adam_element`] over a tensor.
+/// [`adam_element`] over a tensor `params`, returning whether `θ − u` is finite for every
+/// parameter: the check of an unscaled step ([`stays_finite`] with s = 1), made in the
+/// same pass.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn adam_update(
     update: &mut [f64],
     first: &mut [f64],
     second: &mut [f64],
+    params: &[f64],
     gradient: &[f64],
     squared: &[f64],
     step: &AdamStep,
-) {
-    for ((((u, m), v), &g), &x) in update
+) -> bool {
+    let mut finite = true;
+    for (((((u, m), v), &theta), &g), &x) in update
         .iter_mut()
         .zip(first)
         .zip(second)
+        .zip(params)
         .zip(gradient)
         .zip(squared)
     {
         *u = adam_element(m, v, g, x, step);
+        finite &= (theta - *u).is_finite();
     }
+    finite
 }
 
 /// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over a tensor.
@@ -618,11 +630,12 @@ impl OptimizerState {
             "the parameters are not shaped like the state"
         );
         self.steps += 1;
+        let mut unscaled_finite = true;
         match self.config.optimizer.rule() {
             Rule::Sgd => {
                 let lr = self.config.hyperparameters.lr;
-                for (range, g) in self.ranges.iter().zip(&gradient) {
-                    sgd_update(&mut self.update[range.clone()], g, lr);
+                for ((range, theta), g) in self.ranges.iter().zip(&params).zip(&gradient) {
+                    unscaled_finite &= sgd_update(&mut self.update[range.clone()], theta, g, lr);
                 }
             }
             Rule::Adam(squared) => {
@@ -641,11 +654,14 @@ impl OptimizerState {
                     }
                 };
                 let step = AdamStep::new(&self.config.hyperparameters, self.steps);
-                for ((range, g), x) in self.ranges.iter().zip(&gradient).zip(squared) {
-                    adam_update(
+                for (((range, theta), g), x) in
+                    self.ranges.iter().zip(&params).zip(&gradient).zip(squared)
+                {
+                    unscaled_finite &= adam_update(
                         &mut self.update[range.clone()],
                         &mut self.first[range.clone()],
                         &mut self.second[range.clone()],
+                        theta,
                         g,
                         x,
                         &step,
@@ -673,10 +689,13 @@ impl OptimizerState {
                 scaling_factor(delta, predicted_change(average, &self.update))
             }
         };
-        let finite = params
-            .iter()
-            .zip(&self.ranges)
-            .all(|(theta, range)| stays_finite(theta, &self.update[range.clone()], scale));
+        let finite = match self.config.scaling {
+            Scaling::None => unscaled_finite,
+            Scaling::HesScale { .. } => params
+                .iter()
+                .zip(&self.ranges)
+                .all(|(theta, range)| stays_finite(theta, &self.update[range.clone()], scale)),
+        };
         if !finite {
             return None;
         }
