@@ -11,6 +11,10 @@
 //! * `training/OPTIMIZER`: one training step of the trained-network protocol (SPEC §8:
 //!   784 → 64,64,64 → 10 relu on the shipped MNIST, minibatches of 32), per step.
 //!
+//! The allocator is the CLI's (mimalloc), so the numbers are those of the binary's runs:
+//! under the system allocator a training step's large short-lived arrays make the heap
+//! grow and shrink every step, and page faults take a fifth of the time.
+//!
 //! Run with `cargo bench --bench diagonals`; filter with e.g.
 //! `cargo bench --bench diagonals -- 'own/width_64/'`.
 
@@ -27,6 +31,10 @@ use hesscale::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use hesscale::study::quality::cell::run_cell;
 use hesscale::study::quality::Cell;
 use hesscale::train::{Optimizer, OptimizerConfig, Trainer, TrainerConfig};
+
+/// The allocator of the CLI (`src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SEED: u64 = 0;
 const WIDTHS: [usize; 3] = [16, 64, 256];

@@ -90,8 +90,15 @@ pub fn check_model(mlp: &Mlp) -> Result<()> {
 }
 
 /// Check a batch against a checked model and its loss: inputs of the model's input width,
-/// one target per sample of the loss's kind and range, every value finite.
-fn check_batch(mlp: &Mlp, loss: Loss, inputs: &Array2<f64>, targets: &Targets) -> Result<()> {
+/// one target per sample of the loss's kind and range, every value finite (the inputs'
+/// values only unless `inputs_known_finite`).
+fn check_batch(
+    mlp: &Mlp,
+    loss: Loss,
+    inputs: &Array2<f64>,
+    targets: &Targets,
+    inputs_known_finite: bool,
+) -> Result<()> {
     if inputs.nrows() == 0 {
         return Err(Error::input("inputs: the batch is empty"));
     }
@@ -102,7 +109,9 @@ fn check_batch(mlp: &Mlp, loss: Loss, inputs: &Array2<f64>, targets: &Targets) -
             mlp.inputs()
         )));
     }
-    check_finite(inputs, "inputs")?;
+    if !inputs_known_finite {
+        check_finite(inputs, "inputs")?;
+    }
     if targets.len() != inputs.nrows() {
         return Err(Error::input(format!(
             "targets: {} given for a batch of {} inputs",
@@ -166,14 +175,35 @@ impl Problem {
     /// place (`Arc::make_mut`, which copies nothing) once those problems are dropped. The
     /// model is checked every time; one whose weights are not stored row-major is copied.
     pub fn with_shared_model(
-        mut mlp: Arc<Mlp>,
+        mlp: Arc<Mlp>,
         loss: Loss,
         reduction: Reduction,
         inputs: Array2<f64>,
         targets: Targets,
     ) -> Result<Self> {
         check_model(&mlp)?;
-        check_batch(&mlp, loss, &inputs, &targets)?;
+        Problem::with_checked_model(mlp, loss, reduction, inputs, targets, false)
+    }
+
+    /// As [`Problem::with_shared_model`], for a model that passed [`check_model`] and has
+    /// kept its shapes and finite values since (a learner's model between its steps): the
+    /// model is not checked again. With `inputs_known_finite`, for inputs made from data
+    /// that holds no NaN or infinity (MNIST's pixel bytes), the inputs are not scanned for
+    /// non-finite values either; every other check of the batch is made.
+    pub(crate) fn with_checked_model(
+        mut mlp: Arc<Mlp>,
+        loss: Loss,
+        reduction: Reduction,
+        inputs: Array2<f64>,
+        targets: Targets,
+        inputs_known_finite: bool,
+    ) -> Result<Self> {
+        debug_assert!(check_model(&mlp).is_ok(), "the model was checked");
+        debug_assert!(
+            !inputs_known_finite || inputs.iter().all(|v| v.is_finite()),
+            "the inputs are finite"
+        );
+        check_batch(&mlp, loss, &inputs, &targets, inputs_known_finite)?;
         if mlp.layers.iter().any(|l| !l.weight.is_standard_layout()) {
             for layer in &mut Arc::make_mut(&mut mlp).layers {
                 if !layer.weight.is_standard_layout() {
@@ -193,7 +223,7 @@ impl Problem {
     /// The same model, loss and reduction with another batch: only the batch is checked
     /// (the model was checked when this problem was made).
     pub fn with_batch(&self, inputs: Array2<f64>, targets: Targets) -> Result<Problem> {
-        check_batch(&self.mlp, self.loss, &inputs, &targets)?;
+        check_batch(&self.mlp, self.loss, &inputs, &targets, false)?;
         Ok(Problem {
             mlp: Arc::clone(&self.mlp),
             loss: self.loss,

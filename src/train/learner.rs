@@ -106,6 +106,27 @@ impl Learner {
     /// One step on the batch (`inputs` `[N, in]`, `targets` as the loss takes them).
     /// Errors for a batch that does not fit the model, or once the run has diverged.
     pub fn step_on(&mut self, inputs: Array2<f64>, targets: Targets) -> Result<StepOutcome> {
+        self.step_checking(inputs, targets, false)
+    }
+
+    /// As [`Learner::step_on`], for inputs made from data that holds no NaN or infinity
+    /// (MNIST's pixel bytes): the inputs are not scanned for non-finite values.
+    pub(crate) fn step_on_finite_inputs(
+        &mut self,
+        inputs: Array2<f64>,
+        targets: Targets,
+    ) -> Result<StepOutcome> {
+        self.step_checking(inputs, targets, true)
+    }
+
+    /// One step on the batch. The model is not checked again: [`Learner::new`] checked it,
+    /// and each step keeps its shapes and leaves every parameter finite.
+    fn step_checking(
+        &mut self,
+        inputs: Array2<f64>,
+        targets: Targets,
+        inputs_known_finite: bool,
+    ) -> Result<StepOutcome> {
         if self.diverged {
             return Err(Error::runtime(format!(
                 "the run diverged after {} steps and takes no more",
@@ -113,12 +134,13 @@ impl Learner {
             )));
         }
         let (loss, gradient, curvature, scaling_curvature) = {
-            let problem = Problem::with_shared_model(
+            let problem = Problem::with_checked_model(
                 Arc::clone(&self.mlp),
                 self.loss,
                 Reduction::Mean,
                 inputs,
                 targets,
+                inputs_known_finite,
             )?;
             let linearization = Linearization::new(&problem);
             let loss = problem.loss_value(linearization.pass());

@@ -383,6 +383,25 @@ fn sgd_update(update: &mut [f64], gradient: &[f64], lr: f64) {
     }
 }
 
+/// [`sgd_update`] and the unscaled step in the same pass: `θ' = θ − u` written to
+/// `proposed`, `θ` itself unchanged. Returns whether every `θ'` is finite.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn sgd_step(
+    update: &mut [f64],
+    proposed: &mut [f64],
+    params: &[f64],
+    gradient: &[f64],
+    lr: f64,
+) -> bool {
+    let mut finite = true;
+    for (((u, next), &theta), &g) in update.iter_mut().zip(proposed).zip(params).zip(gradient) {
+        *u = sgd_element(g, lr);
+        *next = theta - *u;
+        finite &= next.is_finite();
+    }
+    finite
+}
+
 /// [`adam_element`] over a tensor.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn adam_update(
@@ -402,6 +421,41 @@ fn adam_update(
     {
         *u = adam_element(m, v, g, x, step);
     }
+}
+
+/// The update and step of a tensor, each computed from one parameter's values.
+struct TensorStep<'a> {
+    update: &'a mut [f64],
+    first: &'a mut [f64],
+    second: &'a mut [f64],
+    /// `θ' = θ − u`, written.
+    proposed: &'a mut [f64],
+    /// `θ`, read.
+    params: &'a [f64],
+    gradient: &'a [f64],
+    squared: &'a [f64],
+}
+
+/// [`adam_update`] and the unscaled step in the same pass: `θ' = θ − u` written to
+/// `proposed`, `θ` itself unchanged. Returns whether every `θ'` is finite.
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn adam_step(tensor: TensorStep<'_>, step: &AdamStep) -> bool {
+    let mut finite = true;
+    for ((((((u, m), v), next), &theta), &g), &x) in tensor
+        .update
+        .iter_mut()
+        .zip(tensor.first)
+        .zip(tensor.second)
+        .zip(tensor.proposed)
+        .zip(tensor.params)
+        .zip(tensor.gradient)
+        .zip(tensor.squared)
+    {
+        *u = adam_element(m, v, g, x, step);
+        *next = theta - *u;
+        finite &= next.is_finite();
+    }
+    finite
 }
 
 /// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over a tensor.
@@ -524,6 +578,26 @@ pub struct OptimizerState {
     scaling_average: Vec<f64>,
     /// The update u of the last step (a buffer reused from step to step).
     update: Vec<f64>,
+    /// Without the scaling: the parameters after a step, `θ − u`, computed in the update's
+    /// pass before they are known to be finite, then swapped with the model's tensors
+    /// (buffers reused from step to step; empty with the scaling on).
+    proposed: Vec<LayerParams>,
+}
+
+/// Whether two lists of layers have the same shapes.
+fn shaped_alike(a: &[LayerParams], b: &[LayerParams]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.weight.dim() == y.weight.dim() && x.bias.len() == y.bias.len())
+}
+
+/// Zeros shaped like `params`, each tensor in standard layout.
+fn zeros_like(params: &[LayerParams]) -> Vec<LayerParams> {
+    params
+        .iter()
+        .map(|layer| LayerParams::zeros(layer.outputs(), layer.inputs()))
+        .collect()
 }
 
 impl OptimizerState {
@@ -548,6 +622,10 @@ impl OptimizerState {
             second: zeros(adam_style),
             scaling_average: zeros(config.scaling_curvature().is_some()),
             update: zeros(true),
+            proposed: match config.scaling {
+                Scaling::None => zeros_like(params),
+                Scaling::HesScale { .. } => Vec::new(),
+            },
         })
     }
 
@@ -594,7 +672,10 @@ impl OptimizerState {
     /// Step t + 1 from the batch's `gradient` and the diagonals the configuration asks for
     /// ([`OptimizerConfig::curvature`] as `curvature`, [`OptimizerConfig::scaling_curvature`]
     /// as `scaling_curvature`), all shaped like `params`: the optimizer's update u, the
-    /// scaling factor s (1 without scaling), and `θ ← θ − s·u`.
+    /// scaling factor s (1 without scaling), and `θ ← θ − s·u`. Without the scaling, `θ − u`
+    /// is computed in the update's pass into buffers of the state, which are then swapped
+    /// with the tensors of `params` (the state keeps the old ones as the next step's
+    /// buffers).
     ///
     /// Returns s, or `None` when a new parameter would not be finite (a non-finite update,
     /// curvature or overflow): the parameters are then left as they were, and the state,
@@ -608,21 +689,44 @@ impl OptimizerState {
         curvature: Option<&[LayerParams]>,
         scaling_curvature: Option<&[LayerParams]>,
     ) -> Option<f64> {
+        let unscaled = self.config.scaling == Scaling::None;
+        if unscaled && !shaped_alike(&self.proposed, params) {
+            self.proposed = zeros_like(params);
+        }
         let gradient = tensors_of(gradient, &self.ranges, "the gradient");
-        let mut params = tensors_mut(params);
+        let mut theta = tensors_mut(params);
         assert!(
-            params
+            theta
                 .iter()
                 .map(|p| p.len())
                 .eq(self.ranges.iter().map(Range::len)),
             "the parameters are not shaped like the state"
         );
+        let mut proposed = if unscaled {
+            tensors_mut(&mut self.proposed)
+        } else {
+            Vec::new()
+        };
         self.steps += 1;
+        let mut proposed_finite = true;
         match self.config.optimizer.rule() {
             Rule::Sgd => {
                 let lr = self.config.hyperparameters.lr;
-                for (range, g) in self.ranges.iter().zip(&gradient) {
-                    sgd_update(&mut self.update[range.clone()], g, lr);
+                if unscaled {
+                    for (((range, next), params), g) in self
+                        .ranges
+                        .iter()
+                        .zip(&mut proposed)
+                        .zip(&theta)
+                        .zip(&gradient)
+                    {
+                        proposed_finite &=
+                            sgd_step(&mut self.update[range.clone()], next, params, g, lr);
+                    }
+                } else {
+                    for (range, g) in self.ranges.iter().zip(&gradient) {
+                        sgd_update(&mut self.update[range.clone()], g, lr);
+                    }
                 }
             }
             Rule::Adam(squared) => {
@@ -641,20 +745,51 @@ impl OptimizerState {
                     }
                 };
                 let step = AdamStep::new(&self.config.hyperparameters, self.steps);
-                for ((range, g), x) in self.ranges.iter().zip(&gradient).zip(squared) {
-                    adam_update(
-                        &mut self.update[range.clone()],
-                        &mut self.first[range.clone()],
-                        &mut self.second[range.clone()],
-                        g,
-                        x,
-                        &step,
-                    );
+                if unscaled {
+                    for ((((range, next), params), g), x) in self
+                        .ranges
+                        .iter()
+                        .zip(&mut proposed)
+                        .zip(&theta)
+                        .zip(&gradient)
+                        .zip(squared)
+                    {
+                        let tensor = TensorStep {
+                            update: &mut self.update[range.clone()],
+                            first: &mut self.first[range.clone()],
+                            second: &mut self.second[range.clone()],
+                            proposed: next,
+                            params,
+                            gradient: g,
+                            squared: x,
+                        };
+                        proposed_finite &= adam_step(tensor, &step);
+                    }
+                } else {
+                    for ((range, g), x) in self.ranges.iter().zip(&gradient).zip(squared) {
+                        adam_update(
+                            &mut self.update[range.clone()],
+                            &mut self.first[range.clone()],
+                            &mut self.second[range.clone()],
+                            g,
+                            x,
+                            &step,
+                        );
+                    }
                 }
             }
         }
         let scale = match self.config.scaling {
-            Scaling::None => 1.0,
+            Scaling::None => {
+                if !proposed_finite {
+                    return None;
+                }
+                for (layer, next) in params.iter_mut().zip(&mut self.proposed) {
+                    std::mem::swap(&mut layer.weight, &mut next.weight);
+                    std::mem::swap(&mut layer.bias, &mut next.bias);
+                }
+                return Some(1.0);
+            }
             Scaling::HesScale { delta } => {
                 if !self.config.scaling_uses_second_moment() {
                     let diagonal = scaling_curvature.unwrap_or_else(|| {
@@ -673,14 +808,14 @@ impl OptimizerState {
                 scaling_factor(delta, predicted_change(average, &self.update))
             }
         };
-        let finite = params
+        let finite = theta
             .iter()
             .zip(&self.ranges)
             .all(|(theta, range)| stays_finite(theta, &self.update[range.clone()], scale));
         if !finite {
             return None;
         }
-        for (theta, range) in params.iter_mut().zip(&self.ranges) {
+        for (theta, range) in theta.iter_mut().zip(&self.ranges) {
             apply(theta, &self.update[range.clone()], scale);
         }
         Some(scale)
@@ -883,6 +1018,33 @@ mod tests {
             None
         );
         assert_eq!(params, layer([1.0, 2.0, 3.0]));
+    }
+
+    /// Without the scaling every optimizer's new parameters are exactly `θ − u`, step after
+    /// step (the state's buffers swapped in and reused).
+    #[test]
+    fn an_unscaled_step_is_theta_minus_the_update() {
+        let flat = |params: &[LayerParams]| -> Vec<f64> {
+            tensors(params)
+                .iter()
+                .flat_map(|t| t.iter().copied())
+                .collect()
+        };
+        for optimizer in Optimizer::ALL {
+            let mut params = layer([0.5, -1.0, 2.0]);
+            let config = OptimizerConfig::new(optimizer, 0.1);
+            let mut state = OptimizerState::new(config, &params).unwrap();
+            let curvature = layer([8.0, -0.5, 2.0]);
+            for gradient in [[0.3, -1.0, 2.0], [0.1, 0.4, -2.0], [1.0, 0.0, -0.5]] {
+                let before = flat(&params);
+                let scale = state.step(&mut params, &layer(gradient), Some(&curvature), None);
+                assert_eq!(scale, Some(1.0));
+                let after = flat(&params);
+                for ((a, b), u) in after.iter().zip(&before).zip(state.last_update()) {
+                    assert_eq!(a.to_bits(), (b - u).to_bits(), "{optimizer}");
+                }
+            }
+        }
     }
 
     /// Tensors of a 2 → 3 layer (nine parameters) from nine values.

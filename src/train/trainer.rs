@@ -74,6 +74,8 @@ pub struct Trainer<'d> {
     data: &'d Split,
     batch_size: usize,
     minibatches: ChaCha8Rng,
+    /// The indices of the current minibatch (a buffer reused from step to step).
+    indices: Vec<usize>,
 }
 
 impl<'d> Trainer<'d> {
@@ -88,16 +90,20 @@ impl<'d> Trainer<'d> {
             data,
             batch_size: config.batch_size,
             minibatches: minibatch_stream(config.seed, config.cell),
+            indices: Vec::with_capacity(config.batch_size),
         })
     }
 
     /// One step on the next minibatch. Errors once the run has diverged.
+    /// MNIST's inputs are pixel bytes over 255, finite by construction, so they are not
+    /// scanned for non-finite values.
     pub fn step(&mut self) -> Result<StepOutcome> {
-        let indices: Vec<usize> = (0..self.batch_size)
-            .map(|_| self.minibatches.random_range(0..self.data.len()))
-            .collect();
-        let (inputs, targets) = batch(self.data, self.learner.loss(), &indices);
-        self.learner.step_on(inputs, targets)
+        let len = self.data.len();
+        self.indices.clear();
+        self.indices
+            .extend((0..self.batch_size).map(|_| self.minibatches.random_range(0..len)));
+        let (inputs, targets) = batch(self.data, self.learner.loss(), &self.indices);
+        self.learner.step_on_finite_inputs(inputs, targets)
     }
 
     /// The number of steps taken.
