@@ -15,7 +15,7 @@ use crate::data::Mnist;
 use crate::error::{Error, Result};
 use crate::io::format::number;
 use crate::io::table::{self, Row};
-use crate::nn::work::{forward_work, gradient_work};
+use crate::nn::work::{forward_work, gradient_work, TRAINING_STEP_GRADIENTS};
 use crate::nn::Activation;
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
@@ -263,7 +263,7 @@ impl Study for OptimizeStudy {
                 .map(|method| method.work(&widths, grid.batch_size))
                 .sum::<f64>();
         let test = self.data.get(cell.data).map_or(0, |data| data.test.len());
-        per_step * grid.steps as f64
+        TRAINING_STEP_GRADIENTS * per_step * grid.steps as f64
             + grid.evaluation_steps().len() as f64 * forward_work(&widths, test)
     }
 

@@ -19,7 +19,7 @@ use crate::config::quality::QualityGrid;
 use crate::data::{DataSet, DataSource, Mnist};
 use crate::error::{Error, Result};
 use crate::io::table::{self, Row};
-use crate::nn::work::gradient_work;
+use crate::nn::work::{gradient_work, TRAINING_STEP_GRADIENTS};
 use crate::nn::{Activation, Loss, Reduction};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
@@ -271,7 +271,8 @@ impl Study for QualityStudy {
         let steps = grid.steps_of(&cell.data);
         let measuring = per_batch * (grid.batches * steps.len()) as f64;
         let trained = steps.last().copied().unwrap_or(0) as f64;
-        let training = 3.0 * trained * gradient_work(&widths, grid.train_batch_size);
+        let training =
+            TRAINING_STEP_GRADIENTS * trained * gradient_work(&widths, grid.train_batch_size);
         measuring + training
     }
 
