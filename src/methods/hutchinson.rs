@@ -427,7 +427,6 @@ fn accumulate(
     bias_sums: &mut [f64],
 ) {
     let (outputs, inputs) = (slot.outputs, slot.inputs);
-    let one_sample_magnitudes = stack.samples == 1 && estimator == Estimator::AbsoluteValue;
     let mut product = vec![0.0; inputs];
     for o in 0..outputs {
         let sums = &mut weight_sums[o * inputs..(o + 1) * inputs];
@@ -443,33 +442,28 @@ fn accumulate(
             };
         }
         bias_sums[o] = bias_sum;
-        if one_sample_magnitudes {
-            // One sample: `|δ̇_m h + δ ḣ_m|` summed over the directions, blocks of columns
-            // held in registers, then the last columns one by one.
-            let column = |m: usize| terms.delta_tangent[m * outputs + o];
-            let d = terms.delta[o];
-            for (start, count) in blocks(inputs) {
-                let block = &mut sums[start..start + 8 * count];
-                let x = &terms.inputs[start..];
-                let y = terms.input_tangent.map(|tangent| (tangent, start));
-                match count {
-                    4 => magnitudes::<4>(block, x, d, y, inputs, stack.draws, column),
-                    2 => magnitudes::<2>(block, x, d, y, inputs, stack.draws, column),
-                    _ => magnitudes::<1>(block, x, d, y, inputs, stack.draws, column),
-                }
-            }
-            let full = inputs / 8 * 8;
-            if full < inputs {
-                let y = terms.input_tangent.map(|tangent| (tangent, full));
-                magnitudes_tail(
-                    &mut sums[full..],
-                    &terms.inputs[full..],
-                    d,
-                    y,
-                    inputs,
-                    stack.draws,
-                    column,
-                );
+        if stack.samples == 1 {
+            // One sample: `|δ̇_m h + δ ḣ_m|` (or its signed value) summed over the
+            // directions, blocks of columns held in registers, then the last columns; one
+            // loop per estimator, so that neither tests which it is per element.
+            let row = OneSampleRow {
+                terms,
+                o,
+                outputs,
+                draws: stack.draws,
+            };
+            match estimator {
+                Estimator::AbsoluteValue => row.sums(sums, |_, _, sums, product| {
+                    for j in 0..8 {
+                        sums[j] += product[j].abs();
+                    }
+                }),
+                Estimator::Signed => row.sums(sums, |m, column, sums, product| {
+                    let signs = &SIGNS[directions.byte(m, slot.weight + o * inputs + column)];
+                    for j in 0..8 {
+                        sums[j] = signs[j].mul_add(product[j], sums[j]);
+                    }
+                }),
             }
             continue;
         }
@@ -508,11 +502,60 @@ fn accumulate(
     }
 }
 
-/// `sums += Σ_m |δ̇_m x + d y_m|` for a block of `8·L` columns held in registers: `x` the
-/// inputs from the block's first column on, `y` the input tangents (rows of `stride`) and
-/// the block's first column, `δ̇_m` = `column(m)`.
+/// Weight row o of one layer at batch 1: `(Hv)_{W}[o, i] = δ̇_m[o] h[i] + δ[o] ḣ_m[i]`.
+struct OneSampleRow<'a> {
+    terms: &'a LayerTerms<'a>,
+    o: usize,
+    outputs: usize,
+    draws: usize,
+}
+
+impl OneSampleRow<'_> {
+    /// Add every direction's products of the row to `sums`: `add(m, column, sums,
+    /// product)` adds direction m's products of the eight columns from `column` on.
+    #[inline(always)]
+    fn sums(&self, sums: &mut [f64], add: impl Fn(usize, usize, &mut [f64; 8], &[f64; 8])) {
+        let (terms, o, outputs) = (self.terms, self.o, self.outputs);
+        let inputs = sums.len();
+        let column = |m: usize| terms.delta_tangent[m * outputs + o];
+        let d = terms.delta[o];
+        for (start, count) in blocks(inputs) {
+            let block = &mut sums[start..start + 8 * count];
+            let x = &terms.inputs[start..];
+            let y = terms.input_tangent.map(|tangent| (tangent, start));
+            let add = |m: usize, lane: usize, sums: &mut [f64; 8], product: &[f64; 8]| {
+                add(m, start + 8 * lane, sums, product)
+            };
+            match count {
+                4 => block_sums::<4>(block, x, d, y, inputs, self.draws, column, add),
+                2 => block_sums::<2>(block, x, d, y, inputs, self.draws, column, add),
+                _ => block_sums::<1>(block, x, d, y, inputs, self.draws, column, add),
+            }
+        }
+        let full = inputs / 8 * 8;
+        if full < inputs {
+            let y = terms.input_tangent.map(|tangent| (tangent, full));
+            tail_sums(
+                &mut sums[full..],
+                &terms.inputs[full..],
+                d,
+                y,
+                inputs,
+                self.draws,
+                column,
+                |m, sums, product| add(m, full, sums, product),
+            );
+        }
+    }
+}
+
+/// `sums += Σ_m |δ̇_m x + d y_m|` (or the signed sum, as `add` says) for a block of `8·L`
+/// columns held in registers: `x` the inputs from the block's first column on, `y` the
+/// input tangents (rows of `stride`) and the block's first column, `δ̇_m` = `column(m)`;
+/// `add(m, lane, sums, product)` adds direction m's products of one lane of eight.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn magnitudes<const L: usize>(
+fn block_sums<const L: usize>(
     sums: &mut [f64],
     x: &[f64],
     d: f64,
@@ -520,40 +563,43 @@ fn magnitudes<const L: usize>(
     stride: usize,
     draws: usize,
     column: impl Fn(usize) -> f64,
+    add: impl Fn(usize, usize, &mut [f64; 8], &[f64; 8]),
 ) {
     let x = lanes::<L>(x);
     let mut block = lanes::<L>(sums);
-    match y {
-        Some((tangent, start)) => {
-            for m in 0..draws {
-                let dd = column(m);
-                let y = &tangent[m * stride + start..m * stride + start + 8 * L];
-                let y = lanes::<L>(y);
+    let mut product = [[0.0; 8]; L];
+    for m in 0..draws {
+        let dd = column(m);
+        match y {
+            Some((tangent, start)) => {
+                let y = lanes::<L>(&tangent[m * stride + start..m * stride + start + 8 * L]);
                 for k in 0..L {
                     for j in 0..8 {
-                        block[k][j] += x[k][j].mul_add(dd, d * y[k][j]).abs();
+                        product[k][j] = x[k][j].mul_add(dd, d * y[k][j]);
+                    }
+                }
+            }
+            None => {
+                for k in 0..L {
+                    for j in 0..8 {
+                        product[k][j] = x[k][j] * dd;
                     }
                 }
             }
         }
-        None => {
-            for m in 0..draws {
-                let dd = column(m);
-                for k in 0..L {
-                    for j in 0..8 {
-                        block[k][j] += (x[k][j] * dd).abs();
-                    }
-                }
-            }
+        for k in 0..L {
+            add(m, k, &mut block[k], &product[k]);
         }
     }
     store(&block, sums);
 }
 
-/// [`magnitudes`] for the last `len < 8` columns of a row, in one lane of 8 held in a
-/// register (the columns past `len` count zeros).
+/// [`block_sums`] for the last `len < 8` columns of a row, in one lane of 8 held in a
+/// register (the columns past `len` count zeros); `add(m, sums, product)` adds direction
+/// m's products.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn magnitudes_tail(
+fn tail_sums(
     sums: &mut [f64],
     x: &[f64],
     d: f64,
@@ -561,31 +607,31 @@ fn magnitudes_tail(
     stride: usize,
     draws: usize,
     column: impl Fn(usize) -> f64,
+    add: impl Fn(usize, &mut [f64; 8], &[f64; 8]),
 ) {
     let len = sums.len();
     let mut lane = [0.0; 8];
     let mut inputs = [0.0; 8];
+    let mut product = [0.0; 8];
     lane[..len].copy_from_slice(sums);
     inputs[..len].copy_from_slice(&x[..len]);
-    match y {
-        Some((tangent, start)) => {
-            for m in 0..draws {
-                let dd = column(m);
+    for m in 0..draws {
+        let dd = column(m);
+        match y {
+            Some((tangent, start)) => {
                 let y = &tangent[m * stride + start..m * stride + start + len];
                 for j in 0..8 {
                     let yj = if j < len { y[j] } else { 0.0 };
-                    lane[j] += inputs[j].mul_add(dd, d * yj).abs();
+                    product[j] = inputs[j].mul_add(dd, d * yj);
                 }
             }
-        }
-        None => {
-            for m in 0..draws {
-                let dd = column(m);
+            None => {
                 for j in 0..8 {
-                    lane[j] += (inputs[j] * dd).abs();
+                    product[j] = inputs[j] * dd;
                 }
             }
         }
+        add(m, &mut lane, &product);
     }
     sums.copy_from_slice(&lane[..len]);
 }
