@@ -133,6 +133,7 @@ fn check_batch(mlp: &Mlp, loss: Loss, inputs: &Array2<f64>, targets: &Targets) -
             }
             check_finite(values, "targets")?;
         }
+        (Targets::Policy(policy), Loss::Policy) => policy.check(mlp.outputs())?,
         (Targets::Classes(_), Loss::Mse) => {
             return Err(Error::input(
                 "targets: mse needs one target vector per sample, not class indices",
@@ -141,6 +142,11 @@ fn check_batch(mlp: &Mlp, loss: Loss, inputs: &Array2<f64>, targets: &Targets) -
         (Targets::Values(_), Loss::CrossEntropy) => {
             return Err(Error::input(
                 "targets: cross_entropy needs one class index per sample, not vectors",
+            ))
+        }
+        (Targets::Policy(_), _) | (_, Loss::Policy) => {
+            return Err(Error::input(
+                "targets: the policy loss and policy targets go together",
             ))
         }
     }
@@ -334,6 +340,7 @@ impl Problem {
         }
         let mut grad_tangent = self.loss.hessian_vector_product(
             pass.output(),
+            &self.targets,
             self.reduction,
             &preact_tangents[depth - 1],
         );
