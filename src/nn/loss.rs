@@ -550,7 +550,7 @@ impl SampledCurvature {
 }
 
 /// Draw a class index from the probabilities `probs` by inverting the cumulative sum.
-fn sample_categorical<R: Rng + ?Sized>(probs: ArrayView1<f64>, rng: &mut R) -> usize {
+pub fn sample_categorical<R: Rng + ?Sized>(probs: ArrayView1<f64>, rng: &mut R) -> usize {
     let u: f64 = rng.random();
     let mut cumulative = 0.0;
     for (c, &p) in probs.iter().enumerate() {
