@@ -26,8 +26,12 @@ use crate::rl::normalize::{ObservationNormalizer, RewardNormalizer};
 use crate::rng::{stream_id, stream_rng};
 use crate::train::{Learner, Optimizer, OptimizerConfig, StepOutcome};
 
-/// The agents of the study.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The agents of the study; [`AgentKind::name`] is their name for `Display`, `FromStr`
+/// and serde.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum AgentKind {
     /// Advantage actor-critic with 5-step returns.
     A2c,
