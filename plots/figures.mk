@@ -20,7 +20,7 @@ $(FIGURES_STAMP): plots/requirements.txt
 	$(FIGURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
 	touch $@
 
-.PHONY: figures figures-test figure-example figure-example-optimize
+.PHONY: figures figures-test figure-example figure-example-optimize figure-example-rl
 figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
@@ -43,3 +43,11 @@ figure-example-optimize: $(FIGURES_STAMP) ## Render the optimize figures from ma
 		--out $(FIGURES_OUT)/optimize --only fig5 --only fig6 --dpi 100
 	cp $(FIGURES_OUT)/optimize/fig5_learning_curves.png plots/example_learning_curves.png
 	cp $(FIGURES_OUT)/optimize/fig6_step_size_sensitivity.png plots/example_step_size_sensitivity.png
+
+# The rl section's figures: fig9 and fig10 of `make rl` (results/rl-small) at 100 dpi.
+RL_RESULTS ?= results/rl-small
+figure-example-rl: $(FIGURES_STAMP) ## Render the rl figures from make rl data -> plots/example_rl_*.png
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(RL_RESULTS) \
+		--out $(FIGURES_OUT)/rl --only fig9 --only fig10 --dpi 100
+	cp $(FIGURES_OUT)/rl/fig9_rl_learning_curves.png plots/example_rl_learning_curves.png
+	cp $(FIGURES_OUT)/rl/fig10_rl_step_size_sensitivity.png plots/example_rl_step_size_sensitivity.png

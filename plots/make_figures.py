@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hsplots.data import ALL_COLUMNS, BadData, NoData  # noqa: E402
-from hsplots import figures, optimize  # noqa: E402
+from hsplots import figures, optimize, rl  # noqa: E402
 from hsplots.style import apply_style  # noqa: E402
 
 # Every figure: (file name, function, what it shows), in the order they are made.
-FIGURES = figures.FIGURES + optimize.FIGURES
+FIGURES = figures.FIGURES + optimize.FIGURES + rl.FIGURES
 
 
 def _condition(text: str) -> tuple[str, str]:
@@ -38,6 +38,12 @@ def _condition(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(
             f"unknown column `{column}` (one of: {', '.join(ALL_COLUMNS)})")
     return column, value
+
+
+def _selects(name: str, prefix: str) -> bool:
+    """Whether --only PREFIX selects the figure `name`: its name starts with PREFIX, and
+    not as the start of a longer number (fig1 selects fig1_… but not fig10_…)."""
+    return name.startswith(prefix) and not name[len(prefix):len(prefix) + 1].isdigit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="resolution of the PNG files (default: 200)")
     args = parser.parse_args(argv)
     figures = [f for f in FIGURES
-               if not args.only or any(f[0].startswith(n) for n in args.only)]
+               if not args.only or any(_selects(f[0], n) for n in args.only)]
     if not figures:
         parser.error(f"--only {' '.join(args.only)} matches no figure "
                      f"(figures: {', '.join(f[0] for f in FIGURES)})")

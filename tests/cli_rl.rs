@@ -269,3 +269,65 @@ fn the_presets_hold_the_documented_grids() {
         assert_eq!(grid, runs, "{preset}");
     }
 }
+
+/// The `hesscale-cli …` lines of the `sh` blocks of `docs/rl-section.md` (the README's rl
+/// section), `\` continuations joined and `# comments` removed.
+fn documented_command_lines() -> Vec<String> {
+    let text = fs::read_to_string(repo_file("docs/rl-section.md")).unwrap();
+    let (mut lines, mut pending, mut in_sh) = (Vec::new(), String::new(), false);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+        } else if in_sh && (!pending.is_empty() || line.starts_with("hesscale-cli ")) {
+            let code = line.split(" #").next().unwrap_or("").trim_end();
+            match code.strip_suffix('\\') {
+                Some(start) => pending.push_str(start),
+                None => lines.push(std::mem::take(&mut pending) + code),
+            }
+        }
+    }
+    lines
+}
+
+/// Every documented command line runs (the presets and the quick try shrunk to a few
+/// short runs, the options appended: a flag given twice takes its last value), and its
+/// shards merge into the unsharded files.
+#[test]
+fn the_documented_command_lines_run() {
+    let dir = TempDir::new().unwrap();
+    std::os::unix::fs::symlink(repo_file("experiments"), dir.path().join("experiments")).unwrap();
+    let shrink = [
+        "--envs",
+        "pendulum",
+        "--agents",
+        "a2c",
+        "--optimizers",
+        "adam,adahesscale",
+        "--lrs",
+        "1e-3",
+        "--seeds",
+        "1",
+        "--steps",
+        "200",
+    ];
+    let lines = documented_command_lines();
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    for line in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let extra: &[&str] = if line.starts_with("hesscale-cli rl ") {
+            &shrink
+        } else {
+            &[]
+        };
+        bin()
+            .args(&words[1..])
+            .args(extra)
+            .current_dir(dir.path())
+            .assert()
+            .success();
+    }
+    assert_same_results(
+        &dir.path().join("results/rl-small"),
+        &dir.path().join("results/rl-merged"),
+    );
+}
