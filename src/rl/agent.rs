@@ -610,6 +610,67 @@ mod tests {
         }
     }
 
+    /// One A2C update is one step of each network on the whole rollout: the Gaussian
+    /// networks on the advantage-weighted log-likelihood with the n-step advantages
+    /// (not normalised), each holding the other's outputs before the step, and the
+    /// critic on mse towards `Â + V`.
+    #[test]
+    fn an_a2c_update_by_hand() {
+        let config = AgentConfig {
+            width: 4,
+            ..AgentKind::A2c.config()
+        };
+        let mut agent = agent(Task::Pendulum, config, Optimizer::AdaHesScale, 2);
+        let rollout = agent.collect(5).unwrap().unwrap();
+        let Actor::Gaussian { mean, variance } = &agent.actor else {
+            panic!("pendulum's policy is Gaussian");
+        };
+        let (mut mean, mut variance, mut critic) =
+            (mean.clone(), variance.clone(), agent.critic.clone());
+        let advantages = advantages(
+            &rollout.rewards,
+            &rollout.values,
+            &rollout.dones,
+            rollout.last_value,
+            0.99,
+            1.0,
+        );
+        let Actions::Continuous(actions) = &rollout.actions else {
+            panic!("continuous actions");
+        };
+        let x = &rollout.observations;
+        let means = mean.model().forward(x).output().clone();
+        let variances = variance.model().forward(x).output().mapv(softplus);
+        let targets = |likelihood| {
+            Targets::Policy(Box::new(PolicyTargets {
+                likelihood,
+                advantages: advantages.clone(),
+                surrogate: Surrogate::AdvantageWeighted,
+            }))
+        };
+        let likelihood = Likelihood::GaussianMean {
+            actions: actions.clone(),
+            variances,
+        };
+        assert!(taken(mean.step_on(x.clone(), targets(likelihood)).unwrap()));
+        let likelihood = Likelihood::GaussianVariance {
+            actions: actions.clone(),
+            means,
+        };
+        assert!(taken(
+            variance.step_on(x.clone(), targets(likelihood)).unwrap()
+        ));
+        let returns = (&advantages + &rollout.values).insert_axis(Axis(1));
+        assert!(taken(
+            critic.step_on(x.clone(), Targets::Values(returns)).unwrap()
+        ));
+        assert!(agent.update(&rollout).unwrap());
+        assert_eq!(
+            agent.networks(),
+            vec![mean.model(), variance.model(), critic.model()]
+        );
+    }
+
     /// A run is a function of its seed (and cell): the same seed gives the same episodes
     /// and networks, another seed other ones.
     #[test]

@@ -332,3 +332,90 @@ impl Study for RlStudy {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Hyperparameters;
+
+    fn study() -> RlStudy {
+        RlStudy::new(RlGrid {
+            envs: vec![Task::CartPole],
+            agents: vec![AgentKind::A2c, AgentKind::Ppo],
+            optimizers: vec![Optimizer::Adam],
+            scalings: vec!["none".into(), "hesscale".into()],
+            delta: 1e-8,
+            lrs: vec![1e-3, 1e-2],
+            seeds: 2,
+            seed: 0,
+            steps: 600,
+            beta1: Hyperparameters::BETA1,
+            beta2: Hyperparameters::BETA2,
+            eps: 1e-5,
+        })
+    }
+
+    #[test]
+    fn cells_come_in_canonical_order_with_the_seed_fastest() {
+        let study = study();
+        let keys: Vec<String> = study
+            .grid_cells()
+            .iter()
+            .map(|cell| study.cell_key(cell))
+            .collect();
+        assert_eq!(keys.len(), 2 * 2 * 2 * 2);
+        assert_eq!(
+            keys[..5],
+            [
+                "cartpole/a2c/adam/none/0.001/0",
+                "cartpole/a2c/adam/none/0.001/1",
+                "cartpole/a2c/adam/none/0.01/0",
+                "cartpole/a2c/adam/none/0.01/1",
+                "cartpole/a2c/adam/hesscale/0.001/0",
+            ]
+        );
+        assert_eq!(keys[15], "cartpole/ppo/adam/hesscale/0.01/1");
+    }
+
+    /// Every optimizer, scaling and step size of a seed shares its streams; the seed and
+    /// the agent change them.
+    #[test]
+    fn the_streams_depend_on_the_task_agent_and_seed_only() {
+        let cells = study().grid_cells();
+        let key = |agent, seed| {
+            let keys: Vec<u64> = cells
+                .iter()
+                .filter(|c| c.agent == agent && c.seed == seed)
+                .map(Cell::stream_key)
+                .collect();
+            assert!(keys.iter().all(|&k| k == keys[0]));
+            keys[0]
+        };
+        assert_ne!(key(AgentKind::A2c, 0), key(AgentKind::A2c, 1));
+        assert_ne!(key(AgentKind::A2c, 0), key(AgentKind::Ppo, 0));
+    }
+
+    /// A cell's blocks read back; another cell's, or episodes out of order, are refused.
+    #[test]
+    fn blocks_are_checked_against_their_cell() {
+        let study = study();
+        let cells = study.grid_cells();
+        let blocks = study.run_cell(&cells[0]).unwrap();
+        assert_eq!(
+            study.run_cell(&cells[0]).unwrap()[..2],
+            blocks[..2],
+            "reproducible"
+        );
+        for (table, block) in blocks.iter().enumerate() {
+            assert!(study.check_block(table, &cells[0], block).is_ok());
+            assert!(study.check_block(table, &cells[1], block).is_err());
+        }
+        let lines: Vec<&str> = blocks[0].lines().collect();
+        assert!(lines.len() >= 2, "cartpole episodes are short at first");
+        let swapped = format!("{}\n{}\n", lines[1], lines[0]);
+        assert!(study.check_block(0, &cells[0], &swapped).is_err());
+        let run: Vec<RunRow> = table::parse(&blocks[1], 2).unwrap();
+        assert_eq!((run[0].steps, run[0].episodes), (600, lines.len()));
+        assert!(!run[0].diverged);
+    }
+}
