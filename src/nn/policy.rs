@@ -24,6 +24,10 @@
 //! * PPO's clipped surrogate, `s = −min(r A, clip(r, 1−ε, 1+ε) A)` with
 //!   `r = exp(f − f_old)`: where the clip is inactive `s = −A r`, `s' = s'' = −A r`; where
 //!   it is active (`A > 0, r > 1+ε` or `A < 0, r < 1−ε`) `s` is constant in z, `s' = s'' = 0`.
+//!
+//! Unlike cross_entropy's and mse's, these output Hessians are indefinite where an
+//! advantage is negative: the Gauss–Newton diagonals (ggn, hesscale_gn) are not ≥ 0 on
+//! them, and ggn_mc and kfac, which need a square-root factor, do not apply.
 
 use ndarray::{s, Array1, Array2, ArrayView1, Zip};
 

@@ -255,7 +255,7 @@ impl Agent {
             ));
         }
         optimizer.check()?;
-        let env = task.make();
+        let mut env = task.make();
         let inputs = env.observation_dim();
         let network = |name: &str, outputs: usize, loss: Loss| -> Result<Learner> {
             let architecture = Architecture {
@@ -279,7 +279,6 @@ impl Agent {
         };
         let critic = network("critic", 1, Loss::Mse)?;
         let mut env_rng = stream_rng(seed, cell, stream_id("rl/env"));
-        let mut env = env;
         let mut observations = ObservationNormalizer::new(inputs);
         let observation = observations.normalize(&env.reset(&mut env_rng));
         Ok(Agent {
