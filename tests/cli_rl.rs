@@ -1,10 +1,14 @@
 //! `hesscale-cli rl` end to end: a tiny grid writes every file, byte-identical at any
-//! thread count; a resumed run grows by step sizes and optimizers; shards + merge give the
-//! unsharded files; bad input is one `Error:` line with exit code 2. Runs are short
-//! (Pendulum, 400 steps: two episodes, one partial PPO rollout).
+//! thread count; a huge step size diverges and is counted; a resume after a kill equals an
+//! uninterrupted run, and a resumed run grows by step sizes and optimizers; shards + merge
+//! give the unsharded files; bad input is one `Error:` line with exit code 2; the presets
+//! and the documented command lines run. Runs are short (Pendulum, 400 steps: two
+//! episodes, one partial PPO rollout).
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -110,6 +114,101 @@ fn a_tiny_grid_writes_every_file_the_same_at_one_and_two_threads() {
         .collect();
     assert_eq!(first_ppo.len(), 4);
     assert!(first_ppo.iter().all(|r| *r == first_ppo[0]));
+}
+
+/// A huge step size diverges: the run stops early, keeps its episodes, and is counted in
+/// the summary (at the task's lowest run return, normalised 0).
+#[test]
+fn a_diverging_step_size_is_marked_and_counted() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    run_ok(
+        &[
+            GRID,
+            &[
+                "--agents",
+                "a2c",
+                "--optimizers",
+                "sgd",
+                "--scaling",
+                "none",
+            ],
+        ]
+        .concat(),
+        &out,
+    );
+    run_ok(
+        &[
+            GRID,
+            &[
+                "--agents",
+                "a2c",
+                "--optimizers",
+                "sgd",
+                "--scaling",
+                "none",
+            ],
+            &["--lrs", "1e-3,1e300", "--resume"],
+        ]
+        .concat(),
+        &out,
+    );
+    let runs = text(&out.join("rl_runs.csv"));
+    let huge: Vec<&str> = runs.lines().filter(|l| l.contains(",1e300,")).collect();
+    assert_eq!(huge.len(), 2);
+    for line in huge {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields[8], "true", "{line}");
+        assert!(fields[6].parse::<u64>().unwrap() < 400, "{line}");
+    }
+    let summary = text(&out.join("rl_summary.csv"));
+    let row = summary.lines().find(|l| l.contains(",1e300,")).unwrap();
+    let fields: Vec<&str> = row.split(',').collect();
+    assert_eq!((fields[5], fields[6]), ("2", "2"), "{row}");
+    assert_eq!(fields[10], "0.0", "{row}");
+}
+
+/// A run killed midway and resumed (at another thread count) equals an uninterrupted run.
+#[test]
+fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
+    let dir = TempDir::new().unwrap();
+    let clean = dir.path().join("clean");
+    let killed = dir.path().join("killed");
+    let args = [
+        GRID,
+        &["--agents", "a2c", "--steps", "2000", "--threads", "1"],
+    ]
+    .concat();
+    run_ok(&args, &clean);
+    let total = text(&clean.join("rl_runs.csv")).lines().count();
+
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
+        .args(&args)
+        .arg("--out-dir")
+        .arg(&killed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = killed.join("rl_runs.csv");
+    let start = Instant::now();
+    while fs::read(&runs).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rows appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written = text(&runs).lines().count();
+    assert!(written < total, "the run finished before it was killed");
+    assert!(!killed.join("rl_summary.csv").exists());
+    run_ok(
+        &[args.as_slice(), &["--resume", "--threads", "2"]].concat(),
+        &killed,
+    );
+    assert_same_results(&clean, &killed);
 }
 
 /// A resumed run may add step sizes and optimizers: only the new runs are computed, and
