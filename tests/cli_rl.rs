@@ -410,7 +410,7 @@ fn the_documented_command_lines_run() {
         "200",
     ];
     let lines = documented_command_lines();
-    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(lines.len(), 7, "{lines:?}");
     for line in lines {
         let words: Vec<&str> = line.split_whitespace().collect();
         let extra: &[&str] = if line.starts_with("hesscale-cli rl ") {
