@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
 
-.PHONY: help build install test lint fuzz quality quality-small cost optimize ci-quality check-baseline baseline completions man
+.PHONY: help build install test lint fuzz quality quality-small cost optimize rl ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -75,3 +75,8 @@ cost: build ## Time the gradient and every method on the default sweeps into res
 OPTIMIZE_PRESET ?= experiments/optimize-mnist.json
 optimize: build ## The small optimize study (experiments/optimize-mnist.json, under 10 minutes on 2 cores) into results/optimize-mnist, resumable
 	$(BIN) optimize --preset $(OPTIMIZE_PRESET) --resume
+
+# The rl study (README "### rl"), resumable.
+RL_PRESET ?= experiments/rl-small.json
+rl: build ## The small rl study (experiments/rl-small.json, under 10 minutes on 2 cores) into results/rl-small, resumable
+	$(BIN) rl --preset $(RL_PRESET) --resume

@@ -21,7 +21,7 @@ $(FIGURES_STAMP): plots/requirements.txt
 	$(FIGURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
 	touch $@
 
-.PHONY: figures figures-test figure-example figure-example-optimize figure-example-trained
+.PHONY: figures figures-test figure-example figure-example-optimize figure-example-trained figure-example-rl
 figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
@@ -52,3 +52,11 @@ figure-example-trained: $(FIGURES_STAMP) ## Render fig7 from the icml2024 preset
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(ICML2024_RESULTS) \
 		--out $(FIGURES_OUT)/trained --only fig7 --dpi 100
 	cp $(FIGURES_OUT)/trained/fig7_trained_normalized_l1.png plots/example_trained_normalized_l1.png
+
+# The rl section's figures: fig9 and fig10 of `make rl` (results/rl-small) at 100 dpi.
+RL_RESULTS ?= results/rl-small
+figure-example-rl: $(FIGURES_STAMP) ## Render the rl figures from make rl data -> plots/example_rl_*.png
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(RL_RESULTS) \
+		--out $(FIGURES_OUT)/rl --only fig9 --only fig10 --dpi 100
+	cp $(FIGURES_OUT)/rl/fig9_rl_learning_curves.png plots/example_rl_learning_curves.png
+	cp $(FIGURES_OUT)/rl/fig10_rl_step_size_sensitivity.png plots/example_rl_step_size_sensitivity.png

@@ -16,17 +16,19 @@ make a smaller figure, e.g. the README's example:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hsplots.data import ALL_COLUMNS, BadData, NoData  # noqa: E402
-from hsplots import figures, optimize  # noqa: E402
+from hsplots import figures, optimize, rl  # noqa: E402
 from hsplots.style import apply_style  # noqa: E402
 
-# Every figure: (file name, function, what it shows), made in the order of their names.
-FIGURES = sorted(figures.FIGURES + optimize.FIGURES, key=lambda f: f[0])
+# Every figure: (file name, function, what it shows), made in the order of their numbers.
+FIGURES = sorted(figures.FIGURES + optimize.FIGURES + rl.FIGURES,
+                 key=lambda f: (int(re.match(r"fig(\d+)", f[0]).group(1)), f[0]))
 
 
 def _condition(text: str) -> tuple[str, str]:
@@ -38,6 +40,12 @@ def _condition(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(
             f"unknown column `{column}` (one of: {', '.join(ALL_COLUMNS)})")
     return column, value
+
+
+def _selects(name: str, prefix: str) -> bool:
+    """Whether --only PREFIX selects the figure `name`: its name starts with PREFIX, and
+    not as the start of a longer number (fig1 selects fig1_… but not fig10_…)."""
+    return name.startswith(prefix) and not name[len(prefix):len(prefix) + 1].isdigit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="resolution of the PNG files (default: 200)")
     args = parser.parse_args(argv)
     figures = [f for f in FIGURES
-               if not args.only or any(f[0].startswith(n) for n in args.only)]
+               if not args.only or any(_selects(f[0], n) for n in args.only)]
     if not figures:
         parser.error(f"--only {' '.join(args.only)} matches no figure "
                      f"(figures: {', '.join(f[0] for f in FIGURES)})")

@@ -53,8 +53,15 @@ pub enum Command {
         hesscale-cli optimize --preset experiments/optimize-mnist.json\n  \
         hesscale-cli optimize --optimizers adam,adahesscale --scaling none,hesscale --lrs 1e-3,1e-2,1e-1 --seeds 3 --steps 500 --out-dir results/opt")]
     Optimize(Box<OptimizeArgs>),
-    /// Combine out-dirs of one study (quality or optimize): shards of one run, or runs of
-    /// other grids, into one.
+    /// Train A2C and PPO agents on classic-control tasks with each optimizer, with and
+    /// without HesScale step-size scaling, over step sizes and seeds (the ICML 2024 RL
+    /// study); learning curves, a summary and timings.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli rl --preset experiments/rl-small.json\n  \
+        hesscale-cli rl --envs cartpole --agents a2c --optimizers adam,adahesscale --lrs 1e-3 --seeds 2 --steps 5000 --out-dir results/rl")]
+    Rl(Box<RlArgs>),
+    /// Combine out-dirs of one study (quality, optimize or rl): shards of one run, or runs
+    /// of other grids, into one.
     #[command(after_help = "Example:\n  \
         hesscale-cli merge results/shard-1 results/shard-2 results/shard-3 --out-dir results/merged")]
     Merge(MergeArgs),
@@ -308,10 +315,49 @@ pub struct OptimizeArgs {
     pub run: RunArgs,
 }
 
+/// `hesscale-cli rl`. Every option is optional here so that a `--preset` can set it;
+/// explicit flags win over the preset, and the defaults shown apply last
+/// (`crate::config::rl`). A flag given twice takes its last value.
+#[derive(Debug, Default, Args)]
+#[command(args_override_self = true)]
+pub struct RlArgs {
+    /// Tasks, comma-separated: pendulum, mountain_car_continuous, cartpole, acrobot, or
+    /// `all` (a grid axis) [default: pendulum,cartpole].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub envs: Option<Vec<String>>,
+    /// Agents, comma-separated: a2c, ppo, or `all` (a grid axis) [default: all].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub agents: Option<Vec<String>>,
+    /// Optimizers of every network, comma-separated: sgd, adam, adahessian, adahesscale,
+    /// adahesscale_gn, or `all` (a grid axis) [default: adam,adahessian,adahesscale,adahesscale_gn].
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub optimizers: Option<Vec<String>>,
+    /// Step-size scalings, comma-separated: none, hesscale (a grid axis) [default: none,hesscale].
+    #[arg(long, alias = "scalings", value_delimiter = ',', action = clap::ArgAction::Set)]
+    pub scaling: Option<Vec<String>>,
+    /// The scaling constant δ [default: 1e-8, the paper's].
+    #[arg(long, allow_hyphen_values = true)]
+    pub delta: Option<f64>,
+    /// Step sizes α, comma-separated (a grid axis) [default: 1e-4,1e-3,1e-2].
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, action = clap::ArgAction::Set)]
+    pub lrs: Option<Vec<f64>>,
+    /// Seeds per grid point (networks, environment, actions, minibatches) [default: 3].
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// Base seed of every random stream [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Environment steps per run [default: 20000].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
 /// `hesscale-cli merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The out-dirs of the shards (`quality` or `optimize --shard I/N`), in any order.
+    /// The out-dirs of the shards (`quality`, `optimize` or `rl --shard I/N`), in any order.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// Where to write the merged files (must not already hold results).

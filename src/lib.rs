@@ -12,6 +12,7 @@ pub mod error;
 pub mod io;
 pub mod methods;
 pub mod nn;
+pub mod rl;
 pub mod rng;
 pub mod runner;
 pub mod study;

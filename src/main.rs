@@ -11,6 +11,7 @@ use hesscale::config::diag::DiagSpec;
 use hesscale::config::merge::MergeSpec;
 use hesscale::config::optimize::OptimizeSpec;
 use hesscale::config::quality::QualitySpec;
+use hesscale::config::rl::RlSpec;
 use hesscale::config::sample::SampleSpec;
 use hesscale::{runner, Result};
 
@@ -33,6 +34,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Optimize(args) => {
             runner::optimize::run(&OptimizeSpec::try_from(*args)?).map(|()| 0)
         }
+        Command::Rl(args) => runner::rl::run(&RlSpec::try_from(*args)?).map(|()| 0),
         Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
         Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?).map(|()| 0),
         Command::Completions(args) => runner::shell::completions(args.shell).map(|()| 0),

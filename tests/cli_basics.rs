@@ -538,6 +538,7 @@ const SUBCOMMANDS: &[&str] = &[
     "check",
     "quality",
     "optimize",
+    "rl",
     "merge",
     "cost",
     "completions",

@@ -40,6 +40,23 @@ const SHRINK: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "hesscale-cli rl ",
+        &[
+            "--envs",
+            "pendulum",
+            "--agents",
+            "a2c",
+            "--optimizers",
+            "adam,adahesscale",
+            "--lrs",
+            "1e-3",
+            "--seeds",
+            "1",
+            "--steps",
+            "200",
+        ],
+    ),
+    (
         "hesscale-cli cost",
         &["--reps", "1", "--warmup", "0", "--max-work", "1e8"],
     ),
@@ -86,7 +103,7 @@ fn link_experiments(workspace: &Path) {
 fn the_readme_shows_every_subcommand() {
     let lines = readme_command_lines();
     for subcommand in [
-        "sample", "diag", "list", "quality", "optimize", "merge", "check", "cost",
+        "sample", "diag", "list", "quality", "optimize", "rl", "merge", "check", "cost",
     ] {
         let prefix = format!("hesscale-cli {subcommand}");
         assert!(
@@ -138,13 +155,23 @@ fn every_readme_command_line_runs() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    // The README's sharded run, merged, equals its unsharded run of the same grid.
+    // Each of the README's sharded runs, merged, equals its unsharded run of the same grid.
     let results = workspace.path().join("results");
-    for file in ["quality_runs.csv", "quality_summary.csv"] {
-        assert_eq!(
-            fs::read(results.join(file)).unwrap(),
-            fs::read(results.join("merged").join(file)).unwrap(),
-            "{file}: merged shards differ from the unsharded run"
-        );
+    for (whole, merged, files) in [
+        ("", "merged", ["quality_runs.csv", "quality_summary.csv"]),
+        (
+            "optimize-mnist",
+            "optimize-merged",
+            ["optimize_curves.csv", "optimize_summary.csv"],
+        ),
+        ("rl-small", "rl-merged", ["rl_curves.csv", "rl_summary.csv"]),
+    ] {
+        for file in files {
+            assert_eq!(
+                fs::read(results.join(whole).join(file)).unwrap(),
+                fs::read(results.join(merged).join(file)).unwrap(),
+                "{merged}/{file}: merged shards differ from the unsharded run"
+            );
+        }
     }
 }

@@ -414,7 +414,7 @@ fn every_bad_input_is_one_line_with_exit_code_2() {
         ),
         (
             vec!["merge", dir.path().to_str().unwrap(), "--out-dir", inside],
-            "not a quality or optimize out-dir",
+            "not a quality or optimize or rl out-dir",
         ),
     ];
     for (args, message) in cases {

@@ -1,5 +1,5 @@
-"""Reading the CSVs of a results directory (written by `hesscale-cli quality`, `cost` and
-`optimize`)."""
+"""Reading the CSVs of a results directory (written by `hesscale-cli quality`, `cost`,
+`optimize` and `rl`)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ OPTIMIZE_SUMMARY = (
     ["delta", "lr", "final_test_loss", "final_test_loss_se", "final_test_accuracy",
      "final_test_accuracy_se", "mean_test_accuracy", "mean_test_accuracy_se"],
 )
+RL_CURVES = (
+    ["env", "agent", "optimizer", "scaling", "seed", "step"],
+    ["lr", "episode_return"],
+)
+RL_SUMMARY = (
+    ["env", "agent", "optimizer", "scaling", "seeds", "diverged", "steps", "best_lr"],
+    ["lr", "mean_return", "mean_return_se", "normalized_return", "normalized_return_se"],
+)
 
 # Columns that hold integers (compared and sorted as numbers).
 INTEGER_COLUMNS = {"depth", "width", "batch_size", "seed", "seeds", "samples", "inputs",
@@ -76,7 +84,7 @@ class BadData(Exception):
 # Every column some figure reads (what --where may filter on).
 ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING,
                                      QUALITY_TIMING_CELLS, QUALITY_TRAINING_SUMMARY, COST,
-                                     OPTIMIZE_CURVES, OPTIMIZE_SUMMARY)
+                                     OPTIMIZE_CURVES, OPTIMIZE_SUMMARY, RL_CURVES, RL_SUMMARY)
                       for c in schema[0] + schema[1]})
 
 # An error below this (normalized to hesscale's, or relative to the exact diagonal's L1

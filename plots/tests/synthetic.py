@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Synthetic results CSVs in the exact formats of `hesscale-cli quality`, `cost` and
-`optimize`, with the expected shape of the 2022 paper (exact = 0 < hesscale = 1 < bl89 <
-ggn < ... ≪ hutchinson:1), of the ICML 2024 quality figure (networks trained on mnist,
-where the gaps to hesscale grow with training) and of its step-size study (unscaled
+"""Synthetic results CSVs in the exact formats of `hesscale-cli quality`, `cost`,
+`optimize` and `rl`, with the expected shape of the 2022 paper (exact = 0 < hesscale = 1 <
+bl89 < ggn < ... ≪ hutchinson:1), of the ICML 2024 quality figure (networks trained on
+mnist, where the gaps to hesscale grow with training) and of its step-size study (unscaled
 optimizers fail at large step sizes, sgd diverges at the largest, scaled ones keep
 learning), for testing the figure scripts. Standard library only.
 
@@ -332,6 +332,74 @@ def optimize_rows(lrs=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), seeds=3, steps=200, eval_ev
     return curves, summary
 
 
+RL_KEY = ["env", "agent", "optimizer", "scaling", "lr", "seed"]
+RL_CURVES_HEADER = [*RL_KEY, "step", "episode_return"]
+RL_SUMMARY_HEADER = ["env", "agent", "optimizer", "scaling", "lr", "seeds", "diverged",
+                     "steps", "mean_return", "mean_return_se", "normalized_return",
+                     "normalized_return_se", "best_lr"]
+RL_OPTIMIZERS = ["adam", "adahessian", "adahesscale", "adahesscale_gn"]
+
+
+def rl_rows(envs=(("pendulum", 200, -1500.0, -200.0), ("cartpole", 100, 20.0, 500.0)),
+            agents=("a2c", "ppo"), lrs=(1e-4, 1e-3, 1e-2), seeds=2, steps=2000,
+            rng_seed=3):
+    """The rows of rl_curves.csv and rl_summary.csv as lists of dicts (strings): every
+    optimizer with and without scaling at every step size on each (task, episode length,
+    worst, best return) of `envs`. Returns climb from worst towards a level that falls off
+    away from α = 1e-3, less so with the scaling; unscaled runs at α = 1e-2 of adahessian
+    diverge after half the run. The summary follows the rules of `rl` (a diverged run at
+    the task's lowest run return, normalised per task over the study)."""
+    rng = random.Random(rng_seed)
+    curves, runs = [], []
+    for env, length, worst, best in envs:
+        for agent in agents:
+            for optimizer in RL_OPTIMIZERS:
+                for scaling in ("none", "hesscale"):
+                    for lr in lrs:
+                        distance = abs(math.log10(lr / 1e-3))
+                        if scaling == "hesscale":
+                            distance /= 3
+                        level = worst + (best - worst) * max(0.0, 0.9 - 0.4 * distance)
+                        diverges = optimizer == "adahessian" and scaling == "none" \
+                            and lr >= 1e-2
+                        key = {"env": env, "agent": agent, "optimizer": optimizer,
+                               "scaling": scaling, "lr": _fmt(lr)}
+                        for seed in range(seeds):
+                            returns = []
+                            for end in range(length, steps + 1, length):
+                                if diverges and end > steps // 2:
+                                    break
+                                progress = 1 - math.exp(-3 * end / steps)
+                                value = worst + (level - worst) * progress \
+                                    + 0.02 * (best - worst) * rng.random()
+                                returns.append(value)
+                                curves.append({**key, "seed": str(seed), "step": str(end),
+                                               "episode_return": _fmt(value)})
+                            runs.append((env, key, diverges,
+                                         None if diverges else statistics.fmean(returns)))
+    summary = []
+    ranges = {env: (min(r[3] for r in runs if r[0] == env and r[3] is not None),
+                    max(r[3] for r in runs if r[0] == env and r[3] is not None))
+              for env, *_ in envs}
+    for index in range(0, len(runs), seeds):
+        group = runs[index:index + seeds]
+        env, key = group[0][0], group[0][1]
+        lo, hi = ranges[env]
+        raw = [r[3] if r[3] is not None else lo for r in group]
+        normalized = [(r - lo) / (hi - lo) for r in raw]
+        summary.append({**key, "seeds": str(seeds),
+                        "diverged": str(sum(r[2] for r in group)), "steps": str(steps),
+                        "mean_return": _fmt(statistics.fmean(raw)),
+                        "mean_return_se": _fmt(_se(raw)),
+                        "normalized_return": _fmt(statistics.fmean(normalized)),
+                        "normalized_return_se": _fmt(_se(normalized)), "best_lr": "false"})
+    for index in range(0, len(summary), len(lrs)):
+        family = summary[index:index + len(lrs)]
+        max(family, key=lambda r: (float(r["normalized_return"]),
+                                   -float(r["lr"])))["best_lr"] = "true"
+    return curves, summary
+
+
 def _write(path: Path, header: list[str], rows: list[dict]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
@@ -342,7 +410,7 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> None:
 ALL_FILES = ("quality_runs.csv", "quality_summary.csv", "quality_timing.csv",
              "quality_timing_cells.csv", "quality_training.csv",
              "quality_training_summary.csv", "cost.csv", "optimize_curves.csv",
-             "optimize_summary.csv")
+             "optimize_summary.csv", "rl_curves.csv", "rl_summary.csv")
 
 
 def write_results(directory: Path, files=ALL_FILES, grids: list[dict] | None = None,
@@ -358,6 +426,7 @@ def write_results(directory: Path, files=ALL_FILES, grids: list[dict] | None = N
     runs, summary, timing, timing_cells, training, training_summary = (
         [row for tables in quality for row in tables[i]] for i in range(6))
     curves, optimize_summary = optimize_rows()
+    rl_curves, rl_summary = rl_rows()
     tables = {
         "quality_runs.csv": (QUALITY_RUNS_HEADER, runs),
         "quality_summary.csv": (QUALITY_SUMMARY_HEADER, summary),
@@ -368,6 +437,8 @@ def write_results(directory: Path, files=ALL_FILES, grids: list[dict] | None = N
         "cost.csv": (COST_HEADER, cost_rows()),
         "optimize_curves.csv": (OPTIMIZE_CURVES_HEADER, curves),
         "optimize_summary.csv": (OPTIMIZE_SUMMARY_HEADER, optimize_summary),
+        "rl_curves.csv": (RL_CURVES_HEADER, rl_curves),
+        "rl_summary.csv": (RL_SUMMARY_HEADER, rl_summary),
     }
     written = []
     for name in files:

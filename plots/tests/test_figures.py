@@ -24,7 +24,7 @@ for path in (PLOTS, HERE):
 import make_figures  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import synthetic  # noqa: E402
-from hsplots import figures, optimize  # noqa: E402
+from hsplots import figures, optimize, rl  # noqa: E402
 from hsplots.data import ROUNDOFF, is_roundoff, split_roundoff  # noqa: E402
 from hsplots.figures import ROUNDOFF_MARK, per_seed_ratios  # noqa: E402
 from make_figures import FIGURES  # noqa: E402
@@ -72,7 +72,8 @@ def drawn_figure(make, results: Path, where=None):
         kept.append(fig)
         return []
 
-    with mock.patch.object(figures, "save", keep), mock.patch.object(optimize, "save", keep):
+    with mock.patch.object(figures, "save", keep), mock.patch.object(optimize, "save", keep), \
+            mock.patch.object(rl, "save", keep):
         make(results, results / "unused", where)
     return kept[0]
 
@@ -194,6 +195,10 @@ class MissingData(TempDirTest):
             ("optimize curves only", ("optimize_curves.csv",), []),
             ("optimize files", ("optimize_curves.csv", "optimize_summary.csv"),
              ["fig5_learning_curves", "fig6_step_size_sensitivity"]),
+            ("rl summary only", ("rl_summary.csv",), ["fig10_rl_step_size_sensitivity"]),
+            ("rl curves only", ("rl_curves.csv",), []),
+            ("rl files", ("rl_curves.csv", "rl_summary.csv"),
+             ["fig9_rl_learning_curves", "fig10_rl_step_size_sensitivity"]),
         ]
         for name, files, figures in cases:
             with self.subTest(name), tempfile.TemporaryDirectory() as tmp:
@@ -212,6 +217,8 @@ class MissingData(TempDirTest):
             ("cost.csv", synthetic.COST_HEADER),
             ("optimize_curves.csv", synthetic.OPTIMIZE_CURVES_HEADER),
             ("optimize_summary.csv", synthetic.OPTIMIZE_SUMMARY_HEADER),
+            ("rl_curves.csv", synthetic.RL_CURVES_HEADER),
+            ("rl_summary.csv", synthetic.RL_SUMMARY_HEADER),
         ]:
             (self.results / name).write_text(",".join(header) + "\n")
         code, out, err = run_in_process(self.results, self.out)
@@ -904,11 +911,70 @@ class Options(TempDirTest):
 
     def test_bad_options_are_usage_errors(self):
         for options in (["--where", "colour=red"], ["--where", "width"],
-                        ["--only", "fig9"], ["--dpi", "0"]):
+                        ["--only", "fig99"], ["--dpi", "0"]):
             with self.subTest(options=options):
                 code, _, err = run_in_process(self.results, self.out, *options)
                 self.assertEqual(code, 2)
                 self.assertIn("error:", err)
+
+
+class RlFigures(TempDirTest):
+    """fig9 and fig10 on the synthetic rl study: pendulum and cartpole × a2c and ppo × 4
+    optimizers × {none, hesscale} × 3 step sizes × 2 seeds, unscaled adahessian at
+    α = 1e-2 diverging."""
+
+    def setUp(self):
+        super().setUp()
+        synthetic.write_results(self.results, files=("rl_curves.csv", "rl_summary.csv"))
+
+    def test_window_means_by_hand(self):
+        episodes = [{"step": 100, "episode_return": 1.0},
+                    {"step": 450, "episode_return": 3.0},
+                    {"step": 500, "episode_return": 5.0},
+                    {"step": 1000, "episode_return": 7.0}]
+        self.assertEqual(rl.window_means(episodes, 1000, windows=4),
+                         {250.0: 1.0, 500.0: 4.0, 1000.0: 7.0})
+
+    def test_learning_curves_have_a_panel_per_task_and_agent(self):
+        fig = drawn_figure(rl.fig_rl_learning_curves, self.results)
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes],
+                             ["cartpole · a2c", "cartpole · ppo", "pendulum · a2c",
+                              "pendulum · ppo"])
+            lines = method_lines(fig.axes[2])
+            self.assertEqual(len(lines), 8)
+            self.assertIn("adam (α 0.001)", lines)
+            scaled = next(line for label, line in lines.items()
+                          if label.startswith("adahesscale + scaling"))
+            self.assertEqual(scaled.get_linestyle(), "--")
+            self.assertEqual(to_hex(scaled.get_color()), METHOD_COLORS["hesscale"])
+            # 20 windows of 100 steps; pendulum episodes (200 steps) end in every other one
+            self.assertEqual(list(lines["adam (α 0.001)"].get_xdata()),
+                             [float(s) for s in range(200, 2001, 200)])
+            self.assertEqual(len(fig.legends[0].get_texts()), 8)
+        finally:
+            plt.close(fig)
+
+    def test_sensitivity_per_task_and_over_tasks(self):
+        fig = drawn_figure(rl.fig_rl_step_size_sensitivity, self.results)
+        try:
+            titles = [ax.get_title() for ax in fig.axes]
+            self.assertEqual(titles, ["cartpole · a2c", "pendulum · a2c", "all tasks · a2c",
+                                      "cartpole · ppo", "pendulum · ppo", "all tasks · ppo"])
+            cartpole, pendulum, both = fig.axes[:3]
+            series = [{c.get_label(): c.lines[0] for c in ax.containers}
+                      for ax in (cartpole, pendulum, both)]
+            self.assertEqual(len(series[2]), 8)
+            self.assertEqual(list(series[0]["adam"].get_xdata()), [1e-4, 1e-3, 1e-2])
+            mean = (series[0]["adam"].get_ydata() + series[1]["adam"].get_ydata()) / 2
+            self.assertEqual(list(series[2]["adam"].get_ydata()), list(mean))
+            self.assertEqual(series[0]["adam + scaling"].get_linestyle(), "--")
+            rings = [line for line in cartpole.get_lines()
+                     if line.get_label().startswith("_") and line.get_markersize() == 9]
+            self.assertEqual([list(r.get_xdata()) for r in rings], [[1e-2]])
+            self.assertIn("some seeds diverged", figure_text(fig))
+        finally:
+            plt.close(fig)
 
 
 class Helpers(unittest.TestCase):

@@ -8,7 +8,7 @@ use crate::cli::MergeArgs;
 use crate::error::{Error, Result};
 
 /// The studies whose out-dirs `merge` combines, by the name of their metadata file.
-pub const MERGEABLE: [&str; 2] = ["quality", "optimize"];
+pub const MERGEABLE: [&str; 3] = ["quality", "optimize", "rl"];
 
 /// A checked `merge` request.
 #[derive(Clone, Debug, PartialEq, Eq)]

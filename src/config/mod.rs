@@ -10,6 +10,7 @@ pub mod merge;
 pub mod optimize;
 pub mod preset;
 pub mod quality;
+pub mod rl;
 pub mod run;
 pub mod sample;
 pub mod shard;

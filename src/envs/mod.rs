@@ -116,14 +116,16 @@ pub trait Env: Send {
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f64>>;
 }
 
-/// The tasks; [`Task::name`] is their name for `Display` and `FromStr`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The tasks; [`Task::name`] is their name for `Display`, `FromStr` and serde.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Task {
     /// Pendulum-v1 (module `pendulum`).
     Pendulum,
     /// MountainCarContinuous-v0 (module `mountain_car_continuous`).
     MountainCarContinuous,
     /// CartPole-v1 (module `cartpole`).
+    #[serde(rename = "cartpole")]
     CartPole,
     /// Acrobot-v1 (module `acrobot`).
     Acrobot,

@@ -103,9 +103,11 @@ pub fn preact_hessian_diags_by(
     strategy: Strategy,
 ) -> Vec<Array2<f64>> {
     let problem = linearization.problem();
-    let output_diag = problem
-        .loss()
-        .hessian_diag(linearization.output(), problem.reduction());
+    let output_diag = problem.loss().hessian_diag(
+        linearization.output(),
+        problem.targets(),
+        problem.reduction(),
+    );
     let hidden = linearization.depth() - 1;
     let residuals: Vec<Array2<f64>> = (0..hidden)
         .map(|l| linearization.curvatures(l) * &linearization.backward().hidden_grads[l])
@@ -127,9 +129,12 @@ fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec
         .output_jacobians()
         .iter()
         .map(|jacobian| {
-            problem
-                .loss()
-                .gauss_newton_diag(linearization.output(), problem.reduction(), jacobian)
+            problem.loss().gauss_newton_diag(
+                linearization.output(),
+                problem.targets(),
+                problem.reduction(),
+                jacobian,
+            )
         })
         .collect();
     let mut diags = output_terms;
@@ -171,9 +176,12 @@ fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -
         .map(|l| Array2::zeros(residuals[l].raw_dim()))
         .collect();
     for n in 0..samples {
-        let mut hessian = problem
-            .loss()
-            .hessian(linearization.output(), problem.reduction(), n);
+        let mut hessian = problem.loss().hessian(
+            linearization.output(),
+            problem.targets(),
+            problem.reduction(),
+            n,
+        );
         for l in (0..residuals.len()).rev() {
             let weight = &mlp.layers[l + 1].weight;
             let above = hessian.dot(weight);

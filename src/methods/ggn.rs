@@ -35,8 +35,8 @@ pub fn preact_ggn_diags(linearization: &Linearization) -> Vec<Array2<f64>> {
     linearization
         .output_jacobians()
         .iter()
-        .map(|jacobian| loss.gauss_newton_diag(output, reduction, jacobian))
-        .chain([loss.hessian_diag(output, reduction)])
+        .map(|jacobian| loss.gauss_newton_diag(output, problem.targets(), reduction, jacobian))
+        .chain([loss.hessian_diag(output, problem.targets(), reduction)])
         .collect()
 }
 

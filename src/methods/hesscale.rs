@@ -92,7 +92,11 @@ pub fn recursion(linearization: &Linearization, options: HesScaleOptions) -> Dia
         .loss()
         .gradient(output, problem.targets(), problem.reduction());
     let mut preact_diag = match options.output {
-        OutputCurvature::Exact => problem.loss().hessian_diag(output, problem.reduction()),
+        OutputCurvature::Exact => {
+            problem
+                .loss()
+                .hessian_diag(output, problem.targets(), problem.reduction())
+        }
         OutputCurvature::Elementwise => {
             problem
                 .loss()

@@ -698,6 +698,7 @@ pub fn hessian_diag_estimate(
     // Backward: `δ̇_l` from the output down, each layer's products summed as they form.
     let mut delta_tangent = problem.loss().hessian_vector_product(
         linearization.output(),
+        problem.targets(),
         problem.reduction(),
         &preact_tangents[depth - 1],
     );

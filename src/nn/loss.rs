@@ -12,6 +12,7 @@ use ndarray_rand::rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::nn::policy::PolicyTargets;
 
 /// The loss between the output `z` (logits or predictions) and the targets.
 #[derive(
@@ -36,6 +37,12 @@ pub enum Loss {
     CrossEntropy,
     /// `ℓ = ‖z − y‖²`, targets are vectors of the output width.
     Mse,
+    /// A policy-gradient surrogate of a policy's log-likelihood (`crate::nn::policy`),
+    /// targets are [`PolicyTargets`]. Made by the RL agents only: not a `--loss`, and not
+    /// read from files.
+    #[value(skip)]
+    #[serde(skip_deserializing)]
+    Policy,
 }
 
 /// How per-sample losses are combined, as PyTorch's `reduction=`.
@@ -70,6 +77,8 @@ pub enum Targets {
     Classes(Vec<usize>),
     /// One target vector per sample, shape [N, D].
     Values(Array2<f64>),
+    /// The actions, advantages and surrogate of a policy loss.
+    Policy(Box<PolicyTargets>),
 }
 
 impl Targets {
@@ -78,6 +87,7 @@ impl Targets {
         match self {
             Targets::Classes(classes) => classes.len(),
             Targets::Values(values) => values.nrows(),
+            Targets::Policy(policy) => policy.len(),
         }
     }
 
@@ -86,6 +96,13 @@ impl Targets {
         self.len() == 0
     }
 }
+
+/// Why a loss's targets always match it.
+const CHECKED: &str = "targets were checked against the loss when the problem was built";
+
+/// Why ggn_mc and kfac do not take a policy loss.
+const NO_FACTOR: &str = "a policy loss has no square-root factor of its output Hessian (it is \
+    indefinite where an advantage is negative): ggn_mc and kfac do not apply";
 
 /// Row-wise softmax `p = exp(z − max z) / Σ exp(z − max z)`, stable for logits of any size.
 pub fn softmax(logits: &Array2<f64>) -> Array2<f64> {
@@ -114,15 +131,16 @@ impl Loss {
         match self {
             Loss::CrossEntropy => "cross_entropy",
             Loss::Mse => "mse",
+            Loss::Policy => "policy",
         }
     }
 
     /// The reduction factor multiplying every per-sample term: mean gives 1/N for
-    /// cross_entropy and 1/(N·D) for mse (like `torch.nn.MSELoss()`), sum gives 1.
+    /// cross_entropy and policy and 1/(N·D) for mse (like `torch.nn.MSELoss()`), sum gives 1.
     pub fn scale(self, reduction: Reduction, samples: usize, outputs: usize) -> f64 {
         match (reduction, self) {
             (Reduction::Sum, _) => 1.0,
-            (Reduction::Mean, Loss::CrossEntropy) => 1.0 / samples as f64,
+            (Reduction::Mean, Loss::CrossEntropy | Loss::Policy) => 1.0 / samples as f64,
             (Reduction::Mean, Loss::Mse) => 1.0 / (samples * outputs) as f64,
         }
     }
@@ -143,7 +161,8 @@ impl Loss {
                 .map(|(z, &y)| log_sum_exp(z) - z[y])
                 .sum(),
             (Loss::Mse, Targets::Values(values)) => (outputs - values).mapv(|r| r * r).sum(),
-            _ => unreachable!("targets were checked against the loss when the problem was built"),
+            (Loss::Policy, Targets::Policy(policy)) => policy.value(outputs, 1.0),
+            _ => unreachable!("{CHECKED}"),
         };
         scale * total
     }
@@ -166,32 +185,44 @@ impl Loss {
                 grad * scale
             }
             (Loss::Mse, Targets::Values(values)) => (outputs - values) * (2.0 * scale),
-            _ => unreachable!("targets were checked against the loss when the problem was built"),
+            (Loss::Policy, Targets::Policy(policy)) => policy.gradient(outputs, scale),
+            _ => unreachable!("{CHECKED}"),
         }
     }
 
     /// The diagonal of `∇²_z ℓ` per sample, shape [N, D].
-    /// cross_entropy: `scale · (p − p²)`; mse: `2·scale`.
-    pub fn hessian_diag(self, outputs: &Array2<f64>, reduction: Reduction) -> Array2<f64> {
+    /// cross_entropy: `scale · (p − p²)`; mse: `2·scale`; policy: see
+    /// [`PolicyTargets::hessian_diag`].
+    pub fn hessian_diag(
+        self,
+        outputs: &Array2<f64>,
+        targets: &Targets,
+        reduction: Reduction,
+    ) -> Array2<f64> {
         let scale = self.scale_for(reduction, outputs);
-        match self {
-            Loss::CrossEntropy => softmax(outputs).mapv(|p| scale * (p - p * p)),
-            Loss::Mse => Array2::from_elem(outputs.raw_dim(), 2.0 * scale),
+        match (self, targets) {
+            (Loss::Policy, Targets::Policy(policy)) => policy.hessian_diag(outputs, scale),
+            (Loss::CrossEntropy, _) => softmax(outputs).mapv(|p| scale * (p - p * p)),
+            (Loss::Mse, _) => Array2::from_elem(outputs.raw_dim(), 2.0 * scale),
+            (Loss::Policy, _) => unreachable!("{CHECKED}"),
         }
     }
 
     /// The full `∇²_z ℓ` of sample `sample`, shape [D, D].
-    /// cross_entropy: `scale · (diag(p) − p pᵀ)`; mse: `2·scale · I`.
+    /// cross_entropy: `scale · (diag(p) − p pᵀ)`; mse: `2·scale · I`; policy: see
+    /// [`PolicyTargets::hessian`].
     pub fn hessian(
         self,
         outputs: &Array2<f64>,
+        targets: &Targets,
         reduction: Reduction,
         sample: usize,
     ) -> Array2<f64> {
         let scale = self.scale_for(reduction, outputs);
         let width = outputs.ncols();
-        match self {
-            Loss::CrossEntropy => {
+        match (self, targets) {
+            (Loss::Policy, Targets::Policy(policy)) => policy.hessian(outputs, scale, sample),
+            (Loss::CrossEntropy, _) => {
                 let probs = softmax(&outputs.slice(s![sample..sample + 1, ..]).to_owned());
                 let p = probs.row(0);
                 let mut hessian = Array2::from_shape_fn((width, width), |(i, j)| -p[i] * p[j]);
@@ -200,22 +231,28 @@ impl Loss {
                 }
                 hessian * scale
             }
-            Loss::Mse => Array2::eye(width) * (2.0 * scale),
+            (Loss::Mse, _) => Array2::eye(width) * (2.0 * scale),
+            (Loss::Policy, _) => unreachable!("{CHECKED}"),
         }
     }
 
     /// `∇²_z ℓ · v` for a stack of tangents: row r of `tangents` is a direction for
     /// sample `r mod N` (N = rows of `outputs`), so many directions per sample go at once.
-    /// cross_entropy: `scale · (p ⊙ v − p (pᵀv))`; mse: `2·scale · v`.
+    /// cross_entropy: `scale · (p ⊙ v − p (pᵀv))`; mse: `2·scale · v`; policy: see
+    /// [`PolicyTargets::hessian_vector_product`].
     pub fn hessian_vector_product(
         self,
         outputs: &Array2<f64>,
+        targets: &Targets,
         reduction: Reduction,
         tangents: &Array2<f64>,
     ) -> Array2<f64> {
         let scale = self.scale_for(reduction, outputs);
-        match self {
-            Loss::CrossEntropy => {
+        match (self, targets) {
+            (Loss::Policy, Targets::Policy(policy)) => {
+                policy.hessian_vector_product(outputs, scale, tangents)
+            }
+            (Loss::CrossEntropy, _) => {
                 let probs = softmax(outputs);
                 let samples = outputs.nrows();
                 let mut product = tangents.clone();
@@ -228,7 +265,8 @@ impl Loss {
                 }
                 product
             }
-            Loss::Mse => tangents * (2.0 * scale),
+            (Loss::Mse, _) => tangents * (2.0 * scale),
+            (Loss::Policy, _) => unreachable!("{CHECKED}"),
         }
     }
 
@@ -239,6 +277,7 @@ impl Loss {
         let scale = self.scale_for(reduction, outputs);
         let (samples, width) = outputs.dim();
         match self {
+            Loss::Policy => panic!("{NO_FACTOR}"),
             Loss::CrossEntropy => {
                 let probs = softmax(outputs);
                 Array2::from_shape_fn((width * samples, width), |(row, k)| {
@@ -259,7 +298,7 @@ impl Loss {
 
     /// BL89's output curvature (Becker & LeCun 1989, SPEC §2): the diagonal of `∇²_z ℓ`
     /// when log-softmax is treated as an elementwise function. cross_entropy:
-    /// `scale · (p_y − p_y²)` at c = y and 0 elsewhere; mse: the exact diagonal `2·scale`.
+    /// `scale · (p_y − p_y²)` at c = y and 0 elsewhere; mse and policy: the exact diagonal.
     pub fn elementwise_hessian_diag(
         self,
         outputs: &Array2<f64>,
@@ -277,7 +316,7 @@ impl Loss {
                 }
                 diag
             }
-            _ => self.hessian_diag(outputs, reduction),
+            _ => self.hessian_diag(outputs, targets, reduction),
         }
     }
 
@@ -294,6 +333,7 @@ impl Loss {
     ) -> Array2<f64> {
         let scale = self.scale_for(reduction, outputs);
         match self {
+            Loss::Policy => panic!("{NO_FACTOR}"),
             Loss::CrossEntropy => {
                 let factor = (scale / draws as f64).sqrt();
                 let mut column = softmax(outputs);
@@ -320,10 +360,11 @@ impl Loss {
     /// `n·D .. (n+1)·D` hold `J_n` (`[N·D, w]`); result `[N, w]`.
     /// cross_entropy: `scale · Σ_c p_c (J_ci − u_i)²` with `u = pᵀ J_n`, which is
     /// `scale · (Σ_c p_c J_ci² − u_i²)` (Σ p = 1) written as a sum of squares;
-    /// mse: `2·scale · Σ_c J_ci²`.
+    /// mse: `2·scale · Σ_c J_ci²`; policy: see [`PolicyTargets::gauss_newton_diag`].
     pub fn gauss_newton_diag(
         self,
         outputs: &Array2<f64>,
+        targets: &Targets,
         reduction: Reduction,
         jacobians: &Array2<f64>,
     ) -> Array2<f64> {
@@ -331,9 +372,13 @@ impl Loss {
         let (samples, width) = outputs.dim();
         let columns = jacobians.ncols();
         let mut diag = Array2::zeros((samples, columns));
-        let probs = match self {
-            Loss::CrossEntropy => Some(softmax(outputs)),
-            Loss::Mse => None,
+        let probs = match (self, targets) {
+            (Loss::Policy, Targets::Policy(policy)) => {
+                return policy.gauss_newton_diag(outputs, scale, jacobians)
+            }
+            (Loss::CrossEntropy, _) => Some(softmax(outputs)),
+            (Loss::Mse, _) => None,
+            (Loss::Policy, _) => unreachable!("{CHECKED}"),
         };
         for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
             let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
@@ -380,6 +425,7 @@ impl Loss {
         let scale = self.scale_for(reduction, outputs);
         let (samples, width) = outputs.dim();
         match self {
+            Loss::Policy => panic!("{NO_FACTOR}"),
             Loss::CrossEntropy => {
                 let probs = softmax(outputs);
                 let mut counts = Array2::<f64>::zeros((samples, width));
@@ -504,7 +550,7 @@ impl SampledCurvature {
 }
 
 /// Draw a class index from the probabilities `probs` by inverting the cumulative sum.
-fn sample_categorical<R: Rng + ?Sized>(probs: ArrayView1<f64>, rng: &mut R) -> usize {
+pub fn sample_categorical<R: Rng + ?Sized>(probs: ArrayView1<f64>, rng: &mut R) -> usize {
     let u: f64 = rng.random();
     let mut cumulative = 0.0;
     for (c, &p) in probs.iter().enumerate() {

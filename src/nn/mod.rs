@@ -8,6 +8,7 @@ pub mod kernels;
 pub mod linear;
 pub mod linearization;
 pub mod loss;
+pub mod policy;
 pub mod problem;
 pub mod work;
 
@@ -17,6 +18,7 @@ pub use activation::Activation;
 pub use linear::LayerParams;
 pub use linearization::Linearization;
 pub use loss::{Loss, Reduction, Targets};
+pub use policy::{Likelihood, PolicyTargets, Surrogate};
 pub use problem::Problem;
 
 /// Anything shaped like the MLP's parameters, one [`LayerParams`] per Linear layer:

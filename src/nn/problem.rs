@@ -142,6 +142,7 @@ fn check_batch(
             }
             check_finite(values, "targets")?;
         }
+        (Targets::Policy(policy), Loss::Policy) => policy.check(mlp.outputs())?,
         (Targets::Classes(_), Loss::Mse) => {
             return Err(Error::input(
                 "targets: mse needs one target vector per sample, not class indices",
@@ -150,6 +151,11 @@ fn check_batch(
         (Targets::Values(_), Loss::CrossEntropy) => {
             return Err(Error::input(
                 "targets: cross_entropy needs one class index per sample, not vectors",
+            ))
+        }
+        (Targets::Policy(_), _) | (_, Loss::Policy) => {
+            return Err(Error::input(
+                "targets: the policy loss and policy targets go together",
             ))
         }
     }
@@ -364,6 +370,7 @@ impl Problem {
         }
         let mut grad_tangent = self.loss.hessian_vector_product(
             pass.output(),
+            &self.targets,
             self.reduction,
             &preact_tangents[depth - 1],
         );

@@ -9,5 +9,6 @@ pub mod list;
 pub mod merge;
 pub mod optimize;
 pub mod quality;
+pub mod rl;
 pub mod sample;
 pub mod shell;

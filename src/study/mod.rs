@@ -6,7 +6,8 @@
 //! * [`quality`]: how close each approximation is to the exact diagonal (SPEC §3);
 //! * [`cost`]: what each method costs next to a gradient (SPEC §4);
 //! * [`optimize`]: what each optimizer, with and without step-size scaling, does for
-//!   training, over step sizes (SPEC §9).
+//!   training, over step sizes (SPEC §9);
+//! * [`rl`]: the same for A2C and PPO agents on control tasks (issue 15).
 //!
 //! A new study is its own module implementing [`engine::Study`], a runner, and (to be
 //! mergeable) a line in [`merge_dirs`] and `config::merge::MERGEABLE`.
@@ -18,11 +19,13 @@ pub mod meta;
 pub mod optimize;
 pub mod progress;
 pub mod quality;
+pub mod rl;
 
 use std::path::{Path, PathBuf};
 
 use crate::config::optimize::OptimizeGrid;
 use crate::config::quality::QualityGrid;
+use crate::config::rl::RlGrid;
 use crate::error::{Error, Result};
 use merge::MergeReport;
 
@@ -38,6 +41,9 @@ pub fn merge_dirs(name: &str, dirs: &[PathBuf], out_dir: &Path) -> Result<MergeR
             Ok(optimize::OptimizeStudy::new(OptimizeGrid::from_json(
                 config,
             )?))
+        }),
+        "rl" => merge::merge(name, dirs, out_dir, |config| {
+            Ok(rl::RlStudy::new(RlGrid::from_json(config)?))
         }),
         other => Err(Error::input(format!(
             "merge: {other} out-dirs cannot be merged"

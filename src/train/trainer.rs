@@ -33,6 +33,7 @@ pub fn batch(split: &Split, loss: Loss, indices: &[usize]) -> (Array2<f64>, Targ
             }
             Targets::Values(one_hot)
         }
+        Loss::Policy => unreachable!("policy targets come from an agent's rollouts"),
     };
     (split.inputs(indices), targets)
 }

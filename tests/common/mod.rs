@@ -437,7 +437,9 @@ pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
     let mut preact_hessians = vec![Vec::new(); depth];
     for (n, trace) in traces.iter().enumerate() {
         let mut delta = output_grad.row(n).to_owned();
-        let mut m = problem.loss().hessian(&z, problem.reduction(), n);
+        let mut m = problem
+            .loss()
+            .hessian(&z, problem.targets(), problem.reduction(), n);
         let mut g = m.clone();
         for l in (0..depth).rev() {
             accumulate_diag(&mut hessian[l], &m, &trace.inputs[l]);
@@ -497,7 +499,9 @@ pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) 
     let (traces, z, output_grad) = trace_batch(problem);
     let mut diag = mlp.zeros_like_params();
     for (n, trace) in traces.iter().enumerate() {
-        let full = problem.loss().hessian(&z, problem.reduction(), n);
+        let full = problem
+            .loss()
+            .hessian(&z, problem.targets(), problem.reduction(), n);
         let mut d: Array1<f64> = full.diag().to_owned();
         if let (Seed::Elementwise, Targets::Classes(classes)) = (seed, problem.targets()) {
             let y = classes[n];
