@@ -297,6 +297,11 @@ proptest! {
     #[test]
     fn hutchinson_is_the_mean_of_v_times_hv(case in arb_case(1..=3), draws in 1usize..=3) {
         let problem = case.problem();
+        // Finite differences of step 1e-5 would straddle the kink of relu, leaky_relu and
+        // elu at 0 (where φ″ jumps) for a pre-activation within reach of it: such draws
+        // say nothing about the method and are skipped.
+        let pass = problem.forward();
+        prop_assume!(pass.preacts.iter().flatten().all(|a| a.abs() > 1e-3));
         let mut rng = stream_rng(case.seed, 0, 5);
         let mut signed = problem.mlp().zeros_like_params();
         let mut absolute = problem.mlp().zeros_like_params();
