@@ -45,7 +45,8 @@ def _condition(text: str) -> tuple[str, str]:
 def _selects(name: str, prefix: str) -> bool:
     """Whether --only PREFIX selects the figure `name`: its name starts with PREFIX, and
     not as the start of a longer number (fig1 selects fig1_… but not fig10_…)."""
-    return name.startswith(prefix) and not name[len(prefix):len(prefix) + 1].isdigit()
+    cuts_a_number = prefix[-1:].isdigit() and name[len(prefix):len(prefix) + 1].isdigit()
+    return name.startswith(prefix) and not cuts_a_number
 
 
 def main(argv: list[str] | None = None) -> int:
