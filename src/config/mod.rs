@@ -44,6 +44,17 @@ where
         .collect()
 }
 
+/// Refuse a grid with an empty axis: `axes` are (key, is empty) pairs, `origin` prefixes
+/// the key in the message (a preset's or a recorded run's path, or nothing for flags).
+pub fn check_nonempty(origin: &str, axes: &[(&str, bool)]) -> Result<()> {
+    match axes.iter().find(|(_, empty)| *empty) {
+        Some((key, _)) => Err(Error::input(format!(
+            "{origin}{key}: give at least one value"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Check that `value`, given by `origin` (a flag like `--widths` or a preset key), is
 /// at least 1 and at most `max`; `what` names it in the message (`a width`).
 pub fn check_range(origin: impl Display, what: &str, value: usize, max: usize) -> Result<usize> {

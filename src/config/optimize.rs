@@ -18,7 +18,7 @@ use crate::config::preset::{
 };
 use crate::config::quality::{MAX_BATCH, MAX_CELLS, MAX_DEPTH, MAX_SEEDS};
 use crate::config::run::{PresetRun, RunOptions};
-use crate::config::{check_n_params, check_range, MAX_WIDTH};
+use crate::config::{check_n_params, check_nonempty, check_range, MAX_WIDTH};
 use crate::data::{DataSet, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
@@ -167,21 +167,17 @@ impl OptimizeGrid {
     /// refused before anything is allocated for it.
     pub fn check(&self, origin: &str) -> Result<()> {
         let field = |key: &str| format!("{origin}{key}");
-        for (key, empty) in [
-            ("data", self.data.is_empty()),
-            ("activations", self.activations.is_empty()),
-            ("optimizers", self.optimizers.is_empty()),
-            ("scalings", self.scalings.is_empty()),
-            ("deltas", self.deltas.is_empty()),
-            ("lrs", self.lrs.is_empty()),
-        ] {
-            if empty {
-                return Err(Error::input(format!(
-                    "{}: give at least one value",
-                    field(key)
-                )));
-            }
-        }
+        check_nonempty(
+            origin,
+            &[
+                ("data", self.data.is_empty()),
+                ("activations", self.activations.is_empty()),
+                ("optimizers", self.optimizers.is_empty()),
+                ("scalings", self.scalings.is_empty()),
+                ("deltas", self.deltas.is_empty()),
+                ("lrs", self.lrs.is_empty()),
+            ],
+        )?;
         for &width in &self.widths {
             check_range(field("widths"), "a width", width, MAX_WIDTH)?;
         }

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::RlArgs;
-use crate::config::check_range;
 use crate::config::preset::{
     self, count_option, distinct, list_option, numbers_option, Origin, Whole,
 };
 use crate::config::quality::{MAX_CELLS, MAX_SEEDS};
 use crate::config::run::{PresetRun, RunOptions};
+use crate::config::{check_nonempty, check_range};
 use crate::envs::Task;
 use crate::error::{Error, Result};
 use crate::rl::AgentKind;
@@ -111,20 +111,16 @@ impl RlGrid {
     /// every task's episode limit, and a grid of at most [`MAX_CELLS`] runs.
     pub fn check(&self, origin: &str) -> Result<()> {
         let field = |key: &str| format!("{origin}{key}");
-        for (key, empty) in [
-            ("envs", self.envs.is_empty()),
-            ("agents", self.agents.is_empty()),
-            ("optimizers", self.optimizers.is_empty()),
-            ("scalings", self.scalings.is_empty()),
-            ("lrs", self.lrs.is_empty()),
-        ] {
-            if empty {
-                return Err(Error::input(format!(
-                    "{}: give at least one value",
-                    field(key)
-                )));
-            }
-        }
+        check_nonempty(
+            origin,
+            &[
+                ("envs", self.envs.is_empty()),
+                ("agents", self.agents.is_empty()),
+                ("optimizers", self.optimizers.is_empty()),
+                ("scalings", self.scalings.is_empty()),
+                ("lrs", self.lrs.is_empty()),
+            ],
+        )?;
         check_optimizers(field("optimizers"), &self.optimizers)?;
         for name in &self.scalings {
             Scaling::new(name, self.delta)
