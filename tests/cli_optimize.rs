@@ -4,10 +4,10 @@
 //! `Error:` line with exit code 2. Networks are tiny (784 → 4 → 10) and runs a few steps,
 //! so the suite stays fast.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -189,26 +189,7 @@ fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
     run_ok(&args, &clean);
     let total = text(&clean.join("optimize_curves.csv")).lines().count();
 
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
-        .args(&args)
-        .arg("--out-dir")
-        .arg(&killed)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let curves = killed.join("optimize_curves.csv");
-    let start = Instant::now();
-    while fs::read(&curves).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no rows appeared"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let written = text(&curves).lines().count();
+    let written = support::kill_once_a_row_is_written(&args, &killed, "optimize_curves.csv");
     assert!(written < total, "the run finished before it was killed");
     assert!(!killed.join("optimize_summary.csv").exists());
 

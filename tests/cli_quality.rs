@@ -3,10 +3,11 @@
 //! error (exit code 2, one `Error:` line, no files written). Grids are tiny so the suite
 //! stays fast.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -284,25 +285,7 @@ fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
     run_ok(&args, &clean);
     let total = lines(&clean.join("quality_runs.csv"));
 
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
-        .args(&args)
-        .arg("--out-dir")
-        .arg(&killed)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let runs = killed.join("quality_runs.csv");
-    let start = Instant::now();
-    while fs::read(&runs).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no rows appeared"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let written = lines(&runs);
+    let written = support::kill_once_a_row_is_written(&args, &killed, "quality_runs.csv");
     assert!(written < total, "the run finished before it was killed");
     assert!(!killed.join("quality_summary.csv").exists());
 

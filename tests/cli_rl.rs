@@ -5,10 +5,10 @@
 //! and the documented command lines run. Runs are short (Pendulum, 400 steps: two
 //! episodes, one partial PPO rollout).
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -182,26 +182,7 @@ fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
     run_ok(&args, &clean);
     let total = text(&clean.join("rl_runs.csv")).lines().count();
 
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
-        .args(&args)
-        .arg("--out-dir")
-        .arg(&killed)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let runs = killed.join("rl_runs.csv");
-    let start = Instant::now();
-    while fs::read(&runs).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no rows appeared"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let written = text(&runs).lines().count();
+    let written = support::kill_once_a_row_is_written(&args, &killed, "rl_runs.csv");
     assert!(written < total, "the run finished before it was killed");
     assert!(!killed.join("rl_summary.csv").exists());
     run_ok(
