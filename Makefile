@@ -2,13 +2,29 @@
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
 
-.PHONY: help build install test lint fuzz quality quality-small cost optimize rl ci-quality check-baseline baseline completions man
+.PHONY: help build build-mujoco mujoco mujoco-reference install test lint fuzz quality quality-small cost optimize rl rl-mujoco ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 build: ## Build the release binary (target/release/hesscale-cli)
 	$(CARGO) build --release
+
+# The MuJoCo tasks (README "MuJoCo tasks"): `make mujoco` installs the pinned MuJoCo library
+# and Gymnasium's models into third_party/mujoco (git-ignored); the `mujoco` feature builds
+# against them.
+mujoco: ## Install MuJoCo 3.17.0 and Gymnasium 1.4.0's models into third_party/mujoco (pinned PyPI wheels, SHA-256 checked)
+	@scripts/install-mujoco.sh
+
+build-mujoco: mujoco ## Build the release binary with the MuJoCo tasks (cargo build --release --features mujoco)
+	$(CARGO) build --release --features mujoco
+
+MUJOCO_VENV := third_party/mujoco/venv
+mujoco-reference: mujoco ## Re-record tests/data/gym/mujoco.json.gz with Gymnasium (a venv with the pinned wheels and NumPy 2.4.6)
+	test -x $(MUJOCO_VENV)/bin/python || { python3 -m venv $(MUJOCO_VENV) && \
+		$(MUJOCO_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		third_party/mujoco/wheels/*.whl numpy==2.4.6 imageio packaging; }
+	$(MUJOCO_VENV)/bin/python tests/data/gym/make_mujoco_reference.py
 
 install: ## Install hesscale-cli into ~/.cargo/bin (cargo install --locked --path .)
 	$(CARGO) install --locked --path .
@@ -21,9 +37,10 @@ man: build ## The manual page into target/man/hesscale-cli.1
 	mkdir -p target/man
 	$(BIN) man > target/man/hesscale-cli.1
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: ## cargo fmt --check and clippy with warnings as errors (and, once make mujoco ran, clippy with the mujoco feature)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
+	if [ -e third_party/mujoco/.installed ]; then $(CARGO) clippy --all-targets --release --features mujoco -- -D warnings; fi
 
 test: ## Everything CI checks: lint, the Rust tests (release), the baseline check, the figure scripts' tests; ends with "N passed, M failed"
 	@MAKE=$(MAKE) CARGO=$(CARGO) scripts/run-tests.sh

@@ -249,7 +249,7 @@ impl TryFrom<RlArgs> for RlSpec {
             "envs",
             strings(&["pendulum", "cartpole"]),
         )?;
-        let envs = named(&origin, &names, &Task::ALL)?;
+        let envs = named(&origin, &names, Task::ALL)?;
         let (names, origin) = list_option(
             args.agents,
             "agents",
