@@ -36,7 +36,14 @@ pub struct Linearization<'p> {
 impl<'p> Linearization<'p> {
     /// The forward pass of the problem's batch and the activation derivatives.
     pub fn new(problem: &'p Problem) -> Self {
-        let pass = problem.forward();
+        Self::with_pass(problem, problem.forward())
+    }
+
+    /// As [`Linearization::new`], with the forward pass already computed: `pass` must be
+    /// the problem's own, `problem.forward()` (a caller that needed the outputs first,
+    /// such as an agent whose targets hold another network's outputs, does not pay for it
+    /// twice).
+    pub fn with_pass(problem: &'p Problem, pass: ForwardPass) -> Self {
         let mlp = problem.mlp();
         let hidden = mlp.depth() - 1;
         let mut slopes = Vec::with_capacity(hidden);
