@@ -350,6 +350,10 @@ pub struct RlArgs {
     /// Environment steps per run [default: 20000].
     #[arg(long)]
     pub steps: Option<usize>,
+    /// The Gaussian policies' variance network: softplus (obs → 64 → 64 → D, v = softplus(z))
+    /// or exp (obs → 64 → D, v = exp(z), the ICML 2024 code's) [default: softplus].
+    #[arg(long)]
+    pub variance_head: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }

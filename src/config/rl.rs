@@ -17,6 +17,7 @@ use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_nonempty, check_range};
 use crate::envs::Task;
 use crate::error::{Error, Result};
+use crate::nn::VarianceHead;
 use crate::rl::AgentKind;
 use crate::train::{Hyperparameters, Optimizer, Scaling};
 
@@ -64,6 +65,10 @@ pub struct RlGrid {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// The Gaussian policies' variance head (the network's depth follows it); absent from
+    /// the recorded configuration when it is the default, `softplus`.
+    #[serde(default, skip_serializing_if = "VarianceHead::is_softplus")]
+    pub variance_head: VarianceHead,
 }
 
 /// A checked `rl` request.
@@ -205,6 +210,7 @@ struct RlPreset {
     seeds: Option<Whole>,
     seed: Option<Whole>,
     steps: Option<Whole>,
+    variance_head: Option<String>,
     threads: Option<Whole>,
     out_dir: Option<PathBuf>,
     shard: Option<String>,
@@ -321,6 +327,17 @@ impl TryFrom<RlArgs> for RlSpec {
             count_option(args.steps, "steps", preset.steps, path, "steps", 20_000);
         let steps = check_range(&origin, "a step count", steps, MAX_STEPS)?;
         check_steps(&origin, steps, &envs)?;
+        let preset_head = preset
+            .variance_head
+            .zip(path)
+            .map(|(name, path)| (name, Origin::preset(path, "variance_head")));
+        let (name, origin) =
+            preset::choose(args.variance_head, "variance-head", preset_head, || {
+                VarianceHead::Softplus.to_string()
+            });
+        let variance_head: VarianceHead = name
+            .parse()
+            .map_err(|e| Error::input(format!("{origin}: {e}")))?;
         let grid = RlGrid {
             envs,
             agents,
@@ -334,6 +351,7 @@ impl TryFrom<RlArgs> for RlSpec {
             beta1: Hyperparameters::BETA1,
             beta2: Hyperparameters::BETA2,
             eps: DEFAULT_EPS,
+            variance_head,
         };
         grid.check("")?;
         let run = RunOptions::from_args(

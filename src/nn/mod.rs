@@ -18,7 +18,7 @@ pub use activation::Activation;
 pub use linear::LayerParams;
 pub use linearization::Linearization;
 pub use loss::{Loss, Reduction, Targets};
-pub use policy::{Likelihood, PolicyTargets, Surrogate};
+pub use policy::{Likelihood, PolicyTargets, Surrogate, VarianceHead};
 pub use problem::Problem;
 
 /// Anything shaped like the MLP's parameters, one [`LayerParams`] per Linear layer:
