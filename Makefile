@@ -1,14 +1,16 @@
 # hesscale-cli: build, test, run the studies. `make help` lists the targets.
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
+# Cargo features of `make build` and the targets that use it (make test passes mujoco).
+FEATURES ?=
 
 .PHONY: help build build-mujoco mujoco mujoco-reference install test lint fuzz quality quality-small cost optimize rl rl-mujoco ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-build: ## Build the release binary (target/release/hesscale-cli)
-	$(CARGO) build --release
+build: ## Build the release binary (target/release/hesscale-cli; FEATURES=mujoco for the MuJoCo tasks)
+	$(CARGO) build --release $(if $(FEATURES),--features $(FEATURES))
 
 # The MuJoCo tasks (README "MuJoCo tasks"): `make mujoco` installs the pinned MuJoCo library
 # and Gymnasium's models into third_party/mujoco (git-ignored); the `mujoco` feature builds

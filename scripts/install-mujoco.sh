@@ -32,10 +32,10 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/hesscale-mujoco.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "Downloading mujoco==3.17.0 and gymnasium==1.4.0 from PyPI (about 27 MB, checked against their SHA-256)"
-"$python" -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
+"$python" -m pip download --quiet --disable-pip-version-check --retries 2 --no-deps --require-hashes \
     --only-binary=:all: --platform manylinux_2_28_x86_64 --python-version 3.11 \
-    --implementation cp --abi cp311 -r "$requirements" -d "$work/wheels" \
-    || fail "could not download mujoco==3.17.0 and gymnasium==1.4.0 from PyPI with the hashes of $requirements (is https://pypi.org reachable?)"
+    --implementation cp --abi cp311 -r "$requirements" -d "$work/wheels" >"$work/pip.log" 2>&1 \
+    || fail "could not download mujoco==3.17.0 and gymnasium==1.4.0 from PyPI with the hashes of $requirements (is https://pypi.org reachable? pip: $(grep -m1 '^ERROR' "$work/pip.log" || tail -n1 "$work/pip.log"))"
 
 "$python" - "$work" <<'PY' || fail "could not unpack the wheels"
 import glob, os, shutil, sys, zipfile
