@@ -99,3 +99,6 @@ optimize: build ## The small optimize study (experiments/optimize-mnist.json, un
 RL_PRESET ?= experiments/rl-small.json
 rl: build ## The small rl study (experiments/rl-small.json, under 10 minutes on 2 cores) into results/rl-small, resumable
 	$(BIN) rl --preset $(RL_PRESET) --resume
+
+rl-mujoco: build-mujoco ## The small MuJoCo rl study (experiments/rl-mujoco-small.json, about 30 minutes on 2 idle cores) into results/rl-mujoco-small, resumable
+	$(BIN) rl --preset experiments/rl-mujoco-small.json --resume --yes

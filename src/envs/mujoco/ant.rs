@@ -7,8 +7,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    gymnasium_model, numpy_sum, plus, standard_normal, sum_of_squares, uniform_noise, Rules,
-    Simulation,
+    gymnasium_model, noisy_reset, numpy_sum, sum_of_squares, Rules, Simulation, VelocityNoise,
 };
 use crate::envs::Task;
 
@@ -58,16 +57,13 @@ impl Rules for Ant {
     /// `qpos = init + U(−0.1, 0.1)` (the torso's quaternion too, unnormalised, as in
     /// Gymnasium), then `qvel = init + 0.1·N(0, 1)`.
     fn reset(init_qpos: &[f64], init_qvel: &[f64], rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
-        let qpos = plus(
+        noisy_reset(
             init_qpos,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NQ),
-        );
-        let noise = standard_normal(rng, Self::NV);
-        let qvel = plus(
             init_qvel,
-            noise.into_iter().map(|n| RESET_NOISE_SCALE * n).collect(),
-        );
-        (qpos, qvel)
+            rng,
+            RESET_NOISE_SCALE,
+            VelocityNoise::Normal,
+        )
     }
 
     /// `qpos[2:] ++ qvel ++ clip(cfrc_ext[1:], −1, 1)` (13 + 14 + 13·6 = 105).
@@ -82,8 +78,8 @@ impl Rules for Ant {
     }
 
     /// With the torso frame's `x_velocity = (x_after − x_before)/dt`: reward
-    /// `(x_velocity·1 + healthy·1.0) − (0.5·Σ action² + 5e-4·Σ clip(cfrc_ext)²)`, the contact
-    /// sum over every body including the world; terminated when unhealthy.
+    /// `(x_velocity·1 + healthy·1.0) − (0.5·Σ action² + 5e-4·Σ clip(cfrc_ext)²)`, the
+    /// contact sum over every body including the world; terminated when unhealthy.
     fn step(sim: &mut Simulation, action: &[f64]) -> (f64, bool) {
         let x_before = sim.body_xpos(MAIN_BODY)[0];
         sim.advance(action);
@@ -109,8 +105,9 @@ mod tests {
     use super::*;
 
     /// Every state, observation, reward and flag of the recorded transitions (from states
-    /// off random-action episodes, actions up to 1.2 times the box) and episodes (a random-action episode that ends unhealthy (contact forces observed)) is
-    /// Gymnasium's to the last bit.
+    /// off random-action episodes, actions up to 1.2 times the box) and episodes is
+    /// Gymnasium's to the last bit. The episodes: a random-action episode that ends unhealthy
+    /// (contact forces observed).
     #[test]
     fn matches_gymnasium_to_the_last_bit() {
         let (steps, terminated) = replay(Task::Ant);

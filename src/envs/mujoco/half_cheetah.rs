@@ -4,7 +4,8 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    gymnasium_model, plus, standard_normal, sum_of_squares, uniform_noise, Rules, Simulation,
+    advance_measuring_x, gymnasium_model, noisy_reset, positions_and_velocities, sum_of_squares,
+    Rules, Simulation, VelocityNoise,
 };
 use crate::envs::Task;
 
@@ -31,29 +32,24 @@ impl Rules for HalfCheetah {
 
     /// `qpos = init + U(−0.1, 0.1)`, then `qvel = init + 0.1·N(0, 1)`.
     fn reset(init_qpos: &[f64], init_qvel: &[f64], rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
-        let qpos = plus(
+        noisy_reset(
             init_qpos,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NQ),
-        );
-        let noise = standard_normal(rng, Self::NV);
-        let qvel = plus(
             init_qvel,
-            noise.into_iter().map(|n| RESET_NOISE_SCALE * n).collect(),
-        );
-        (qpos, qvel)
+            rng,
+            RESET_NOISE_SCALE,
+            VelocityNoise::Normal,
+        )
     }
 
     /// `qpos[1:] ++ qvel` (the x position excluded).
     fn observation(sim: &Simulation) -> Vec<f64> {
-        [&sim.qpos()[1..], sim.qvel()].concat()
+        positions_and_velocities(sim, 1, false)
     }
 
     /// `x_velocity = (x_after − x_before)/dt`; reward
     /// `1.0·x_velocity − 0.1·Σ action²`; never terminates.
     fn step(sim: &mut Simulation, action: &[f64]) -> (f64, bool) {
-        let x_before = sim.qpos()[0];
-        sim.advance(action);
-        let x_velocity = (sim.qpos()[0] - x_before) / sim.dt();
+        let x_velocity = advance_measuring_x(sim, action);
         let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
         let ctrl_cost = CTRL_COST_WEIGHT * sum_of_squares(action);
         (forward_reward - ctrl_cost, false)
@@ -66,8 +62,9 @@ mod tests {
     use super::*;
 
     /// Every state, observation, reward and flag of the recorded transitions (from states
-    /// off random-action episodes, actions up to 1.2 times the box) and episodes (a random-action episode to the time limit; never terminated) is
-    /// Gymnasium's to the last bit.
+    /// off random-action episodes, actions up to 1.2 times the box) and episodes is
+    /// Gymnasium's to the last bit. The episodes: a random-action episode to the time limit;
+    /// never terminated.
     #[test]
     fn matches_gymnasium_to_the_last_bit() {
         let (steps, terminated) = replay(Task::HalfCheetah);

@@ -4,18 +4,17 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{gymnasium_model, plus, sum_of_squares, uniform_noise, Rules, Simulation};
+use super::{
+    gymnasium_model, healthy_locomotion_step, noisy_reset, positions_and_velocities, Rules,
+    Simulation, VelocityNoise,
+};
 use crate::envs::Task;
 
 /// Hopper-v5 with its default arguments.
 pub(super) struct Hopper;
 
-/// `forward_reward_weight`.
-const FORWARD_REWARD_WEIGHT: f64 = 1.0;
-/// `ctrl_cost_weight`.
+/// `ctrl_cost_weight` (`forward_reward_weight` and `healthy_reward` are 1).
 const CTRL_COST_WEIGHT: f64 = 1e-3;
-/// `healthy_reward`.
-const HEALTHY_REWARD: f64 = 1.0;
 /// `healthy_state_range`, exclusive.
 const HEALTHY_STATE_RANGE: (f64, f64) = (-100.0, 100.0);
 /// `healthy_z_range`, exclusive.
@@ -54,34 +53,23 @@ impl Rules for Hopper {
 
     /// `qpos = init + U(−0.005, 0.005)`, then `qvel = init + U(−0.005, 0.005)`.
     fn reset(init_qpos: &[f64], init_qvel: &[f64], rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
-        let qpos = plus(
+        noisy_reset(
             init_qpos,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NQ),
-        );
-        let qvel = plus(
             init_qvel,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NV),
-        );
-        (qpos, qvel)
+            rng,
+            RESET_NOISE_SCALE,
+            VelocityNoise::Uniform,
+        )
     }
 
     /// `qpos[1:] ++ clip(qvel, −10, 10)`.
     fn observation(sim: &Simulation) -> Vec<f64> {
-        let velocity = sim.qvel().iter().map(|v| v.clamp(-10.0, 10.0));
-        sim.qpos()[1..].iter().copied().chain(velocity).collect()
+        positions_and_velocities(sim, 1, true)
     }
 
     /// Reward `(1.0·x_velocity + healthy·1.0) − 0.001·Σ action²`; terminated when unhealthy.
     fn step(sim: &mut Simulation, action: &[f64]) -> (f64, bool) {
-        let x_before = sim.qpos()[0];
-        sim.advance(action);
-        let x_velocity = (sim.qpos()[0] - x_before) / sim.dt();
-        let healthy = is_healthy(sim);
-        let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
-        let healthy_reward = if healthy { HEALTHY_REWARD } else { 0.0 };
-        let rewards = forward_reward + healthy_reward;
-        let ctrl_cost = CTRL_COST_WEIGHT * sum_of_squares(action);
-        (rewards - ctrl_cost, !healthy)
+        healthy_locomotion_step(sim, action, CTRL_COST_WEIGHT, is_healthy)
     }
 }
 
@@ -91,8 +79,9 @@ mod tests {
     use super::*;
 
     /// Every state, observation, reward and flag of the recorded transitions (from states
-    /// off random-action episodes, actions up to 1.2 times the box) and episodes (two episodes that fall (random and zero actions) and step past termination) is
-    /// Gymnasium's to the last bit.
+    /// off random-action episodes, actions up to 1.2 times the box) and episodes is
+    /// Gymnasium's to the last bit. The episodes: two episodes that fall (random and zero
+    /// actions) and step past termination.
     #[test]
     fn matches_gymnasium_to_the_last_bit() {
         let (steps, terminated) = replay(Task::Hopper);

@@ -4,7 +4,7 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{gymnasium_model, plus, standard_normal, uniform_noise, Rules, Simulation};
+use super::{gymnasium_model, noisy_reset, Rules, Simulation, VelocityNoise};
 use crate::envs::{pow2, Task};
 
 /// InvertedDoublePendulum-v5 with its default arguments.
@@ -28,18 +28,16 @@ impl Rules for InvertedDoublePendulum {
     const OBSERVATION_DIM: usize = 9;
     const MAX_EPISODE_STEPS: usize = 1000;
 
-    /// `qpos = init + U(−0.1, 0.1)`, then `qvel = init + N(0, 1)·0.1`.
+    /// `qpos = init + U(−0.1, 0.1)`, then `qvel = init + N(0, 1)·0.1` (the same product as
+    /// `0.1·N(0, 1)`).
     fn reset(init_qpos: &[f64], init_qvel: &[f64], rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
-        let qpos = plus(
+        noisy_reset(
             init_qpos,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NQ),
-        );
-        let noise = standard_normal(rng, Self::NV);
-        let qvel = plus(
             init_qvel,
-            noise.into_iter().map(|n| n * RESET_NOISE_SCALE).collect(),
-        );
-        (qpos, qvel)
+            rng,
+            RESET_NOISE_SCALE,
+            VelocityNoise::Normal,
+        )
     }
 
     /// `[qpos[0], sin(qpos[1:]), cos(qpos[1:]), clip(qvel, −10, 10),
@@ -56,7 +54,8 @@ impl Rules for InvertedDoublePendulum {
     }
 
     /// With the tip at `(x, _, y)` and `v1, v2 = qvel[1:3]`: terminated when `y ≤ 1`;
-    /// reward `10·int(not terminated) − (0.01·x**2 + (y − 2)**2) − (0.001·v1**2 + 0.005·v2**2)`.
+    /// reward `10·int(not terminated) − (0.01·x**2 + (y − 2)**2) − (0.001·v1**2 +
+    /// 0.005·v2**2)`.
     fn step(sim: &mut Simulation, action: &[f64]) -> (f64, bool) {
         sim.advance(action);
         let [x, _, y] = sim.site_xpos(TIP);
@@ -75,8 +74,8 @@ mod tests {
     use super::*;
 
     /// Every state, observation, reward and flag of the recorded transitions (from states
-    /// off random-action episodes, actions up to 1.2 times the box) and episodes (a random-action episode that falls) is
-    /// Gymnasium's to the last bit.
+    /// off random-action episodes, actions up to 1.2 times the box) and episodes is
+    /// Gymnasium's to the last bit. The episodes: a random-action episode that falls.
     #[test]
     fn matches_gymnasium_to_the_last_bit() {
         let (steps, terminated) = replay(Task::InvertedDoublePendulum);

@@ -4,7 +4,9 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{gymnasium_model, plus, uniform_noise, Rules, Simulation};
+use super::{
+    gymnasium_model, noisy_reset, positions_and_velocities, Rules, Simulation, VelocityNoise,
+};
 use crate::envs::Task;
 
 /// InvertedPendulum-v5 with its default arguments.
@@ -26,20 +28,18 @@ impl Rules for InvertedPendulum {
 
     /// `qpos = init + U(−0.01, 0.01)`, then `qvel = init + U(−0.01, 0.01)`.
     fn reset(init_qpos: &[f64], init_qvel: &[f64], rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
-        let qpos = plus(
+        noisy_reset(
             init_qpos,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NQ),
-        );
-        let qvel = plus(
             init_qvel,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NV),
-        );
-        (qpos, qvel)
+            rng,
+            RESET_NOISE_SCALE,
+            VelocityNoise::Uniform,
+        )
     }
 
     /// `qpos ++ qvel`: cart position, pole angle, and their velocities.
     fn observation(sim: &Simulation) -> Vec<f64> {
-        [sim.qpos(), sim.qvel()].concat()
+        positions_and_velocities(sim, 0, false)
     }
 
     /// Terminated when an observation component is not finite or `|angle| > 0.2`; reward
@@ -58,8 +58,9 @@ mod tests {
     use super::*;
 
     /// Every state, observation, reward and flag of the recorded transitions (from states
-    /// off random-action episodes, actions up to 1.2 times the box) and episodes (a random-action episode that falls and one balanced to the time limit) is
-    /// Gymnasium's to the last bit.
+    /// off random-action episodes, actions up to 1.2 times the box) and episodes is
+    /// Gymnasium's to the last bit. The episodes: a random-action episode that falls and one
+    /// balanced to the time limit.
     #[test]
     fn matches_gymnasium_to_the_last_bit() {
         let (steps, terminated) = replay(Task::InvertedPendulum);

@@ -388,6 +388,74 @@ fn sum_of_squares(values: &[f64]) -> f64 {
     numpy_sum(values.len(), |i| values[i] * values[i])
 }
 
+/// How `reset_model` perturbs the initial velocities.
+#[derive(Clone, Copy)]
+enum VelocityNoise {
+    /// `U(−s, s)`.
+    Uniform,
+    /// `s·N(0, 1)` (HalfCheetah, Ant, InvertedDoublePendulum).
+    Normal,
+}
+
+/// `reset_model`'s draw around the initial pose: `qpos = init + U(−s, s)`, then
+/// `qvel = init + U(−s, s)` or `init + s·N(0, 1)`, with `s = scale`.
+fn noisy_reset(
+    init_qpos: &[f64],
+    init_qvel: &[f64],
+    rng: &mut ChaCha8Rng,
+    scale: f64,
+    velocities: VelocityNoise,
+) -> (Vec<f64>, Vec<f64>) {
+    let qpos = plus(
+        init_qpos,
+        uniform_noise(rng, -scale, scale, init_qpos.len()),
+    );
+    let noise = match velocities {
+        VelocityNoise::Uniform => uniform_noise(rng, -scale, scale, init_qvel.len()),
+        VelocityNoise::Normal => standard_normal(rng, init_qvel.len())
+            .into_iter()
+            .map(|n| scale * n)
+            .collect(),
+    };
+    (qpos, plus(init_qvel, noise))
+}
+
+/// The locomotion tasks' observation: `qpos[skip:] ++ qvel`, the velocities clipped to
+/// [−10, 10] when `clip_velocities` (Hopper, Walker2d).
+fn positions_and_velocities(sim: &Simulation, skip: usize, clip_velocities: bool) -> Vec<f64> {
+    let clip = if clip_velocities { 10.0 } else { f64::INFINITY };
+    let velocities = sim.qvel().iter().map(|v| v.clamp(-clip, clip));
+    sim.qpos()[skip..]
+        .iter()
+        .copied()
+        .chain(velocities)
+        .collect()
+}
+
+/// `do_simulation(action)`, returning `x_velocity = (qpos[0]_after − qpos[0]_before)/dt`.
+fn advance_measuring_x(sim: &mut Simulation, action: &[f64]) -> f64 {
+    let x_before = sim.qpos()[0];
+    sim.advance(action);
+    (sim.qpos()[0] - x_before) / sim.dt()
+}
+
+/// The step of Hopper and Walker2d: reward `(1.0·x_velocity + healthy·1.0) − w·Σ action²`
+/// with `w = ctrl_cost_weight`, terminated when not `is_healthy` after the step.
+fn healthy_locomotion_step(
+    sim: &mut Simulation,
+    action: &[f64],
+    ctrl_cost_weight: f64,
+    is_healthy: fn(&Simulation) -> bool,
+) -> (f64, bool) {
+    let x_velocity = advance_measuring_x(sim, action);
+    let healthy = is_healthy(sim);
+    let forward_reward = 1.0 * x_velocity;
+    let healthy_reward = if healthy { 1.0 } else { 0.0 };
+    let rewards = forward_reward + healthy_reward;
+    let ctrl_cost = ctrl_cost_weight * sum_of_squares(action);
+    (rewards - ctrl_cost, !healthy)
+}
+
 /// NumPy's `uniform(low, high, size=n)` from `rng`, in order.
 fn uniform_noise(rng: &mut ChaCha8Rng, low: f64, high: f64, n: usize) -> Vec<f64> {
     (0..n).map(|_| super::uniform(rng, low, high)).collect()

@@ -113,7 +113,8 @@ fn compare_step(env: &dyn Env, step: &Step, expected: &StepReference, context: &
 }
 
 /// Every recorded transition of `task` from its state, and every recorded episode from its
-/// initial state with its actions, compared value by value to the last bit. Returns the number of steps
+/// initial state with its actions, compared value by value to the last bit. Returns the number
+/// of steps
 /// compared and how many of them terminated.
 pub(super) fn replay(task: Task) -> (usize, usize) {
     let (recorded, versions) = records(task);

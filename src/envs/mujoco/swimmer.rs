@@ -3,7 +3,10 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{gymnasium_model, plus, sum_of_squares, uniform_noise, Rules, Simulation};
+use super::{
+    advance_measuring_x, gymnasium_model, noisy_reset, positions_and_velocities, sum_of_squares,
+    Rules, Simulation, VelocityNoise,
+};
 use crate::envs::Task;
 
 /// Swimmer-v5 with its default arguments.
@@ -29,28 +32,24 @@ impl Rules for Swimmer {
 
     /// `qpos = init + U(−0.1, 0.1)`, then `qvel = init + U(−0.1, 0.1)`.
     fn reset(init_qpos: &[f64], init_qvel: &[f64], rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
-        let qpos = plus(
+        noisy_reset(
             init_qpos,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NQ),
-        );
-        let qvel = plus(
             init_qvel,
-            uniform_noise(rng, -RESET_NOISE_SCALE, RESET_NOISE_SCALE, Self::NV),
-        );
-        (qpos, qvel)
+            rng,
+            RESET_NOISE_SCALE,
+            VelocityNoise::Uniform,
+        )
     }
 
     /// `qpos[2:] ++ qvel` (the x and y positions excluded).
     fn observation(sim: &Simulation) -> Vec<f64> {
-        [&sim.qpos()[2..], sim.qvel()].concat()
+        positions_and_velocities(sim, 2, false)
     }
 
     /// `x_velocity = (x_after − x_before)/dt` of `qpos[0]`; reward
     /// `1.0·x_velocity − 1e-4·Σ action²`; never terminates.
     fn step(sim: &mut Simulation, action: &[f64]) -> (f64, bool) {
-        let x_before = sim.qpos()[0];
-        sim.advance(action);
-        let x_velocity = (sim.qpos()[0] - x_before) / sim.dt();
+        let x_velocity = advance_measuring_x(sim, action);
         let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
         let ctrl_cost = CTRL_COST_WEIGHT * sum_of_squares(action);
         (forward_reward - ctrl_cost, false)
@@ -63,8 +62,9 @@ mod tests {
     use super::*;
 
     /// Every state, observation, reward and flag of the recorded transitions (from states
-    /// off random-action episodes, actions up to 1.2 times the box) and episodes (a random-action episode to the time limit; never terminated) is
-    /// Gymnasium's to the last bit.
+    /// off random-action episodes, actions up to 1.2 times the box) and episodes is
+    /// Gymnasium's to the last bit. The episodes: a random-action episode to the time limit;
+    /// never terminated.
     #[test]
     fn matches_gymnasium_to_the_last_bit() {
         let (steps, terminated) = replay(Task::Swimmer);
