@@ -58,7 +58,8 @@ pub enum Command {
     /// study); learning curves, a summary and timings.
     #[command(after_help = "Examples:\n  \
         hesscale-cli rl --preset experiments/rl-small.json\n  \
-        hesscale-cli rl --envs cartpole --agents a2c --optimizers adam,adahesscale --lrs 1e-3 --seeds 2 --steps 5000 --out-dir results/rl")]
+        hesscale-cli rl --envs cartpole --agents a2c --optimizers adam,adahesscale --lrs 1e-3 --seeds 2 --steps 5000 --out-dir results/rl\n  \
+        hesscale-cli rl --preset experiments/rl-mujoco-small.json --yes   (the MuJoCo build)")]
     Rl(Box<RlArgs>),
     /// Combine out-dirs of one study (quality, optimize or rl): shards of one run, or runs
     /// of other grids, into one.
@@ -321,8 +322,10 @@ pub struct OptimizeArgs {
 #[derive(Debug, Default, Args)]
 #[command(args_override_self = true)]
 pub struct RlArgs {
-    /// Tasks, comma-separated: pendulum, mountain_car_continuous, cartpole, acrobot, or
-    /// `all` (a grid axis) [default: pendulum,cartpole].
+    /// Tasks, comma-separated: pendulum, mountain_car_continuous, cartpole, acrobot; in the
+    /// MuJoCo build (make mujoco, --features mujoco) also half_cheetah, hopper, walker2d, ant,
+    /// inverted_pendulum, inverted_double_pendulum, swimmer, reacher; or `all`, every task of
+    /// the build (a grid axis) [default: pendulum,cartpole].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
     pub envs: Option<Vec<String>>,
     /// Agents, comma-separated: a2c, ppo, or `all` (a grid axis) [default: all].
