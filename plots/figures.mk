@@ -61,10 +61,15 @@ figure-example-rl: $(FIGURES_STAMP) ## Render the rl figures from make rl data -
 	cp $(FIGURES_OUT)/rl/fig9_rl_learning_curves.png plots/example_rl_learning_curves.png
 	cp $(FIGURES_OUT)/rl/fig10_rl_step_size_sensitivity.png plots/example_rl_step_size_sensitivity.png
 
-# The MuJoCo rl figures: fig9 and fig10 of `make rl-mujoco` (results/rl-mujoco-small) at 100 dpi.
+# The MuJoCo rl figures: fig9 of `make rl-mujoco` (results/rl-mujoco-small, one step size)
+# and fig10 of the same grid at large step sizes (results/rl-mujoco-large, README "rl on
+# MuJoCo"), at 100 dpi.
 RL_MUJOCO_RESULTS ?= results/rl-mujoco-small
-figure-example-rl-mujoco: $(FIGURES_STAMP) ## Render the MuJoCo rl figures from make rl-mujoco data -> plots/example_rl_mujoco_*.png
+RL_MUJOCO_LARGE_RESULTS ?= results/rl-mujoco-large
+figure-example-rl-mujoco: $(FIGURES_STAMP) ## Render the MuJoCo rl figures (fig9 of make rl-mujoco, fig10 of its large-step-size grid) -> plots/example_rl_mujoco_*.png
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(RL_MUJOCO_RESULTS) \
-		--out $(FIGURES_OUT)/rl-mujoco --only fig9 --only fig10 --dpi 100
+		--out $(FIGURES_OUT)/rl-mujoco --only fig9 --dpi 100
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(RL_MUJOCO_LARGE_RESULTS) \
+		--out $(FIGURES_OUT)/rl-mujoco-large --only fig10 --dpi 100
 	cp $(FIGURES_OUT)/rl-mujoco/fig9_rl_learning_curves.png plots/example_rl_mujoco_learning_curves.png
-	cp $(FIGURES_OUT)/rl-mujoco/fig10_rl_step_size_sensitivity.png plots/example_rl_mujoco_step_size_sensitivity.png
+	cp $(FIGURES_OUT)/rl-mujoco-large/fig10_rl_step_size_sensitivity.png plots/example_rl_mujoco_step_size_sensitivity.png
