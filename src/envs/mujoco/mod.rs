@@ -21,11 +21,12 @@
 //! * **Time limit.** 1000 steps (Reacher 50), as registered.
 //!
 //! **Precision.** The physics is MuJoCo's own code, the same shared library as in the PyPI
-//! wheel `mujoco==3.17.0` that Gymnasium runs, so states agree to the last bit with the
-//! recorded Gymnasium trajectories (`tests/data/gym/mujoco.json.gz`); the reward and
-//! observation terms repeat NumPy's float64 operations in NumPy's order, including the
-//! pairwise summation of `np.sum` ([`numpy_sum`]) and C's `pow` for `x**2`. The tests say
-//! which values are bit-exact and which are not.
+//! wheel `mujoco==3.17.0` that Gymnasium runs; the reward and observation terms repeat
+//! NumPy's float64 operations in NumPy's order, including the pairwise summation of
+//! `np.sum` ([`numpy_sum`]), C's `pow` for `x**2` and OpenBLAS's fused multiply-adds in
+//! Reacher's `np.linalg.norm`. So every state, observation, reward and flag agrees to the
+//! last bit with the recorded Gymnasium transitions and episodes
+//! (`tests/data/gym/mujoco.json.gz`), which the tests compare exactly.
 //!
 //! **Messages.** MuJoCo's warnings (Gymnasium's `half_cheetah.xml` uses a deprecated compiler
 //! attribute; an unstable simulation is reset by MuJoCo, as in Gymnasium) are not printed
