@@ -366,3 +366,48 @@ impl TryFrom<RlArgs> for RlSpec {
         Ok(RlSpec { grid, run })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(variance_head: VarianceHead) -> RlGrid {
+        RlGrid {
+            envs: vec![Task::Pendulum],
+            agents: vec![AgentKind::Ppo],
+            optimizers: vec![Optimizer::Adam],
+            scalings: vec!["none".into()],
+            delta: DEFAULT_DELTA,
+            lrs: vec![1e-3],
+            seeds: 1,
+            seed: 0,
+            steps: 1000,
+            beta1: Hyperparameters::BETA1,
+            beta2: Hyperparameters::BETA2,
+            eps: DEFAULT_EPS,
+            variance_head,
+        }
+    }
+
+    /// The default head is not recorded, so the configuration of an out-dir written before
+    /// the option existed reads back as the same grid (and resumes); `exp` is recorded and
+    /// read back.
+    #[test]
+    fn the_variance_head_is_recorded_only_when_not_the_default() {
+        let softplus = grid(VarianceHead::Softplus).to_json();
+        assert!(softplus.get("variance_head").is_none());
+        assert_eq!(
+            RlGrid::from_json(&softplus).unwrap(),
+            grid(VarianceHead::Softplus)
+        );
+        let exp = grid(VarianceHead::Exp).to_json();
+        assert_eq!(exp["variance_head"], "exp");
+        assert_eq!(RlGrid::from_json(&exp).unwrap(), grid(VarianceHead::Exp));
+        let mut bad = exp.clone();
+        bad["variance_head"] = "relu".into();
+        assert_eq!(
+            RlGrid::from_json(&bad).unwrap_err().to_string(),
+            "config: unknown variance head 'relu' (expected one of: softplus, exp)"
+        );
+    }
+}
