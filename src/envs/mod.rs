@@ -1,7 +1,7 @@
 //! Gymnasium's classic-control tasks, with Gymnasium's dynamics, constants, rewards,
 //! termination, reset distributions and the `TimeLimit` truncation that `gym.make` adds, and
 //! (with the `mujoco` cargo feature) its MuJoCo tasks on the MuJoCo library (module
-//! [`mujoco`]). The source followed is Gymnasium 1.4.0: `gymnasium/envs/classic_control/{pendulum,
+//! `mujoco`). The source followed is Gymnasium 1.4.0: `gymnasium/envs/classic_control/{pendulum,
 //! continuous_mountain_car, cartpole, acrobot}.py`, `gymnasium/envs/mujoco/*_v5.py`, the
 //! registrations in `gymnasium/envs/__init__.py` and `TimeLimit` in `gymnasium/wrappers/common.py`.
 //!
@@ -37,7 +37,7 @@
 //!   action array would make NumPy compute the terms with the action in float32; our
 //!   actions are f64 (the reference data passes float64 arrays).
 //!
-//! The MuJoCo tasks' precision is described in [`mujoco`].
+//! The MuJoCo tasks' precision is described in `mujoco`.
 //!
 //! **Episodes.** [`Env::reset`] draws Gymnasium's start state from the caller's rng;
 //! [`Env::step`] counts steps and sets `truncated` once `elapsed ≥ max_episode_steps`, as
