@@ -7,12 +7,12 @@ use crate::study;
 
 /// Merge the directories a spec names into its out-dir.
 pub fn run(spec: &MergeSpec) -> Result<()> {
-    let report = study::merge_dirs(&spec.study, &spec.dirs, &spec.out_dir)?;
-    eprintln!(
+    let report = study::merge_dirs(&spec.study, &spec.dirs, &spec.out_dir, spec.partial)?;
+    crate::io::console::line(&format!(
         "merge: {} directories, {} cells -> {}",
         spec.dirs.len(),
         report.cells,
         spec.out_dir.display()
-    );
+    ));
     Ok(())
 }
