@@ -854,27 +854,34 @@ pub fn assemble<S: Study>(
 }
 
 /// The plan of a run (cells to run, estimated CPU and wall time) as one line, after the
-/// question before a long run ([`confirm_long_run`]). Nothing is written before this.
+/// question before a long run ([`confirm_long_run`]), and its estimated CPU seconds.
+/// `done`: which cells are already finished. Nothing is written before this.
 fn plan<S: Study>(
     study: &S,
     options: &RunOptions,
     cells: &[S::Cell],
-    done: usize,
-) -> Result<String> {
-    let work: f64 = cells.iter().map(|c| study.cell_work(c).max(0.0)).sum();
-    let remaining = work * (cells.len() - done) as f64 / cells.len().max(1) as f64;
+    done: &[bool],
+) -> Result<(String, f64)> {
+    let remaining: f64 = cells
+        .iter()
+        .zip(done)
+        .filter(|(_, &done)| !done)
+        .map(|(c, _)| study.cell_work(c).max(0.0))
+        .sum();
+    let to_run = done.iter().filter(|&&d| !d).count();
+    let done = cells.len() - to_run;
     let cpu = remaining / WORK_PER_SECOND;
-    let wall = cpu / options.threads.min(cells.len() - done).max(1) as f64;
+    let wall = cpu / options.threads.min(to_run).max(1) as f64;
     let line = format!(
         "{}: {} cells to run ({done} already finished), estimated {} of CPU time, {} on {} threads",
         study.name(),
-        cells.len() - done,
+        to_run,
         duration(cpu),
         estimate(wall),
         options.threads
     );
     confirm_long_run(&line, cpu, options.yes)?;
-    Ok(line)
+    Ok((line, cpu))
 }
 
 /// Run a study: prepare the out-dir (fresh, or resumed where a run stopped), run the
@@ -890,17 +897,22 @@ pub fn run<S: Study>(study: &S, options: &RunOptions) -> Result<RunReport> {
         .filter(|(position, _)| options.shard.contains(*position))
         .map(|(_, cell)| cell)
         .collect();
-    let finished_before = if options.resume && options.out_dir.join(meta_file(study)).exists() {
+    let mut finished_before = vec![false; cells.len()];
+    if options.resume && options.out_dir.join(meta_file(study)).exists() {
         let data = study.data_digests();
-        read_finished(study, &options.out_dir, &cells, &data, &|_| false)
-            .map_or(0, |f| f.cells.len())
-    } else {
-        0
-    };
-    let plan = plan(study, options, &cells, finished_before)?;
+        if let Ok(finished) = read_finished(study, &options.out_dir, &cells, &data, &|_| false) {
+            for (position, _) in finished.cells {
+                finished_before[position] = true;
+            }
+        }
+    }
+    let (plan, estimated_cpu) = plan(study, options, &cells, &finished_before)?;
     create_out_dir(&options.out_dir)?;
     let _lock = DirLock::acquire(&options.out_dir, "--out-dir")?;
     let (mut meta, done) = prepare(study, options, &cells)?;
+    if let Some(session) = meta.sessions.last_mut() {
+        session.estimated_cpu_seconds = Some(estimated_cpu);
+    }
     crate::io::console::line(&plan);
     let run_now = run_cells(study, options, &cells, &done)?;
     let summaries = finish(study, &options.out_dir, &cells)?;

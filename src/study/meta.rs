@@ -42,6 +42,8 @@ pub struct Session {
     pub threads: usize,
     /// Cells already finished when it started.
     pub cells_done: usize,
+    /// The CPU time its plan estimated for the cells it had to run.
+    pub estimated_cpu_seconds: Option<f64>,
     /// Its wall time, once it finished.
     pub elapsed_seconds: Option<f64>,
     /// The CPU time it used, once it finished (where the system reports it).
@@ -57,6 +59,7 @@ impl Session {
             git_revision: git_revision().to_string(),
             threads,
             cells_done,
+            estimated_cpu_seconds: None,
             elapsed_seconds: None,
             cpu_seconds: None,
         }

@@ -14,6 +14,7 @@
 
 pub mod cost;
 pub mod engine;
+pub mod estimate;
 pub mod merge;
 pub mod meta;
 pub mod optimize;

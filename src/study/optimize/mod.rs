@@ -17,10 +17,10 @@ use crate::data::{load_shared, Mnist};
 use crate::error::{Error, Result};
 use crate::io::format::number;
 use crate::io::table::{self, Row};
-use crate::nn::work::{forward_work, gradient_work, TRAINING_STEP_GRADIENTS};
 use crate::nn::Activation;
 use crate::rng::stream_id;
 use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::estimate::{evaluation_work, training_step_work};
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, SummaryRow, TimingRow, CURVES_FILE, SUMMARY_FILE, TIMING_FILE,
@@ -238,9 +238,9 @@ impl Study for OptimizeStudy {
         )
     }
 
-    /// The estimated multiply-adds of the run: per step a gradient and the curvature
-    /// methods the optimizer and its scaling compute; per evaluation a forward pass over
-    /// the test part.
+    /// The estimated work of the run ([`crate::study::estimate`]): per step a training
+    /// step with the curvature methods the optimizer and its scaling compute; per
+    /// evaluation the test part.
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
@@ -250,15 +250,13 @@ impl Study for OptimizeStudy {
             scaling: cell.scaling,
             ..OptimizerConfig::new(cell.optimizer, cell.lr)
         };
-        let per_step = gradient_work(&widths, grid.batch_size)
-            + [config.curvature(), config.scaling_curvature()]
-                .into_iter()
-                .flatten()
-                .map(|method| method.work(&widths, grid.batch_size))
-                .sum::<f64>();
+        let methods: Vec<_> = [config.curvature(), config.scaling_curvature()]
+            .into_iter()
+            .flatten()
+            .collect();
         let test = self.data.get(cell.data).map_or(0, |data| data.test.len());
-        TRAINING_STEP_GRADIENTS * per_step * grid.steps as f64
-            + grid.evaluation_steps().len() as f64 * forward_work(&widths, test)
+        grid.steps as f64 * training_step_work(&widths, grid.batch_size, &methods)
+            + grid.evaluation_steps().len() as f64 * evaluation_work(&widths, test)
     }
 
     fn run_cell(&self, cell: &Cell) -> Result<Vec<String>> {

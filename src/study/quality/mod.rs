@@ -19,10 +19,10 @@ use crate::config::quality::QualityGrid;
 use crate::data::{load_shared, DataSet, DataSource, Mnist};
 use crate::error::{Error, Result};
 use crate::io::table::{self, Row};
-use crate::nn::work::{gradient_work, TRAINING_STEP_GRADIENTS};
 use crate::nn::{Activation, Loss, Reduction};
 use crate::rng::stream_id;
 use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::estimate::{evaluation_work, training_step_work};
 use rows::{
     check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, training_row_keys,
     training_rows, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
@@ -263,9 +263,9 @@ impl Study for QualityStudy {
     }
 
     /// The estimated multiply-adds of the exact diagonal and every method on one batch,
-    /// times the batches and steps measured at, plus training: per step about three
-    /// gradients' work on a minibatch (the gradient, the optimizer's curvature if any),
-    /// and the evaluations.
+    /// times the batches and steps measured at; for a data set's cell, its training steps
+    /// (with the optimizer's curvature) and, at each measured step, the evaluation of the
+    /// training loss and the test part ([`crate::study::estimate`]).
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
@@ -279,9 +279,17 @@ impl Study for QualityStudy {
         let steps = grid.steps_of(&cell.data);
         let measuring = per_batch * (grid.batches * steps.len()) as f64;
         let trained = steps.last().copied().unwrap_or(0) as f64;
-        let training =
-            TRAINING_STEP_GRADIENTS * trained * gradient_work(&widths, grid.train_batch_size);
-        measuring + training
+        let methods: Vec<_> = grid.optimizer_config().curvature().into_iter().collect();
+        let training = trained * training_step_work(&widths, grid.train_batch_size, &methods);
+        let evaluated = cell
+            .data
+            .data_set()
+            .and_then(|set| self.data.get(set))
+            .map_or(0, |data| {
+                data.train.len().min(cell::TRAIN_LOSS_IMAGES) + data.test.len()
+            });
+        let evaluations = steps.len() as f64 * evaluation_work(&widths, evaluated);
+        measuring + training + evaluations
     }
 
     fn run_cell(&self, cell: &Cell) -> Result<Vec<String>> {

@@ -19,10 +19,10 @@ use crate::envs::{ActionSpace, Task};
 use crate::error::{Error, Result};
 use crate::io::format::number;
 use crate::io::table;
-use crate::nn::work::{forward_work, gradient_work};
 use crate::rl::{Agent, AgentKind};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
+use crate::study::estimate::agent_network_work;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, RunRow, SummaryRow, TimingRow, CURVES_FILE, RUNS_FILE, SUMMARY_FILE,
@@ -174,9 +174,10 @@ impl Study for RlStudy {
         )
     }
 
-    /// The estimated multiply-adds of the run: per environment step, a forward pass of
-    /// every network, and (each sample being stepped on once per epoch) per epoch a
-    /// gradient and the curvature methods the optimizer and its scaling compute.
+    /// The estimated work of the run ([`crate::study::estimate::agent_network_work`]): per
+    /// environment step, every network acting, and (each sample being stepped on once per
+    /// epoch) per epoch its gradient and the curvature methods the optimizer and its
+    /// scaling compute.
     fn cell_work(&self, cell: &Cell) -> f64 {
         let config = OptimizerConfig {
             scaling: cell.scaling,
@@ -189,17 +190,15 @@ impl Study for RlStudy {
             ActionSpace::Discrete(actions) => vec![actions],
         };
         outputs.push(1);
+        let methods: Vec<_> = [config.curvature(), config.scaling_curvature()]
+            .into_iter()
+            .flatten()
+            .collect();
         let per_step: f64 = outputs
             .into_iter()
             .map(|out| {
                 let widths = [env.observation_dim(), agent.width, agent.width, out];
-                let methods: f64 = [config.curvature(), config.scaling_curvature()]
-                    .into_iter()
-                    .flatten()
-                    .map(|method| method.work(&widths, 1))
-                    .sum();
-                forward_work(&widths, 1)
-                    + agent.epochs as f64 * (gradient_work(&widths, 1) + methods)
+                agent_network_work(&widths, agent.epochs, &methods)
             })
             .sum();
         self.grid.steps as f64 * per_step
