@@ -14,9 +14,7 @@ use tempfile::TempDir;
 
 mod support;
 
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
+use support::{bin, one_line_error, TINY_OPTIMIZE, TINY_RL};
 
 /// A small grid that runs in well under a second.
 const SMALL: &[&str] = &[
@@ -45,17 +43,6 @@ fn run_small(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
         .arg("--out-dir")
         .arg(out)
         .assert()
-}
-
-/// One line on stderr, starting `Error: ` and containing `message`; exit code `code`.
-fn one_line_error(assert: assert_cmd::assert::Assert, code: i32, message: &str) {
-    assert
-        .code(code)
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| {
-            s.lines().filter(|l| l.starts_with("Error: ")).count() == 1 && !s.contains("panicked")
-        }));
 }
 
 /// A long run in the background (killed when the handle is dropped).
@@ -467,52 +454,6 @@ fn a_long_run_is_not_started_without_yes_when_no_one_can_be_asked() {
         ));
 }
 
-/// A small optimize grid: one optimizer and step size, 784 → 4 → 10, 20 steps.
-const OPTIMIZE: &[&str] = &[
-    "optimize",
-    "--optimizers",
-    "adam",
-    "--scaling",
-    "none",
-    "--lrs",
-    "1e-3",
-    "--seeds",
-    "1",
-    "--steps",
-    "20",
-    "--eval-every",
-    "10",
-    "--widths",
-    "4",
-    "--depths",
-    "1",
-    "--threads",
-    "1",
-    "--quiet",
-];
-
-/// A small rl grid: A2C on Pendulum with Adam, 400 steps.
-const RL: &[&str] = &[
-    "rl",
-    "--envs",
-    "pendulum",
-    "--agents",
-    "a2c",
-    "--optimizers",
-    "adam",
-    "--scaling",
-    "none",
-    "--lrs",
-    "1e-3",
-    "--seeds",
-    "1",
-    "--steps",
-    "400",
-    "--threads",
-    "1",
-    "--quiet",
-];
-
 /// The ledger lines (finished cells) of a study's out-dir.
 fn finished_cells(out: &Path, study: &str) -> usize {
     fs::read_to_string(out.join(format!("{study}.ledger.csv")))
@@ -537,7 +478,11 @@ fn non_utf8_out_dir_and_preset_paths_are_paths_like_any_other() {
         r#"{"description": "a preset under a name that is not UTF-8"}"#,
     )
     .unwrap();
-    for (study, args) in [("quality", SMALL), ("optimize", OPTIMIZE), ("rl", RL)] {
+    for (study, args) in [
+        ("quality", SMALL),
+        ("optimize", TINY_OPTIMIZE),
+        ("rl", TINY_RL),
+    ] {
         let out = name(study);
         bin()
             .args(args)
@@ -670,7 +615,7 @@ fn fifos_where_files_are_expected_are_refused_at_once() {
     mkfifo(&data.join("t10k-labels-idx1-ubyte"));
     let mut command = bin();
     command
-        .args(OPTIMIZE)
+        .args(TINY_OPTIMIZE)
         .args(["--data", &format!("mnist:{}", data.display())])
         .arg("--out-dir")
         .arg(dir.path().join("o"));
@@ -742,10 +687,14 @@ fn a_start_cut_short_by_a_full_disk_is_started_over_by_a_rerun_or_a_resume() {
         ),
         (
             "optimize",
-            OPTIMIZE,
+            TINY_OPTIMIZE,
             &["optimize_curves.csv", "optimize_timing.csv"],
         ),
-        ("rl", RL, &["rl_curves.csv", "rl_runs.csv", "rl_timing.csv"]),
+        (
+            "rl",
+            TINY_RL,
+            &["rl_curves.csv", "rl_runs.csv", "rl_timing.csv"],
+        ),
     ];
     for (study, args, tables) in studies {
         let out = dir.path().join(study);
@@ -867,7 +816,7 @@ fn messages_say_what_is_wrong_in_the_users_terms() {
     // check compares quality summaries; another study's summary is named as what it is.
     let out = dir.path().join("opt");
     bin()
-        .args(OPTIMIZE)
+        .args(TINY_OPTIMIZE)
         .arg("--out-dir")
         .arg(&out)
         .assert()
@@ -898,7 +847,7 @@ fn messages_say_what_is_wrong_in_the_users_terms() {
     ] {
         one_line_error(
             bin()
-                .args(OPTIMIZE)
+                .args(TINY_OPTIMIZE)
                 .args(["--data", &format!("mnist:{}", path.display())])
                 .arg("--out-dir")
                 .arg(dir.path().join("never"))
@@ -917,7 +866,7 @@ fn messages_say_what_is_wrong_in_the_users_terms() {
     .unwrap();
     support::reseal_ledger(&out, "optimize");
     let assert = bin()
-        .args(OPTIMIZE)
+        .args(TINY_OPTIMIZE)
         .arg("--out-dir")
         .arg(&out)
         .arg("--resume")

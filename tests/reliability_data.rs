@@ -9,56 +9,17 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use assert_cmd::Command;
-use predicates::prelude::*;
-use support::write_idx_set;
+use support::{bin, one_line_error, write_idx_set, TINY_OPTIMIZE};
 use tempfile::TempDir;
-
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
-
-/// One optimizer, one step size, a 784 → 4 → 10 network, 20 steps.
-const OPTIMIZE: &[&str] = &[
-    "optimize",
-    "--optimizers",
-    "adam",
-    "--scaling",
-    "none",
-    "--lrs",
-    "1e-3",
-    "--steps",
-    "20",
-    "--eval-every",
-    "10",
-    "--widths",
-    "4",
-    "--depths",
-    "1",
-    "--threads",
-    "1",
-    "--quiet",
-];
 
 fn optimize(data: &str, seeds: &str, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     bin()
-        .args(OPTIMIZE)
+        .args(TINY_OPTIMIZE)
         .args(["--data", data, "--seeds", seeds])
         .args(extra)
         .arg("--out-dir")
         .arg(out)
         .assert()
-}
-
-/// One line on stderr, starting `Error: ` and containing `message`; exit code `code`.
-fn one_line_error(assert: assert_cmd::assert::Assert, code: i32, message: &str) {
-    assert
-        .code(code)
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| {
-            s.lines().count() == 1 && !s.contains("panicked")
-        }));
 }
 
 /// The rows of a CSV file without its first `skip` columns.

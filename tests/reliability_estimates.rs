@@ -9,13 +9,12 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
+mod support;
+
+use support::bin;
 
 /// Run `args` on one thread and return the session's estimated and measured CPU seconds.
 fn estimate_and_cpu(args: &[&str]) -> (f64, f64) {

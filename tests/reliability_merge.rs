@@ -10,36 +10,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-use support::{reseal_ledger, reseal_meta};
+use support::{bin, one_line_error, reseal_ledger, reseal_meta, TINY_OPTIMIZE, TINY_RL};
 use tempfile::TempDir;
-
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
-
-/// One optimizer, one step size, a 784 → 4 → 10 network, 20 steps on the shipped subset.
-const OPTIMIZE: &[&str] = &[
-    "optimize",
-    "--optimizers",
-    "adam",
-    "--scaling",
-    "none",
-    "--lrs",
-    "1e-3",
-    "--steps",
-    "20",
-    "--eval-every",
-    "10",
-    "--widths",
-    "4",
-    "--depths",
-    "1",
-    "--threads",
-    "1",
-    "--quiet",
-];
 
 /// A small quality grid (16 cells) that runs in well under a second.
 const QUALITY: &[&str] = &[
@@ -65,27 +38,8 @@ const QUALITY: &[&str] = &[
     "--quiet",
 ];
 
-/// A short rl grid: A2C on Pendulum, 400 steps, a sane and a diverging step size.
-const RL: &[&str] = &[
-    "rl",
-    "--envs",
-    "pendulum",
-    "--agents",
-    "a2c",
-    "--optimizers",
-    "adam",
-    "--scaling",
-    "none",
-    "--lrs",
-    "1e-3,1e30",
-    "--seeds",
-    "1",
-    "--steps",
-    "400",
-    "--threads",
-    "1",
-    "--quiet",
-];
+/// The tiny rl grid at a sane and a diverging step size.
+const RL_LRS: &[&str] = &["--lrs", "1e-3,1e30"];
 
 fn run(args: &[&str], extra: &[&str], out: &Path) {
     bin()
@@ -105,17 +59,6 @@ fn merge(dirs: &[&Path], out: &Path, extra: &[&str]) -> assert_cmd::assert::Asse
         .arg(out)
         .args(extra)
         .assert()
-}
-
-/// One line on stderr, starting `Error: ` and containing `message`; exit code `code`.
-fn one_line_error(assert: assert_cmd::assert::Assert, code: i32, message: &str) {
-    assert
-        .code(code)
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| {
-            s.lines().count() == 1 && !s.contains("panicked")
-        }));
 }
 
 fn read(path: &Path) -> Vec<u8> {
@@ -209,8 +152,8 @@ fn merge_accounts_for_every_cell_and_metadata_counts_are_sealed() {
 fn merging_overlapping_grids_keeps_the_first_inputs_timings() {
     let dir = TempDir::new().unwrap();
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
-    run(OPTIMIZE, &["--seeds", "1"], &one);
-    run(OPTIMIZE, &["--seeds", "2"], &two);
+    run(TINY_OPTIMIZE, &["--seeds", "1"], &one);
+    run(TINY_OPTIMIZE, &["--seeds", "2"], &two);
     let out = dir.path().join("m");
     merge(&[&one, &two], &out, &[])
         .success()
@@ -228,7 +171,7 @@ fn merging_overlapping_grids_keeps_the_first_inputs_timings() {
     };
     assert_eq!(timing(&out), timing(&one));
     let fresh = dir.path().join("fresh");
-    run(OPTIMIZE, &["--seeds", "2"], &fresh);
+    run(TINY_OPTIMIZE, &["--seeds", "2"], &fresh);
     for file in ["optimize_curves.csv", "optimize_summary.csv"] {
         assert_eq!(read(&out.join(file)), read(&fresh.join(file)), "{file}");
     }
@@ -305,7 +248,7 @@ fn a_lock_path_that_is_a_link_is_refused_and_its_target_kept() {
     std::os::unix::fs::symlink("../precious", out.join(".lock")).unwrap();
     one_line_error(
         bin()
-            .args(OPTIMIZE)
+            .args(TINY_OPTIMIZE)
             .args(["--seeds", "1", "--out-dir"])
             .arg(&out)
             .assert(),
@@ -363,7 +306,7 @@ fn the_lock_of_a_killed_merge_neither_blocks_nor_lingers() {
 fn forged_rows_are_refused_even_with_their_digests_recomputed() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("rl");
-    run(RL, &[], &out);
+    run(TINY_RL, RL_LRS, &out);
     let runs = out.join("rl_runs.csv");
     let original = fs::read_to_string(&runs).unwrap();
     let merged = dir.path().join("m");
@@ -371,7 +314,8 @@ fn forged_rows_are_refused_even_with_their_digests_recomputed() {
         one_line_error(merge(&[&out], &merged, &[]), 2, message);
         one_line_error(
             bin()
-                .args(RL)
+                .args(TINY_RL)
+                .args(RL_LRS)
                 .arg("--out-dir")
                 .arg(&out)
                 .arg("--resume")
@@ -416,7 +360,7 @@ fn forged_rows_are_refused_even_with_their_digests_recomputed() {
 
     // optimize: a timing row whose steps disagree with the curve.
     let out = dir.path().join("opt");
-    run(OPTIMIZE, &["--seeds", "1"], &out);
+    run(TINY_OPTIMIZE, &["--seeds", "1"], &out);
     let timing = out.join("optimize_timing.csv");
     let text = fs::read_to_string(&timing).unwrap();
     let line = text.lines().nth(1).unwrap();

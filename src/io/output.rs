@@ -100,7 +100,7 @@ fn folder_and_name(path: &Path) -> Result<(PathBuf, String)> {
 
 /// `path` with every symbolic link of its last component followed (relative targets are
 /// taken from the link's folder); a path that does not exist is itself.
-fn resolve(path: &Path) -> Result<PathBuf> {
+pub fn resolve(path: &Path) -> Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
         match fs::symlink_metadata(&current) {

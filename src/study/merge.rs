@@ -33,7 +33,7 @@ use crate::io::console;
 use crate::io::format::utc_now;
 use crate::io::lock::{beside_name, parent_and_name, process_alive, DirLock, MERGE_PREFIX};
 use crate::io::machine::Machine;
-use crate::io::output::write_atomically;
+use crate::io::output::{resolve, write_atomically};
 use crate::study::engine::{assemble, meta_file, read_finished, sha256_hex, DataDigests, Study};
 use crate::study::meta::{config_union, protocol_differences, CellCounts, MergedFrom, Meta};
 
@@ -77,34 +77,6 @@ pub fn check_shard_set(shards: &[(String, Shard)]) -> std::result::Result<(), St
     } else {
         Err(format!("missing shard(s): {}", missing.join(", ")))
     }
-}
-
-/// Where a merge writes: the out-dir as given, followed if it is a symbolic link (to a
-/// directory, or to nothing yet: then to where the link points). A link whose target
-/// cannot be made out is refused.
-fn resolve_out_dir(out_dir: &Path) -> Result<PathBuf> {
-    let mut current = out_dir.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = std::fs::read_link(&current).map_err(|e| {
-                    Error::input(format!(
-                        "--out-dir '{}': cannot follow it: {e}",
-                        out_dir.display()
-                    ))
-                })?;
-                current = match current.parent() {
-                    Some(parent) if target.is_relative() => parent.join(target),
-                    _ => target,
-                };
-            }
-            _ => return Ok(current),
-        }
-    }
-    Err(Error::input(format!(
-        "--out-dir '{}': cannot follow it: too many symbolic links",
-        out_dir.display()
-    )))
 }
 
 /// Write every `(file name, bytes)` into a fresh hidden directory next to `dir`, then
@@ -239,7 +211,8 @@ pub fn merge<S: Study>(
     partial: bool,
     study_of: impl Fn(&Value) -> Result<S>,
 ) -> Result<MergeReport> {
-    let target = resolve_out_dir(out_dir)?;
+    // A link is followed: the files go where it points.
+    let target = resolve(out_dir).map_err(|e| Error::input(format!("--out-dir: {e}")))?;
     let (parent, _) = parent_and_name(&target, "--out-dir")?;
     crate::study::engine::create_out_dir(&parent)?;
     let _lock = DirLock::acquire_beside(&target, "--out-dir")?;

@@ -116,3 +116,71 @@ pub fn write_idx_set(dir: &Path, train: usize, test: usize, shade: u8) {
     fs::write(dir.join("t10k-images-idx3-ubyte"), images(test, 7)).unwrap();
     fs::write(dir.join("t10k-labels-idx1-ubyte"), labels(test)).unwrap();
 }
+
+/// The binary under test.
+pub fn bin() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("hesscale-cli").unwrap()
+}
+
+/// An error as the contract has it: exit code `code`, one line on stderr starting
+/// `Error: ` (the last line: nothing follows it) containing `message`, no panic.
+pub fn one_line_error(assert: assert_cmd::assert::Assert, code: i32, message: &str) {
+    use predicates::prelude::*;
+    assert
+        .code(code)
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::function(|s: &str| {
+            let errors = s.lines().filter(|l| l.starts_with("Error: ")).count();
+            errors == 1
+                && s.lines().last().is_some_and(|l| l.starts_with("Error: "))
+                && !s.contains("panicked")
+        }));
+}
+
+/// A tiny optimize grid (later flags override its values): Adam without scaling at one
+/// step size, one seed, 784 → 4 → 10 trained 20 steps, evaluated every 10, one thread.
+pub const TINY_OPTIMIZE: &[&str] = &[
+    "optimize",
+    "--optimizers",
+    "adam",
+    "--scaling",
+    "none",
+    "--lrs",
+    "1e-3",
+    "--seeds",
+    "1",
+    "--steps",
+    "20",
+    "--eval-every",
+    "10",
+    "--widths",
+    "4",
+    "--depths",
+    "1",
+    "--threads",
+    "1",
+    "--quiet",
+];
+
+/// A tiny rl grid (later flags override its values): A2C on Pendulum with Adam without
+/// scaling at one step size, one seed, 400 steps, one thread.
+pub const TINY_RL: &[&str] = &[
+    "rl",
+    "--envs",
+    "pendulum",
+    "--agents",
+    "a2c",
+    "--optimizers",
+    "adam",
+    "--scaling",
+    "none",
+    "--lrs",
+    "1e-3",
+    "--seeds",
+    "1",
+    "--steps",
+    "400",
+    "--threads",
+    "1",
+    "--quiet",
+];
