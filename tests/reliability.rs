@@ -741,24 +741,33 @@ fn preset_values_follow_the_flags_rules() {
         flag_error.contains("number too large to fit in target type"),
         "{flag_error}"
     );
+    // Run in the temporary directory: a preset that were accepted would write there.
+    let refused = |study: &str, text: &str, message: &str| {
+        let path = preset(text);
+        let assert = bin()
+            .current_dir(dir.path())
+            .arg(study)
+            .arg("--preset")
+            .arg(&path)
+            .timeout(Duration::from_secs(60))
+            .assert();
+        one_line_error(assert, 2, message);
+    };
     for study in ["quality", "optimize", "rl"] {
-        let path = preset(r#"{"seed": 18446744073709551616}"#);
-        one_line_error(
-            bin().arg(study).arg("--preset").arg(&path).assert(),
-            2,
+        refused(
+            study,
+            r#"{"seed": 18446744073709551616}"#,
             "key 'seed': invalid value '18446744073709551616': number too large to fit in target type",
         );
-        let path = preset(r#"{"seeds": -1}"#);
-        one_line_error(
-            bin().arg(study).arg("--preset").arg(&path).assert(),
-            2,
+        refused(
+            study,
+            r#"{"seeds": -1}"#,
             "key 'seeds': invalid value '-1': invalid digit found in string",
         );
-        let path = preset(r#"{"widths": [4, 2.5]}"#);
         if study != "rl" {
-            one_line_error(
-                bin().arg(study).arg("--preset").arg(&path).assert(),
-                2,
+            refused(
+                study,
+                r#"{"widths": [4, 2.5]}"#,
                 "key 'widths': invalid value '2.5': invalid digit found in string",
             );
         }
@@ -770,10 +779,9 @@ fn preset_values_follow_the_flags_rules() {
         ("quality", "widths"),
         ("quality", "out_dir"),
     ] {
-        let path = preset(&format!(r#"{{"{key}": null}}"#));
-        one_line_error(
-            bin().arg(study).arg("--preset").arg(&path).assert(),
-            2,
+        refused(
+            study,
+            &format!(r#"{{"{key}": null}}"#),
             &format!("key '{key}': null is not a value"),
         );
     }

@@ -40,10 +40,6 @@ fn changed_data_is_refused_by_resume_and_merge_naming_the_data_set() {
     let name = format!("mnist:{}", data.display());
     let first = dir.path().join("first");
     optimize(&name, "1", &first, &[]).success();
-    let meta = fs::read_to_string(first.join("optimize.meta.json")).unwrap();
-    assert!(meta.contains("\"data\""), "the meta records the data sets");
-    let ledger = fs::read_to_string(first.join("optimize.ledger.csv")).unwrap();
-    assert!(ledger.starts_with("cell,data_sha256,"), "{ledger}");
     // The files of D are replaced by another valid data set.
     write_idx_set(&data, 60, 20, 5);
     one_line_error(
@@ -66,6 +62,11 @@ fn changed_data_is_refused_by_resume_and_merge_naming_the_data_set() {
         &format!("data set '{name}' is not the same in"),
     );
     assert!(!merged.exists());
+    // The metadata and the ledger record the data's digest.
+    let meta = fs::read_to_string(first.join("optimize.meta.json")).unwrap();
+    assert!(meta.contains("\"data\""), "the meta records the data sets");
+    let ledger = fs::read_to_string(first.join("optimize.ledger.csv")).unwrap();
+    assert!(ledger.starts_with("cell,data_sha256,"), "{ledger}");
     // Hiding the change in the metadata is caught by the ledger's digests.
     support::reseal_meta(&first, "optimize", |meta| {
         let now: serde_json::Value =

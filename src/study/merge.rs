@@ -29,7 +29,6 @@ use serde_json::Value;
 use crate::build::{git_revision, tool_version};
 use crate::config::shard::Shard;
 use crate::error::{Error, Result};
-use crate::io::console;
 use crate::io::format::utc_now;
 use crate::io::lock::{beside_name, parent_and_name, process_alive, DirLock, MERGE_PREFIX};
 use crate::io::machine::Machine;
@@ -44,6 +43,10 @@ pub struct MergeReport {
     pub cells: usize,
     /// The cells of the union grid (more than `cells` in a partial merge).
     pub grid_cells: usize,
+    /// What the user should know of the merge, one line each (cells taken from one of
+    /// several inputs, cells left to compute, inputs of different builds), for the runner
+    /// to print.
+    pub notes: Vec<String>,
 }
 
 /// Check that the shards of one sharded run (one directory each, same grid, same N) are
@@ -326,8 +329,9 @@ pub fn merge<S: Study>(
             }
         }
     }
+    let mut notes = Vec::new();
     if shared > 0 {
-        console::line(&format!(
+        notes.push(format!(
             "merge: {shared} cells are in more than one input with the same results; their \
              timings are those of the first input given that holds them"
         ));
@@ -351,7 +355,7 @@ pub fn merge<S: Study>(
                  `{name} … --resume` into the merged out-dir"
             )));
         }
-        console::line(&format!(
+        notes.push(format!(
             "merge: partial: {what}; `{name} … --resume` with the combined grid's options \
              into '{}' computes them",
             out_dir.display()
@@ -362,7 +366,7 @@ pub fn merge<S: Study>(
         .zip(blocks)
         .filter_map(|(cell, blocks)| blocks.map(|(_, b)| (cell.clone(), b)))
         .unzip();
-    warn_of_mixed_revisions(dirs, &metas);
+    notes.extend(mixed_revisions(dirs, &metas));
     let mut files = assemble(&study, &present, &present_blocks, &data);
     let table_texts: Vec<String> = (0..tables.len())
         .map(|t| present_blocks.iter().map(|b| b[t].as_str()).collect())
@@ -417,6 +421,7 @@ pub fn merge<S: Study>(
     Ok(MergeReport {
         cells: present.len(),
         grid_cells: cells.len(),
+        notes,
     })
 }
 
@@ -445,8 +450,8 @@ fn input_cells<S: Study>(study: &S, meta: &Meta, dir: &Path) -> Result<Vec<Strin
     Ok(own)
 }
 
-/// Warn on stderr (one line) when the inputs were written by more than one git revision.
-fn warn_of_mixed_revisions(dirs: &[PathBuf], metas: &[Meta]) {
+/// A warning when the inputs were written by more than one git revision.
+fn mixed_revisions(dirs: &[PathBuf], metas: &[Meta]) -> Option<String> {
     let mut all: Vec<String> = metas.iter().flat_map(Meta::revisions).collect();
     all.sort();
     all.dedup();
@@ -456,10 +461,12 @@ fn warn_of_mixed_revisions(dirs: &[PathBuf], metas: &[Meta]) {
             .zip(metas)
             .map(|(dir, meta)| format!("'{}': {}", dir.display(), meta.revisions().join(", ")))
             .collect();
-        console::line(&format!(
+        Some(format!(
             "warning: merge: the inputs were written by different git revisions ({})",
             each.join("; ")
-        ));
+        ))
+    } else {
+        None
     }
 }
 
