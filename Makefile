@@ -29,7 +29,7 @@ test: ## Everything CI checks: lint, the Rust tests (release), the baseline chec
 	@MAKE=$(MAKE) CARGO=$(CARGO) scripts/run-tests.sh
 
 FUZZ_CASES ?= 20000
-fuzz: ## Feed every file reader arbitrary and damaged input, longer than make test does
+fuzz: ## Feed every file reader, every study's presets and metadata arbitrary and damaged input, longer than make test does
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_readers
 
 # The CI regression grids (README "Regression check"): random networks (ci-quality) and

@@ -363,6 +363,11 @@ pub struct MergeArgs {
     /// Where to write the merged files (must not already hold results).
     #[arg(long)]
     pub out_dir: PathBuf,
+    /// Merge even where the inputs leave cells of their combined grid uncomputed (they are
+    /// listed; `--resume` into the merged out-dir computes them). Without it such a merge
+    /// is refused.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// `hesscale-cli cost`. A flag given twice takes its last value.

@@ -6,20 +6,21 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
+use crate::io::output::Output;
 
 /// Write the completion script of `shell` to standard output.
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "hesscale-cli", &mut std::io::stdout());
-    Ok(())
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "hesscale-cli", &mut script);
+    Output::Stdout.write(&script)
 }
 
 /// Write the manual page (roff) to standard output.
 pub fn man() -> Result<()> {
-    match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::runtime(format!(
-            "cannot write to standard output: {e}"
-        ))),
-        _ => Ok(()),
-    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut page)
+        .map_err(|e| Error::runtime(format!("cannot render the manual page: {e}")))?;
+    Output::Stdout.write(&page)
 }

@@ -247,10 +247,10 @@ impl CostStudy {
         for &method in &spec.methods {
             let skip = spec.skip_reason(case, method);
             if let Some(reason) = &skip {
-                eprintln!(
+                crate::io::console::line(&format!(
                     "note: {method} skipped on the {} sweep at size {} ({reason})",
                     case.sweep, case.size
-                );
+                ));
             }
             subjects.push((Subject::Method(method), skip));
         }
@@ -325,6 +325,7 @@ impl Study for CostStudy {
         vec![Table {
             file: COST_FILE,
             header: table::header(&CostRow::default()),
+            timing: true,
         }]
     }
 
@@ -375,14 +376,21 @@ impl Study for CostStudy {
         expected.extend(self.spec.methods.iter().map(Method::to_string));
         let names: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
         if names != expected {
-            return Err(format!("methods {names:?}, expected {expected:?}"));
+            return Err(format!(
+                "methods {}, expected {}",
+                names.join(","),
+                expected.join(",")
+            ));
         }
         match rows.iter().find(|r| {
             r.sweep != case.sweep.name()
                 || r.n_params != case.n_params()
                 || r.batch_size != case.batch_size
         }) {
-            Some(row) => Err(format!("a row of another network: {row:?}")),
+            Some(row) => Err(format!(
+                "a row of another network ('{}')",
+                table::lines(std::slice::from_ref(row)).trim_end()
+            )),
             None => Ok(()),
         }
     }
