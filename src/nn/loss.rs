@@ -16,21 +16,9 @@ use crate::nn::policy::PolicyTargets;
 
 /// The loss between the output `z` (logits or predictions) and the targets.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
 pub enum Loss {
     /// `ℓ = −log softmax(z)[y]`, targets are class indices.
     #[default]
@@ -40,28 +28,15 @@ pub enum Loss {
     /// A policy-gradient surrogate of a policy's log-likelihood (`crate::nn::policy`),
     /// targets are [`PolicyTargets`]. Made by the RL agents only: not a `--loss`, and not
     /// read from files.
-    #[value(skip)]
     #[serde(skip_deserializing)]
     Policy,
 }
 
 /// How per-sample losses are combined, as PyTorch's `reduction=`.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
 pub enum Reduction {
     /// Divide the sum by N (cross_entropy) or N·D (mse).
     #[default]
@@ -125,6 +100,15 @@ fn log_sum_exp(row: ArrayView1<f64>) -> f64 {
 impl Loss {
     /// Every loss, in the order `list` and error messages show them.
     pub const ALL: [Loss; 2] = [Loss::CrossEntropy, Loss::Mse];
+
+    /// What the loss is, for the command line's help.
+    pub fn about(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "`ℓ = −log softmax(z)[y]`, targets are class indices",
+            Loss::Mse => "`ℓ = ‖z − y‖²`, targets are vectors of the output width",
+            Loss::Policy => "a policy-gradient surrogate of a policy's log-likelihood",
+        }
+    }
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
@@ -584,6 +568,17 @@ impl FromStr for Loss {
 }
 
 impl Reduction {
+    /// Both reductions, in the order `list` and error messages show them.
+    pub const ALL: [Reduction; 2] = [Reduction::Mean, Reduction::Sum];
+
+    /// What the reduction does, for the command line's help.
+    pub fn about(self) -> &'static str {
+        match self {
+            Reduction::Mean => "Divide the sum by N (cross_entropy) or N·D (mse)",
+            Reduction::Sum => "Plain sum over samples (and outputs)",
+        }
+    }
+
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
