@@ -106,7 +106,6 @@ fn targets_from_json(targets: &Value, loss: Loss) -> Result<Targets> {
                 .collect::<Result<Vec<_>>>()?;
             matrix_from_rows(&rows, "targets").map(Targets::Values)
         }
-        Loss::Policy => unreachable!("the policy loss is not read from files"),
     }
 }
 
@@ -187,7 +186,6 @@ pub fn problem_to_json(problem: &Problem, meta: Value) -> String {
         Targets::Values(values) => {
             serde_json::to_value(rows_from_matrix(values)).expect("numbers serialise")
         }
-        Targets::Policy(_) => unreachable!("policy problems live inside the RL agents only"),
     };
     let stored = ProblemJson {
         layers: mlp.layers.iter().map(layer_to_json).collect(),

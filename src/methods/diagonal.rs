@@ -267,7 +267,9 @@ mod tests {
         for batch in [1, 3] {
             let problem = problem(batch);
             let linearization = Linearization::new(&problem);
-            let exact = Method::exact().estimate_from(&linearization, &mut stream_rng(0, 0, 1));
+            let exact = Method::exact()
+                .estimate_from(&linearization, &mut stream_rng(0, 0, 1))
+                .unwrap();
             let exact_params = exact.clone().into_params(&linearization);
             let reference = Reference::new(exact, &linearization);
             let sums: Vec<[f64; 2]> = exact_params
@@ -286,7 +288,9 @@ mod tests {
             }
             for name in ["hesscale", "kfac:3", "hutchinson:2", "grad_squared", "zero"] {
                 let method: Method = name.parse().unwrap();
-                let estimate = method.estimate_from(&linearization, &mut stream_rng(0, 0, 2));
+                let estimate = method
+                    .estimate_from(&linearization, &mut stream_rng(0, 0, 2))
+                    .unwrap();
                 let expected =
                     materialised(&exact_params, &estimate.clone().into_params(&linearization));
                 for (fast, slow) in reference.l1_distances(&estimate).iter().zip(&expected) {

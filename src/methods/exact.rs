@@ -17,10 +17,10 @@
 use ndarray::{Array1, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::kernels::add_weighted_column_squares;
 use crate::nn::work::{gradient_work, weights, F64_BYTES};
-use crate::nn::{Linearization, ParamTensors, Problem};
+use crate::nn::{Linearization, OutputLoss, ParamTensors, Problem};
 
 /// The exact diagonal, the reference of every study.
 pub const EXACT: MethodDef = MethodDef {
@@ -28,7 +28,7 @@ pub const EXACT: MethodDef = MethodDef {
     estimates: "the exact Hessian diagonal (per-sample Jacobians or dense Hessians of the pre-activations, whichever costs less)",
     cost: CostClass::Quadratic,
     draws: Draws::None,
-    estimate,
+    estimate: Estimate::FromLinearization(estimate),
     work,
     memory,
 };
@@ -102,12 +102,7 @@ pub fn preact_hessian_diags_by(
     linearization: &Linearization,
     strategy: Strategy,
 ) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let output_diag = problem.loss().hessian_diag(
-        linearization.output(),
-        problem.targets(),
-        problem.reduction(),
-    );
+    let output_diag = linearization.loss().hessian_diag(linearization.output());
     let hidden = linearization.depth() - 1;
     let residuals: Vec<Array2<f64>> = (0..hidden)
         .map(|l| linearization.curvatures(l) * &linearization.backward().hidden_grads[l])
@@ -122,19 +117,15 @@ pub fn preact_hessian_diags_by(
 
 /// The hidden layers' diagonals by [`Strategy::Jacobians`].
 fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+    let mlp = linearization.mlp();
     let hidden = residuals.len();
     let output_terms: Vec<Array2<f64>> = linearization
         .output_jacobians()
         .iter()
         .map(|jacobian| {
-            problem.loss().gauss_newton_diag(
-                linearization.output(),
-                problem.targets(),
-                problem.reduction(),
-                jacobian,
-            )
+            linearization
+                .loss()
+                .gauss_newton_diag(linearization.output(), jacobian)
         })
         .collect();
     let mut diags = output_terms;
@@ -169,19 +160,13 @@ fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec
 
 /// The hidden layers' diagonals by [`Strategy::DenseHessians`].
 fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+    let mlp = linearization.mlp();
     let samples = linearization.batch_size();
     let mut diags: Vec<Array2<f64>> = (0..residuals.len())
         .map(|l| Array2::zeros(residuals[l].raw_dim()))
         .collect();
     for n in 0..samples {
-        let mut hessian = problem.loss().hessian(
-            linearization.output(),
-            problem.targets(),
-            problem.reduction(),
-            n,
-        );
+        let mut hessian = linearization.loss().hessian(linearization.output(), n);
         for l in (0..residuals.len()).rev() {
             let weight = &mlp.layers[l + 1].weight;
             let above = hessian.dot(weight);
@@ -210,7 +195,7 @@ fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -
 
 /// The exact Hessian diagonal of every weight and bias of a problem (SPEC §1.1 applied to
 /// [`preact_hessian_diags`]).
-pub fn hessian_diag(problem: &Problem) -> ParamTensors {
+pub fn hessian_diag<L: OutputLoss>(problem: &Problem<L>) -> ParamTensors {
     let linearization = Linearization::new(problem);
     Diagonal::PerSample(preact_hessian_diags(&linearization)).into_params(&linearization)
 }

@@ -6,10 +6,10 @@
 use ndarray::{concatenate, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::linear::times;
 use crate::nn::work::{forward_work, padded_rows, weights, F64_BYTES};
-use crate::nn::Linearization;
+use crate::nn::{Linearization, SquareRootFactor};
 
 /// The Monte-Carlo GGN diagonal.
 pub const GGN_MC: MethodDef = MethodDef {
@@ -17,9 +17,9 @@ pub const GGN_MC: MethodDef = MethodDef {
     estimates: "GGN diagonal, unbiased Monte-Carlo estimate from M sampled square-root columns",
     cost: CostClass::BackwardPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: |linearization, draws, rng| {
-        Diagonal::PerSample(sampled_preact_diags(linearization, draws, rng))
-    },
+    estimate: Estimate::WithSquareRootFactor(|linearization, factor, draws, rng| {
+        Diagonal::PerSample(sampled_preact_diags(linearization, factor, draws, rng))
+    }),
     work,
     memory,
 };
@@ -28,18 +28,19 @@ pub const GGN_MC: MethodDef = MethodDef {
 /// `D_l = Σ_m s_{l,m}²` (`[N, out_l]`), from `draws` draws of `rng` only. With fewer draws
 /// than outputs the M sampled columns are backpropagated themselves; otherwise each
 /// column is one of D directions per sample, so the draws are summed into an estimate of
-/// the output Hessian ([`crate::nn::Loss::sample_output_curvature`]) and pushed through
+/// the output Hessian ([`SquareRootFactor::sample_output_curvature`]) and pushed through
 /// the shared output Jacobians, which costs D columns however many draws there are. Both
 /// ways draw the same numbers in the same order and agree up to rounding.
 pub fn sampled_preact_diags(
     linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
     if draws < linearization.mlp().outputs() {
-        by_columns(linearization, draws, rng)
+        by_columns(linearization, factor, draws, rng)
     } else {
-        by_output_jacobians(linearization, draws, rng)
+        by_output_jacobians(linearization, factor, draws, rng)
     }
 }
 
@@ -47,21 +48,14 @@ pub fn sampled_preact_diags(
 /// Jacobians only, `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`, squaring and summing at each layer.
 fn by_columns(
     linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+    let mlp = linearization.mlp();
     let samples = linearization.batch_size();
     let columns: Vec<Array2<f64>> = (0..draws)
-        .map(|_| {
-            problem.loss().sample_sqrt_hessian(
-                linearization.output(),
-                problem.reduction(),
-                draws,
-                rng,
-            )
-        })
+        .map(|_| factor.sample_sqrt_hessian(linearization.output(), draws, rng))
         .collect();
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
     let mut stack = concatenate(Axis(0), &views).expect("columns share the output width");
@@ -81,16 +75,11 @@ fn by_columns(
 /// The sampled output curvature through the shared output Jacobians.
 fn by_output_jacobians(
     linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let curvature = problem.loss().sample_output_curvature(
-        linearization.output(),
-        problem.reduction(),
-        draws,
-        rng,
-    );
+    let curvature = factor.sample_output_curvature(linearization.output(), draws, rng);
     linearization
         .output_jacobians()
         .iter()
@@ -158,9 +147,15 @@ mod tests {
                 let problem = problem(loss, batch);
                 let linearization = Linearization::new(&problem);
                 for draws in [1, 2, 7] {
-                    let columns = by_columns(&linearization, draws, &mut stream_rng(1, 2, 3));
-                    let jacobians =
-                        by_output_jacobians(&linearization, draws, &mut stream_rng(1, 2, 3));
+                    let factor = problem.loss();
+                    let columns =
+                        by_columns(&linearization, factor, draws, &mut stream_rng(1, 2, 3));
+                    let jacobians = by_output_jacobians(
+                        &linearization,
+                        factor,
+                        draws,
+                        &mut stream_rng(1, 2, 3),
+                    );
                     for (a, b) in columns.iter().zip(&jacobians) {
                         let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
                         assert!(

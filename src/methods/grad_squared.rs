@@ -5,7 +5,7 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{gradient_work, F64_BYTES};
 use crate::nn::{LayerParams, Linearization};
 
@@ -15,7 +15,7 @@ pub const GRAD_SQUARED: MethodDef = MethodDef {
     estimates: "the squared gradient g * g (Adam's second moment)",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate,
+    estimate: Estimate::FromLinearization(estimate),
     work: |widths, batch, _| gradient_work(widths, batch),
     memory: |widths, _, _| F64_BYTES * crate::nn::work::parameters(widths),
 };

@@ -6,7 +6,7 @@
 
 use ndarray::Array2;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{forward_work, weights, F64_BYTES};
 use crate::nn::Linearization;
 
@@ -16,7 +16,9 @@ pub const HESSCALE: MethodDef = MethodDef {
     estimates: "Hessian diagonal: exact output curvature, off-diagonals dropped, residual kept",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::HESSCALE),
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
+        recursion(linearization, HesScaleOptions::HESSCALE)
+    }),
     work,
     memory,
 };
@@ -27,7 +29,9 @@ pub const HESSCALE_GN: MethodDef = MethodDef {
     estimates: "GGN diagonal: hesscale without the residual term (>= 0)",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::HESSCALE_GN),
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
+        recursion(linearization, HesScaleOptions::HESSCALE_GN)
+    }),
     work,
     memory,
 };
@@ -39,7 +43,9 @@ pub const BL89: MethodDef = MethodDef {
         "Hessian diagonal: hesscale with log-softmax treated as elementwise (Becker & LeCun 1989)",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::BL89),
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
+        recursion(linearization, HesScaleOptions::BL89)
+    }),
     work,
     memory,
 };
@@ -49,7 +55,8 @@ pub const BL89: MethodDef = MethodDef {
 pub enum OutputCurvature {
     /// The exact diagonal of `∇²_z ℓ` (hesscale, hesscale_gn).
     Exact,
-    /// BL89's seed: log-softmax treated as elementwise ([`crate::nn::Loss::elementwise_hessian_diag`]).
+    /// BL89's seed: log-softmax treated as elementwise
+    /// ([`crate::nn::OutputLoss::elementwise_hessian_diag`]).
     Elementwise,
 }
 
@@ -85,23 +92,12 @@ impl HesScaleOptions {
 /// together, [`crate::nn::LayerParams::backprop_gradient_and_diag`]), so the method reads
 /// each weight once below the forward pass, as a gradient does.
 pub fn recursion(linearization: &Linearization, options: HesScaleOptions) -> Diagonal {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+    let (mlp, loss) = (linearization.mlp(), linearization.loss());
     let output = linearization.output();
-    let mut preact_grad = problem
-        .loss()
-        .gradient(output, problem.targets(), problem.reduction());
+    let mut preact_grad = loss.gradient(output);
     let mut preact_diag = match options.output {
-        OutputCurvature::Exact => {
-            problem
-                .loss()
-                .hessian_diag(output, problem.targets(), problem.reduction())
-        }
-        OutputCurvature::Elementwise => {
-            problem
-                .loss()
-                .elementwise_hessian_diag(output, problem.targets(), problem.reduction())
-        }
+        OutputCurvature::Exact => loss.hessian_diag(output),
+        OutputCurvature::Elementwise => loss.elementwise_hessian_diag(output),
     };
     let mut diagonals = Vec::with_capacity(mlp.depth());
     for l in (1..mlp.depth()).rev() {

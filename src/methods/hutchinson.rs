@@ -22,7 +22,7 @@ use ndarray::{Array1, Array2};
 use ndarray_rand::rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::linear::{affine, times};
 use crate::nn::work::{gradient_work, padded_rows, parameters, weights, F64_BYTES};
 use crate::nn::{LayerParams, Linearization, ParamTensors};
@@ -33,14 +33,14 @@ pub const HUTCHINSON: MethodDef = MethodDef {
     estimates: "Hessian diagonal magnitude: AdaHessian's mean of |v * Hv| over M Rademacher v",
     cost: CostClass::HvpPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: |linearization, draws, rng| {
+    estimate: Estimate::FromLinearization(|linearization, draws, rng| {
         Diagonal::Params(hessian_diag_estimate(
             linearization,
             draws,
             Estimator::AbsoluteValue,
             rng,
         ))
-    },
+    }),
     work,
     memory,
 };
@@ -51,14 +51,14 @@ pub const HUTCHINSON_SIGNED: MethodDef = MethodDef {
     estimates: "Hessian diagonal, unbiased: mean of v * Hv over M Rademacher v",
     cost: CostClass::HvpPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: |linearization, draws, rng| {
+    estimate: Estimate::FromLinearization(|linearization, draws, rng| {
         Diagonal::Params(hessian_diag_estimate(
             linearization,
             draws,
             Estimator::Signed,
             rng,
         ))
-    },
+    }),
     work,
     memory,
 };
@@ -650,8 +650,7 @@ pub fn hessian_diag_estimate(
     rng: &mut ChaCha8Rng,
 ) -> ParamTensors {
     assert!(draws >= 1, "at least one draw");
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+    let mlp = linearization.mlp();
     let depth = mlp.depth();
     let samples = linearization.batch_size();
     let stack = Stack { draws, samples };
@@ -696,12 +695,9 @@ pub fn hessian_diag_estimate(
     }
 
     // Backward: `δ̇_l` from the output down, each layer's products summed as they form.
-    let mut delta_tangent = problem.loss().hessian_vector_product(
-        linearization.output(),
-        problem.targets(),
-        problem.reduction(),
-        &preact_tangents[depth - 1],
-    );
+    let mut delta_tangent = linearization
+        .loss()
+        .hessian_vector_product(linearization.output(), &preact_tangents[depth - 1]);
     let weight_of_draw = 1.0 / draws as f64;
     let mut estimate = Vec::with_capacity(depth);
     for l in (0..depth).rev() {

@@ -87,7 +87,6 @@ pub fn sample_batch<R: Rng + ?Sized>(
             StandardNormal,
             rng,
         )),
-        Loss::Policy => unreachable!("policy targets come from an agent's rollouts"),
     };
     (x, targets)
 }

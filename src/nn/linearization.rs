@@ -17,11 +17,13 @@ use std::time::Instant;
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
-use crate::nn::{BackwardPass, ForwardPass, Mlp, Problem};
+use crate::nn::{BackwardPass, ForwardPass, Mlp, OutputLoss, Problem};
 
 /// The shared per-batch quantities of one problem (see the module documentation).
 pub struct Linearization<'p> {
-    problem: &'p Problem,
+    mlp: &'p Mlp,
+    loss: &'p dyn OutputLoss,
+    samples: usize,
     pass: ForwardPass,
     /// `φ'(a_l)` of each hidden layer l, `[N, out_l]`.
     slopes: Vec<Array2<f64>>,
@@ -35,7 +37,7 @@ pub struct Linearization<'p> {
 
 impl<'p> Linearization<'p> {
     /// The forward pass of the problem's batch and the activation derivatives.
-    pub fn new(problem: &'p Problem) -> Self {
+    pub fn new<L: OutputLoss>(problem: &'p Problem<L>) -> Self {
         let pass = problem.forward();
         let mlp = problem.mlp();
         let hidden = mlp.depth() - 1;
@@ -56,7 +58,9 @@ impl<'p> Linearization<'p> {
             curvatures.push(curvature);
         }
         Linearization {
-            problem,
+            mlp,
+            loss: problem.loss(),
+            samples: problem.batch_size(),
             pass,
             slopes,
             curvatures,
@@ -67,14 +71,14 @@ impl<'p> Linearization<'p> {
         }
     }
 
-    /// The problem linearized.
-    pub fn problem(&self) -> &'p Problem {
-        self.problem
-    }
-
     /// The model.
     pub fn mlp(&self) -> &'p Mlp {
-        self.problem.mlp()
+        self.mlp
+    }
+
+    /// The loss at the output, bound to the batch.
+    pub fn loss(&self) -> &'p dyn OutputLoss {
+        self.loss
     }
 
     /// The number of Linear layers L.
@@ -84,7 +88,7 @@ impl<'p> Linearization<'p> {
 
     /// The batch size N.
     pub fn batch_size(&self) -> usize {
-        self.problem.batch_size()
+        self.samples
     }
 
     /// The forward pass: the input `h_{l−1}` and pre-activation `a_l` of every layer.
@@ -128,7 +132,7 @@ impl<'p> Linearization<'p> {
             self.timed(|| {
                 let mlp = self.mlp();
                 let depth = self.depth();
-                let mut preact_grads = vec![self.problem.output_gradient(&self.pass)];
+                let mut preact_grads = vec![self.loss.gradient(self.output())];
                 let mut hidden_grads = Vec::with_capacity(depth - 1);
                 for l in (1..depth).rev() {
                     let delta = preact_grads

@@ -17,8 +17,10 @@ use ndarray::Array2;
 pub use activation::Activation;
 pub use linear::LayerParams;
 pub use linearization::Linearization;
-pub use loss::{Loss, Reduction, Targets};
-pub use policy::{Likelihood, PolicyTargets, Surrogate};
+pub use loss::{
+    Lack, Loss, LossKind, Need, OutputLoss, Reduction, SquareRootFactor, SupervisedLoss, Targets,
+};
+pub use policy::{Likelihood, Policy, PolicyLoss, PolicyTargets, Surrogate};
 pub use problem::Problem;
 
 /// Anything shaped like the MLP's parameters, one [`LayerParams`] per Linear layer:

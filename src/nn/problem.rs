@@ -1,6 +1,8 @@
-//! A checked problem: a model, a loss with its reduction, and a batch of inputs and
-//! targets whose shapes and values all agree. Only a [`Problem`] reaches the methods, so
-//! they never see a ragged weight, a NaN or a class index out of range.
+//! A checked problem: a model, a loss bound to a batch (targets and reduction), and the
+//! batch's inputs, whose shapes and values all agree. Only a [`Problem`] reaches the
+//! methods, so they never see a ragged weight, a NaN or a class index out of range. The
+//! loss is any [`OutputLoss`]: a supervised loss ([`SupervisedLoss`], the default) or a
+//! policy loss ([`crate::nn::PolicyLoss`]).
 
 use std::sync::Arc;
 
@@ -9,22 +11,21 @@ use ndarray::{Array1, Array2, ArrayBase, Data, Dimension};
 use crate::error::{Error, Result};
 use crate::nn::kernels;
 use crate::nn::linear::row_major;
-use crate::nn::{
-    BackwardPass, ForwardPass, LayerParams, Loss, Mlp, ParamTensors, Reduction, Targets,
-};
+use crate::nn::loss::{LossKind, OutputLoss, SupervisedLoss};
+use crate::nn::{BackwardPass, ForwardPass, LayerParams, Mlp, ParamTensors, Reduction, Targets};
 
-/// A model and a batch, validated by [`Problem::new`]. The model is shared: problems made
-/// from one another by [`Problem::with_batch`] hold the same checked model.
+/// A model, a loss bound to a batch and the batch's inputs, validated by [`Problem::new`].
+/// The model is shared: problems made from one another by [`Problem::with_batch`] hold
+/// the same checked model.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Problem {
+pub struct Problem<L = SupervisedLoss> {
     mlp: Arc<Mlp>,
-    loss: Loss,
-    reduction: Reduction,
+    loss: L,
     inputs: Array2<f64>,
-    targets: Targets,
 }
 
-fn check_finite<S: Data<Elem = f64>, D: Dimension>(
+/// An error naming `what` and the first non-finite value's flat index, if there is one.
+pub(crate) fn check_finite<S: Data<Elem = f64>, D: Dimension>(
     values: &ArrayBase<S, D>,
     what: &str,
 ) -> Result<()> {
@@ -44,7 +45,6 @@ fn check_finite<S: Data<Elem = f64>, D: Dimension>(
         None => Ok(()),
     }
 }
-
 /// Check a model: layers that chain (`in` of layer l+1 = `out` of layer l), each bias the
 /// length of its weight's rows, one activation per hidden layer, every value finite.
 pub fn check_model(mlp: &Mlp) -> Result<()> {
@@ -89,16 +89,9 @@ pub fn check_model(mlp: &Mlp) -> Result<()> {
     Ok(())
 }
 
-/// Check a batch against a checked model and its loss: inputs of the model's input width,
-/// one target per sample of the loss's kind and range, every value finite (the inputs'
-/// values only unless `inputs_known_finite`).
-fn check_batch(
-    mlp: &Mlp,
-    loss: Loss,
-    inputs: &Array2<f64>,
-    targets: &Targets,
-    inputs_known_finite: bool,
-) -> Result<()> {
+/// Check a batch's inputs against a checked model: not empty, of the model's input
+/// width, every value finite (unless `inputs_known_finite`).
+fn check_inputs(mlp: &Mlp, inputs: &Array2<f64>, inputs_known_finite: bool) -> Result<()> {
     if inputs.nrows() == 0 {
         return Err(Error::input("inputs: the batch is empty"));
     }
@@ -112,83 +105,38 @@ fn check_batch(
     if !inputs_known_finite {
         check_finite(inputs, "inputs")?;
     }
-    if targets.len() != inputs.nrows() {
-        return Err(Error::input(format!(
-            "targets: {} given for a batch of {} inputs",
-            targets.len(),
-            inputs.nrows()
-        )));
-    }
-    match (targets, loss) {
-        (Targets::Classes(classes), Loss::CrossEntropy) => {
-            if let Some((n, &class)) = classes
-                .iter()
-                .enumerate()
-                .find(|(_, &class)| class >= mlp.outputs())
-            {
-                return Err(Error::input(format!(
-                    "targets[{n}]: class index {class} is out of range for {} outputs",
-                    mlp.outputs()
-                )));
-            }
-        }
-        (Targets::Values(values), Loss::Mse) => {
-            if values.ncols() != mlp.outputs() {
-                return Err(Error::input(format!(
-                    "targets: rows have {} values but the model has {} outputs",
-                    values.ncols(),
-                    mlp.outputs()
-                )));
-            }
-            check_finite(values, "targets")?;
-        }
-        (Targets::Policy(policy), Loss::Policy) => policy.check(mlp.outputs())?,
-        (Targets::Classes(_), Loss::Mse) => {
-            return Err(Error::input(
-                "targets: mse needs one target vector per sample, not class indices",
-            ))
-        }
-        (Targets::Values(_), Loss::CrossEntropy) => {
-            return Err(Error::input(
-                "targets: cross_entropy needs one class index per sample, not vectors",
-            ))
-        }
-        (Targets::Policy(_), _) | (_, Loss::Policy) => {
-            return Err(Error::input(
-                "targets: the policy loss and policy targets go together",
-            ))
-        }
-    }
     Ok(())
 }
 
 impl Problem {
     /// Check that the layers chain (`in` of layer l+1 = `out` of layer l), that each bias
     /// matches its weight, that there is one activation per hidden layer, that the batch
-    /// fits the input and output widths, and that every value is finite.
-    pub fn new(
+    /// fits the input and output widths, and that every value is finite; then bind the
+    /// loss `kind` (a supervised [`crate::nn::Loss`], or [`crate::nn::Policy`]) to the
+    /// targets.
+    pub fn new<K: LossKind>(
         mlp: Mlp,
-        loss: Loss,
+        kind: K,
         reduction: Reduction,
         inputs: Array2<f64>,
-        targets: Targets,
-    ) -> Result<Self> {
-        Problem::with_shared_model(Arc::new(mlp), loss, reduction, inputs, targets)
+        targets: K::Targets,
+    ) -> Result<Problem<K::Bound>> {
+        Problem::with_shared_model(Arc::new(mlp), kind, reduction, inputs, targets)
     }
 
     /// As [`Problem::new`], for a model the caller keeps: a trainer holds its model in an
     /// `Arc`, makes each batch's problem from a clone of it, and changes the parameters in
     /// place (`Arc::make_mut`, which copies nothing) once those problems are dropped. The
     /// model is checked every time; one whose weights are not stored row-major is copied.
-    pub fn with_shared_model(
+    pub fn with_shared_model<K: LossKind>(
         mlp: Arc<Mlp>,
-        loss: Loss,
+        kind: K,
         reduction: Reduction,
         inputs: Array2<f64>,
-        targets: Targets,
-    ) -> Result<Self> {
+        targets: K::Targets,
+    ) -> Result<Problem<K::Bound>> {
         check_model(&mlp)?;
-        Problem::with_checked_model(mlp, loss, reduction, inputs, targets, false)
+        Problem::with_checked_model(mlp, kind, reduction, inputs, targets, false)
     }
 
     /// As [`Problem::with_shared_model`], for a model that passed [`check_model`] and has
@@ -196,20 +144,21 @@ impl Problem {
     /// model is not checked again. With `inputs_known_finite`, for inputs made from data
     /// that holds no NaN or infinity (MNIST's pixel bytes), the inputs are not scanned for
     /// non-finite values either; every other check of the batch is made.
-    pub(crate) fn with_checked_model(
+    pub(crate) fn with_checked_model<K: LossKind>(
         mut mlp: Arc<Mlp>,
-        loss: Loss,
+        kind: K,
         reduction: Reduction,
         inputs: Array2<f64>,
-        targets: Targets,
+        targets: K::Targets,
         inputs_known_finite: bool,
-    ) -> Result<Self> {
+    ) -> Result<Problem<K::Bound>> {
         debug_assert!(check_model(&mlp).is_ok(), "the model was checked");
         debug_assert!(
             !inputs_known_finite || inputs.iter().all(|v| v.is_finite()),
             "the inputs are finite"
         );
-        check_batch(&mlp, loss, &inputs, &targets, inputs_known_finite)?;
+        check_inputs(&mlp, &inputs, inputs_known_finite)?;
+        let loss = kind.bind(reduction, targets, inputs.nrows(), mlp.outputs())?;
         if mlp.layers.iter().any(|l| !l.weight.is_standard_layout()) {
             for layer in &mut Arc::make_mut(&mut mlp).layers {
                 if !layer.weight.is_standard_layout() {
@@ -217,41 +166,76 @@ impl Problem {
                 }
             }
         }
-        Ok(Problem {
-            mlp,
-            loss,
-            reduction,
-            inputs,
-            targets,
-        })
+        Ok(Problem { mlp, loss, inputs })
     }
 
     /// The same model, loss and reduction with another batch: only the batch is checked
     /// (the model was checked when this problem was made).
     pub fn with_batch(&self, inputs: Array2<f64>, targets: Targets) -> Result<Problem> {
-        check_batch(&self.mlp, self.loss, &inputs, &targets, false)?;
+        check_inputs(&self.mlp, &inputs, false)?;
+        let loss = self.loss.kind().bind(
+            self.loss.reduction(),
+            targets,
+            inputs.nrows(),
+            self.mlp.outputs(),
+        )?;
         Ok(Problem {
             mlp: Arc::clone(&self.mlp),
-            loss: self.loss,
-            reduction: self.reduction,
+            loss,
             inputs,
-            targets,
         })
     }
 
+    /// The targets of the batch.
+    pub fn targets(&self) -> &Targets {
+        self.loss.targets()
+    }
+
+    /// The reduction of the loss over the batch.
+    pub fn reduction(&self) -> Reduction {
+        self.loss.reduction()
+    }
+
+    /// The same problem with the other reduction (for the scaling identity, SPEC §2.2.7).
+    pub fn with_reduction(&self, reduction: Reduction) -> Problem {
+        Problem {
+            loss: self.loss.with_reduction(reduction),
+            ..self.clone()
+        }
+    }
+}
+
+impl<L: OutputLoss + Clone> Problem<L> {
+    /// The same loss and batch on another model (checked, and of the same input and output
+    /// widths): the oracles move weights and look at what changes.
+    pub fn with_mlp(&self, mlp: Mlp) -> Result<Problem<L>> {
+        check_model(&mlp)?;
+        if mlp.inputs() != self.mlp.inputs() || mlp.outputs() != self.mlp.outputs() {
+            return Err(Error::input(format!(
+                "the model maps {} inputs to {} outputs, not {} to {}",
+                mlp.inputs(),
+                mlp.outputs(),
+                self.mlp.inputs(),
+                self.mlp.outputs()
+            )));
+        }
+        Ok(Problem {
+            mlp: Arc::new(mlp),
+            loss: self.loss.clone(),
+            inputs: self.inputs.clone(),
+        })
+    }
+}
+
+impl<L: OutputLoss> Problem<L> {
     /// The model.
     pub fn mlp(&self) -> &Mlp {
         &self.mlp
     }
 
-    /// The loss.
-    pub fn loss(&self) -> Loss {
-        self.loss
-    }
-
-    /// The reduction of the loss over the batch.
-    pub fn reduction(&self) -> Reduction {
-        self.reduction
+    /// The loss, bound to the batch.
+    pub fn loss(&self) -> &L {
+        &self.loss
     }
 
     /// The inputs, shape [N, inputs].
@@ -259,22 +243,9 @@ impl Problem {
         &self.inputs
     }
 
-    /// The targets of the batch.
-    pub fn targets(&self) -> &Targets {
-        &self.targets
-    }
-
     /// The batch size N.
     pub fn batch_size(&self) -> usize {
         self.inputs.nrows()
-    }
-
-    /// The same problem with the other reduction (for the scaling identity, SPEC §2.2.7).
-    pub fn with_reduction(&self, reduction: Reduction) -> Problem {
-        Problem {
-            reduction,
-            ..self.clone()
-        }
     }
 
     /// The forward pass of the batch.
@@ -284,16 +255,13 @@ impl Problem {
 
     /// The reduced loss of a forward pass.
     pub fn loss_value(&self, pass: &ForwardPass) -> f64 {
-        self.loss
-            .value(pass.output(), &self.targets, self.reduction)
+        self.loss.value(pass.output())
     }
 
     /// `∂L/∂z` of a forward pass.
     pub fn output_gradient(&self, pass: &ForwardPass) -> Array2<f64> {
-        self.loss
-            .gradient(pass.output(), &self.targets, self.reduction)
+        self.loss.gradient(pass.output())
     }
-
     /// The backward pass of the gradient.
     pub fn backward(&self, pass: &ForwardPass) -> BackwardPass {
         self.mlp.backward(pass, self.output_gradient(pass))
@@ -368,12 +336,9 @@ impl Problem {
             }
             preact_tangents.push(preact_tangent);
         }
-        let mut grad_tangent = self.loss.hessian_vector_product(
-            pass.output(),
-            &self.targets,
-            self.reduction,
-            &preact_tangents[depth - 1],
-        );
+        let mut grad_tangent = self
+            .loss
+            .hessian_vector_product(pass.output(), &preact_tangents[depth - 1]);
         let mut product = Vec::with_capacity(depth);
         for l in (0..depth).rev() {
             let delta = &backward.preact_grads[l];

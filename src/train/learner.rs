@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::problem::check_model;
-use crate::nn::{Linearization, Loss, Mlp, ParamTensors, Problem, Reduction, Targets};
+use crate::nn::{Linearization, Loss, LossKind, Mlp, ParamTensors, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng};
 use crate::train::optimizer::{OptimizerConfig, OptimizerState};
 
@@ -54,21 +54,23 @@ impl CurvatureSource {
     }
 
     /// The method's diagonal of the batch, shaped like the parameters.
-    fn estimate(&mut self, linearization: &Linearization) -> ParamTensors {
-        self.method
-            .estimate_from(linearization, &mut self.rng)
-            .into_params(linearization)
+    fn estimate(&mut self, linearization: &Linearization) -> Result<ParamTensors> {
+        Ok(self
+            .method
+            .estimate_from(linearization, &mut self.rng)?
+            .into_params(linearization))
     }
 }
 
-/// A model trained with mean-reduced `loss` by an optimizer (SPEC §9). Each step makes the
-/// batch's problem on the model, one [`Linearization`] that the gradient and every
-/// diagonal the step needs share, and the optimizer's step in place.
+/// A model trained with a mean-reduced loss of kind `K` (a supervised [`Loss`], or
+/// [`crate::nn::Policy`]) by an optimizer (SPEC §9). Each step makes the batch's problem
+/// on the model, one [`Linearization`] that the gradient and every diagonal the step
+/// needs share, and the optimizer's step in place.
 #[derive(Clone, Debug)]
-pub struct Learner {
+pub struct Learner<K: LossKind = Loss> {
     /// The model; each step's problem shares it, and is dropped before the update.
     mlp: Arc<Mlp>,
-    loss: Loss,
+    loss: K,
     state: OptimizerState,
     /// The optimizer's own curvature method, if any.
     curvature: Option<CurvatureSource>,
@@ -79,16 +81,19 @@ pub struct Learner {
     diverged: bool,
 }
 
-impl Learner {
+impl<K: LossKind> Learner<K> {
     /// A learner for `mlp` (checked as [`Problem::new`] checks a model). Stochastic
-    /// curvature methods draw from [`curvature_stream`]`(seed, cell, method)`.
+    /// curvature methods draw from [`curvature_stream`]`(seed, cell, method)`. An error
+    /// if the optimizer's curvature needs what this kind of loss lacks
+    /// ([`OptimizerConfig::serves`]).
     pub fn new(
         mlp: Mlp,
-        loss: Loss,
+        loss: K,
         config: OptimizerConfig,
         seed: u64,
         cell: u64,
-    ) -> Result<Learner> {
+    ) -> Result<Learner<K>> {
+        config.serves(&loss)?;
         check_model(&mlp)?;
         let state = OptimizerState::new(config, &mlp.layers)?;
         let source = |method: Option<Method>| method.map(|m| CurvatureSource::new(m, seed, cell));
@@ -105,7 +110,7 @@ impl Learner {
 
     /// One step on the batch (`inputs` `[N, in]`, `targets` as the loss takes them).
     /// Errors for a batch that does not fit the model, or once the run has diverged.
-    pub fn step_on(&mut self, inputs: Array2<f64>, targets: Targets) -> Result<StepOutcome> {
+    pub fn step_on(&mut self, inputs: Array2<f64>, targets: K::Targets) -> Result<StepOutcome> {
         self.step_checking(inputs, targets, false)
     }
 
@@ -114,7 +119,7 @@ impl Learner {
     pub(crate) fn step_on_finite_inputs(
         &mut self,
         inputs: Array2<f64>,
-        targets: Targets,
+        targets: K::Targets,
     ) -> Result<StepOutcome> {
         self.step_checking(inputs, targets, true)
     }
@@ -124,7 +129,7 @@ impl Learner {
     fn step_checking(
         &mut self,
         inputs: Array2<f64>,
-        targets: Targets,
+        targets: K::Targets,
         inputs_known_finite: bool,
     ) -> Result<StepOutcome> {
         if self.diverged {
@@ -136,7 +141,7 @@ impl Learner {
         let (loss, gradient, curvature, scaling_curvature) = {
             let problem = Problem::with_checked_model(
                 Arc::clone(&self.mlp),
-                self.loss,
+                self.loss.clone(),
                 Reduction::Mean,
                 inputs,
                 targets,
@@ -152,10 +157,13 @@ impl Learner {
                 .mlp()
                 .param_gradient(linearization.pass(), linearization.backward());
             let estimate = |source: &mut Option<CurvatureSource>| {
-                source.as_mut().map(|s| s.estimate(&linearization))
+                source
+                    .as_mut()
+                    .map(|s| s.estimate(&linearization))
+                    .transpose()
             };
-            let curvature = estimate(&mut self.curvature);
-            let scaling_curvature = estimate(&mut self.scaling_curvature);
+            let curvature = estimate(&mut self.curvature)?;
+            let scaling_curvature = estimate(&mut self.scaling_curvature)?;
             (loss, gradient, curvature, scaling_curvature)
         };
         let params = &mut Arc::make_mut(&mut self.mlp).layers;
@@ -191,9 +199,9 @@ impl Learner {
         Arc::unwrap_or_clone(self.mlp)
     }
 
-    /// The loss trained on (mean reduction).
-    pub fn loss(&self) -> Loss {
-        self.loss
+    /// The kind of loss trained on (mean reduction).
+    pub fn loss(&self) -> &K {
+        &self.loss
     }
 
     /// The optimizer's state.
@@ -214,6 +222,7 @@ mod tests {
 
     use super::*;
     use crate::nn::init::{init_mlp, sample_batch, Architecture};
+    use crate::nn::Targets;
     use crate::nn::{Activation, LayerParams};
     use crate::train::optimizer::{Optimizer, Scaling};
 
@@ -522,6 +531,7 @@ mod tests {
                         stream.as_mut().map(|(method, rng)| {
                             method
                                 .estimate_from(&linearization, rng)
+                                .unwrap()
                                 .into_params(&linearization)
                         })
                     });

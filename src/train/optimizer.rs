@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::methods::{ggn_mc, hesscale, hutchinson, Method};
 use crate::nn::kernels::LANES;
 use crate::nn::linear::row_major;
-use crate::nn::LayerParams;
+use crate::nn::{LayerParams, LossKind};
 
 /// An optimizer of SPEC §9, by its command-line name (also in files and records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,6 +107,22 @@ impl Optimizer {
         match self.rule() {
             Rule::Adam(Squared::Curvature(method)) => Some(method),
             Rule::Sgd | Rule::Adam(Squared::Gradient) => None,
+        }
+    }
+
+    /// An error (one line, made from its method's declaration, [`Method::needs`]) if the
+    /// optimizer's curvature method cannot run on a loss of `kind`.
+    pub fn serves(self, kind: &impl LossKind) -> Result<()> {
+        let unserved = self
+            .curvature()
+            .and_then(|method| Some((method, kind.unserved(method.needs())?)));
+        match unserved {
+            Some((method, (need, lack))) => Err(Error::input(format!(
+                "{self} does not apply to {}: {}",
+                lack.losses,
+                lack.message(method, need)
+            ))),
+            None => Ok(()),
         }
     }
 }
@@ -286,6 +302,18 @@ impl OptimizerConfig {
     /// The method whose diagonal the optimizer itself squares, if any.
     pub fn curvature(&self) -> Option<Method> {
         self.optimizer.curvature()
+    }
+
+    /// An error if the optimizer's curvature, or the scaling's, cannot run on a loss of
+    /// `kind` (see [`Optimizer::serves`]).
+    pub fn serves(&self, kind: &impl LossKind) -> Result<()> {
+        self.optimizer.serves(kind)?;
+        match self.scaling_curvature() {
+            Some(method) => method
+                .serves(kind)
+                .map_err(|e| Error::input(format!("the {} scaling: {e}", self.scaling))),
+            None => Ok(()),
+        }
     }
 
     /// The method the scaling needs computed alongside: hesscale, unless the optimizer

@@ -10,7 +10,9 @@ use std::fmt;
 
 use approx::abs_diff_eq;
 use hesscale::nn::init::{init_mlp, sample_batch, Architecture};
-use hesscale::nn::{Activation, LayerParams, Loss, ParamTensors, Problem, Reduction, Targets};
+use hesscale::nn::{
+    Activation, LayerParams, Loss, OutputLoss, ParamTensors, Problem, Reduction, Targets,
+};
 use hesscale::rng::{stream_rng, PROBLEM_STREAM};
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;
@@ -132,17 +134,15 @@ pub fn arb_case_with(
 }
 
 /// A copy of `problem` with another model (same loss, reduction and batch).
-pub fn with_layers(problem: &Problem, layers: Vec<LayerParams>) -> Problem {
+pub fn with_layers<L: OutputLoss + Clone>(
+    problem: &Problem<L>,
+    layers: Vec<LayerParams>,
+) -> Problem<L> {
     let mut mlp = problem.mlp().clone();
     mlp.layers = layers;
-    Problem::new(
-        mlp,
-        problem.loss(),
-        problem.reduction(),
-        problem.inputs().clone(),
-        problem.targets().clone(),
-    )
-    .expect("same shapes as a valid problem")
+    problem
+        .with_mlp(mlp)
+        .expect("same shapes as a valid problem")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -300,7 +300,10 @@ pub fn scaled(relative: f64, reference: &[LayerParams]) -> f64 {
 // ---------------------------------------------------------------------------------------
 
 /// `∂L/∂θ_i` by central differences of the loss value: `(L(θ+εe_i) − L(θ−εe_i)) / 2ε`.
-pub fn finite_difference_gradient(problem: &Problem, epsilon: f64) -> ParamTensors {
+pub fn finite_difference_gradient<L: OutputLoss + Clone>(
+    problem: &Problem<L>,
+    epsilon: f64,
+) -> ParamTensors {
     let layers = &problem.mlp().layers;
     let mut gradient = problem.mlp().zeros_like_params();
     let loss_at = |index: usize, step: f64| {
@@ -317,7 +320,10 @@ pub fn finite_difference_gradient(problem: &Problem, epsilon: f64) -> ParamTenso
 }
 
 /// Oracle (a): `H_ii = (g(θ+εe_i) − g(θ−εe_i))_i / 2ε` with the analytic gradient g.
-pub fn finite_difference_diag(problem: &Problem, epsilon: f64) -> ParamTensors {
+pub fn finite_difference_diag<L: OutputLoss + Clone>(
+    problem: &Problem<L>,
+    epsilon: f64,
+) -> ParamTensors {
     let layers = &problem.mlp().layers;
     let mut diag = problem.mlp().zeros_like_params();
     let gradient_at = |index: usize, step: f64| {
@@ -333,8 +339,8 @@ pub fn finite_difference_diag(problem: &Problem, epsilon: f64) -> ParamTensors {
 }
 
 /// `H v` by central differences of the analytic gradient along `v`.
-pub fn finite_difference_hvp(
-    problem: &Problem,
+pub fn finite_difference_hvp<L: OutputLoss + Clone>(
+    problem: &Problem<L>,
     direction: &[LayerParams],
     epsilon: f64,
 ) -> ParamTensors {
@@ -355,7 +361,7 @@ pub fn finite_difference_hvp(
 // ---------------------------------------------------------------------------------------
 
 /// Oracle (b): `H_ii = (H e_i)_i`, one `Problem::hessian_vector_product` per parameter.
-pub fn hvp_diag(problem: &Problem) -> ParamTensors {
+pub fn hvp_diag<L: OutputLoss>(problem: &Problem<L>) -> ParamTensors {
     let pass = problem.forward();
     let backward = problem.backward(&pass);
     let mut diag = problem.mlp().zeros_like_params();
@@ -380,7 +386,7 @@ struct SampleTrace {
     preacts: Vec<Array1<f64>>,
 }
 
-fn trace_sample(problem: &Problem, n: usize) -> SampleTrace {
+fn trace_sample<L: OutputLoss>(problem: &Problem<L>, n: usize) -> SampleTrace {
     let mlp = problem.mlp();
     let mut inputs = vec![problem.inputs().row(n).to_owned()];
     let mut preacts = Vec::new();
@@ -413,14 +419,14 @@ pub struct FullMatrixOracle {
 
 /// Every sample's own forward pass, the outputs `z` ([N, D]) and `∂L/∂z`: the start of
 /// both per-sample oracles below.
-fn trace_batch(problem: &Problem) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>) {
+fn trace_batch<L: OutputLoss>(
+    problem: &Problem<L>,
+) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>) {
     let traces: Vec<SampleTrace> = (0..problem.batch_size())
         .map(|n| trace_sample(problem, n))
         .collect();
     let z = outputs(&traces);
-    let output_grad = problem
-        .loss()
-        .gradient(&z, problem.targets(), problem.reduction());
+    let output_grad = problem.loss().gradient(&z);
     (traces, z, output_grad)
 }
 
@@ -428,7 +434,7 @@ fn trace_batch(problem: &Problem) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>
 /// `M_{l−1} = Φ' W_lᵀ M_l W_l Φ' + diag(φ''(a_{l−1}) ⊙ γ_{l−1})` with `γ_{l−1} = W_lᵀ δ_l`
 /// computed here; the GGN `G` is the same recursion without the residual. Then SPEC §1.1:
 /// `H[W_l]_{oi} = Σ_n h²_{n,l−1,i} M_{n,l}[o,o]`, `H[b_l]_o = Σ_n M_{n,l}[o,o]`.
-pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
+pub fn full_matrix_oracle<L: OutputLoss>(problem: &Problem<L>) -> FullMatrixOracle {
     let mlp = problem.mlp();
     let depth = mlp.depth();
     let (traces, z, output_grad) = trace_batch(problem);
@@ -437,9 +443,7 @@ pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
     let mut preact_hessians = vec![Vec::new(); depth];
     for (n, trace) in traces.iter().enumerate() {
         let mut delta = output_grad.row(n).to_owned();
-        let mut m = problem
-            .loss()
-            .hessian(&z, problem.targets(), problem.reduction(), n);
+        let mut m = problem.loss().hessian(&z, n);
         let mut g = m.clone();
         for l in (0..depth).rev() {
             accumulate_diag(&mut hessian[l], &m, &trace.inputs[l]);
@@ -499,15 +503,14 @@ pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) 
     let (traces, z, output_grad) = trace_batch(problem);
     let mut diag = mlp.zeros_like_params();
     for (n, trace) in traces.iter().enumerate() {
-        let full = problem
-            .loss()
-            .hessian(&z, problem.targets(), problem.reduction(), n);
+        let full = problem.loss().hessian(&z, n);
         let mut d: Array1<f64> = full.diag().to_owned();
         if let (Seed::Elementwise, Targets::Classes(classes)) = (seed, problem.targets()) {
             let y = classes[n];
             d = Array1::zeros(d.len());
             let scale = problem
                 .loss()
+                .kind()
                 .scale(problem.reduction(), z.nrows(), z.ncols());
             let p_y = {
                 let row = z.row(n);
@@ -555,7 +558,7 @@ pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) 
 
 /// The inputs `h_{l−1}` of every layer for the whole batch, [N, in_l], from the oracle's
 /// own forward pass.
-pub fn layer_inputs(problem: &Problem) -> Vec<Array2<f64>> {
+pub fn layer_inputs<L: OutputLoss>(problem: &Problem<L>) -> Vec<Array2<f64>> {
     let traces: Vec<SampleTrace> = (0..problem.batch_size())
         .map(|n| trace_sample(problem, n))
         .collect();
