@@ -7,9 +7,8 @@ use ndarray::{concatenate, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
 use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
-use crate::nn::linear::times;
 use crate::nn::work::{forward_work, padded_rows, weights, F64_BYTES};
-use crate::nn::{Linearization, SquareRootFactor};
+use crate::nn::{LayerRules, Linearization, SquareRootFactor};
 
 /// The Monte-Carlo GGN diagonal.
 pub const GGN_MC: MethodDef = MethodDef {
@@ -24,7 +23,8 @@ pub const GGN_MC: MethodDef = MethodDef {
     memory,
 };
 
-/// The sampled GGN diagonal of every layer's pre-activations per sample,
+/// The sampled GGN diagonal at the output of every layer with parameters (an MLP's
+/// pre-activations) per sample,
 /// `D_l = Σ_m s_{l,m}²` (`[N, out_l]`), from `draws` draws of `rng` only. With fewer draws
 /// than outputs the M sampled columns are backpropagated themselves; otherwise each
 /// column is one of D directions per sample, so the draws are summed into an estimate of
@@ -44,31 +44,30 @@ pub fn sampled_preact_diags(
     }
 }
 
-/// Backpropagate the stack of sampled columns (row `m·N + n`: draw m of sample n) with
-/// Jacobians only, `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`, squaring and summing at each layer.
+/// Backpropagate the stack of sampled columns (row `m·N + n`: draw m of sample n) down
+/// the backward walk with Jacobians only ([`crate::nn::LayerRules::backprop_rows`]; for an
+/// MLP `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`), squaring and summing at the output of each
+/// layer with parameters.
 fn by_columns(
     linearization: &Linearization,
     factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
-    let mlp = linearization.mlp();
     let samples = linearization.batch_size();
     let columns: Vec<Array2<f64>> = (0..draws)
         .map(|_| factor.sample_sqrt_hessian(linearization.output(), draws, rng))
         .collect();
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
-    let mut stack = concatenate(Axis(0), &views).expect("columns share the output width");
-    let mut diags = vec![sum_of_squares_per_sample(&stack, samples)];
-    for l in (1..mlp.depth()).rev() {
-        stack = times(stack.view(), mlp.layers[l].weight.view());
-        let slopes = linearization.slopes(l - 1);
-        for (r, mut row) in stack.rows_mut().into_iter().enumerate() {
-            row *= &slopes.row(r % samples);
+    let stack = concatenate(Axis(0), &views).expect("columns share the output width");
+    let mut diags = vec![Array2::zeros((0, 0)); linearization.mlp().depth()];
+    linearization.walk_backward(0..linearization.layers(), stack, |at, stack| {
+        if let Some(slot) = at.slot() {
+            diags[slot] = sum_of_squares_per_sample(&stack, samples);
         }
-        diags.push(sum_of_squares_per_sample(&stack, samples));
-    }
-    diags.reverse();
+        at.has_below()
+            .then(|| at.layer().backprop_rows(&at.point(), &stack))
+    });
     diags
 }
 
@@ -83,8 +82,10 @@ fn by_output_jacobians(
     linearization
         .output_jacobians()
         .iter()
-        .map(|jacobian| curvature.diag_through(jacobian))
-        .chain([curvature.diagonal()])
+        .map(|jacobian| match jacobian {
+            Some(jacobian) => curvature.diag_through(jacobian),
+            None => curvature.diagonal(),
+        })
         .collect()
 }
 

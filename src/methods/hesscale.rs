@@ -1,6 +1,7 @@
-//! HesScale and its variants (SPEC §2): one backward pass that carries, next to the
+//! HesScale and its variants (SPEC §2): one backward walk that carries, next to the
 //! gradient `δ`, a diagonal curvature `d` with the off-diagonal terms dropped:
-//! `d_{l−1} = φ'(a_{l−1})² ⊙ (d_l (W_l∘W_l)) + φ''(a_{l−1}) ⊙ γ_{l−1}`.
+//! `d_{l−1} = φ'(a_{l−1})² ⊙ (d_l (W_l∘W_l)) + φ''(a_{l−1}) ⊙ γ_{l−1}` (each layer's half of
+//! it is that layer's rule, [`crate::nn::LayerRules::backprop_diag`]).
 //! `hesscale_gn` switches the residual term off; `bl89` starts from the elementwise output
 //! curvature. One implementation, three names.
 
@@ -8,7 +9,7 @@ use ndarray::Array2;
 
 use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{forward_work, weights, F64_BYTES};
-use crate::nn::Linearization;
+use crate::nn::{LayerRules, Linearization};
 
 /// HesScale: exact output curvature, off-diagonals dropped, residual kept.
 pub const HESSCALE: MethodDef = MethodDef {
@@ -87,42 +88,35 @@ impl HesScaleOptions {
     };
 }
 
-/// The HesScale-family estimate of the per-sample pre-activation curvature of every layer:
-/// from the output seed, one fused backward sweep per layer (`γ = δW` and `d(W∘W)`
-/// together, [`crate::nn::LayerParams::backprop_gradient_and_diag`]), so the method reads
-/// each weight once below the forward pass, as a gradient does.
+/// The HesScale-family estimate of the per-sample curvature at the output of every layer
+/// with parameters (an MLP's pre-activations): from the output seed, down the backward
+/// walk carrying the gradient and the diagonal curvature together, each layer's
+/// [`crate::nn::LayerRules::backprop_diag`] (through a Linear layer one fused sweep per
+/// sample, `γ = δW` and `d(W∘W)` together, so the method reads each weight once below the
+/// forward pass, as a gradient does).
 pub fn recursion(linearization: &Linearization, options: HesScaleOptions) -> Diagonal {
-    let (mlp, loss) = (linearization.mlp(), linearization.loss());
+    let loss = linearization.loss();
     let output = linearization.output();
-    let mut preact_grad = loss.gradient(output);
-    let mut preact_diag = match options.output {
+    let grad = loss.gradient(output);
+    let diag = match options.output {
         OutputCurvature::Exact => loss.hessian_diag(output),
         OutputCurvature::Elementwise => loss.elementwise_hessian_diag(output),
     };
-    let mut diagonals = Vec::with_capacity(mlp.depth());
-    for l in (1..mlp.depth()).rev() {
-        let (hidden_grad, hidden_diag) =
-            mlp.layers[l].backprop_gradient_and_diag(&preact_grad, &preact_diag);
-        let slope = linearization.slopes(l - 1);
-        let mut below = Array2::zeros(hidden_diag.raw_dim());
-        ndarray::Zip::from(&mut below)
-            .and(slope)
-            .and(&hidden_diag)
-            .and(linearization.curvatures(l - 1))
-            .and(&hidden_grad)
-            .for_each(|d, &s, &c, &k, &g| {
-                let gauss_newton = s * s * c;
-                *d = if options.residual {
-                    gauss_newton + k * g
-                } else {
-                    gauss_newton
-                };
+    let mut diagonals = vec![Array2::zeros((0, 0)); linearization.mlp().depth()];
+    linearization.walk_backward(
+        0..linearization.layers(),
+        (grad, diag),
+        |at, (grad, diag)| {
+            let below = at.has_below().then(|| {
+                at.layer()
+                    .backprop_diag(&at.point(), &grad, &diag, options.residual)
             });
-        diagonals.push(std::mem::replace(&mut preact_diag, below));
-        preact_grad = slope * &hidden_grad;
-    }
-    diagonals.push(preact_diag);
-    diagonals.reverse();
+            if let Some(slot) = at.slot() {
+                diagonals[slot] = diag;
+            }
+            below
+        },
+    );
     Diagonal::PerSample(diagonals)
 }
 

@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::nn::{Linearization, LossKind, Need, ParamTensors, Problem, SquareRootFactor};
+use crate::nn::{Linearization, LossKind, Need, Params, Problem, SquareRootFactor};
 pub use diagonal::Diagonal;
 
 /// Every method, in the order `list`, `all` and the output files use.
@@ -321,7 +321,7 @@ impl Method {
     /// own, shaped like the parameters: a linearization of the problem, the estimate, and
     /// the parameter tensors it stands for. A supervised loss serves every method (it is
     /// its own square-root factor); for any other loss, see [`Method::estimate_from`].
-    pub fn estimate(self, problem: &Problem, rng: &mut ChaCha8Rng) -> ParamTensors {
+    pub fn estimate(self, problem: &Problem, rng: &mut ChaCha8Rng) -> Params {
         let linearization = Linearization::new(problem);
         let diagonal = match self.def.estimate {
             Estimate::FromLinearization(estimate) => estimate(&linearization, self.draws, rng),

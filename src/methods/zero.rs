@@ -15,10 +15,14 @@ pub const ZERO: MethodDef = MethodDef {
         let samples = linearization.batch_size();
         Diagonal::PerSample(
             linearization
-                .pass()
-                .preacts
+                .mlp()
+                .params()
+                .layout()
+                .layers()
                 .iter()
-                .map(|preacts| Array2::zeros((samples, preacts.ncols())))
+                .map(|slot| {
+                    Array2::zeros((samples, linearization.pass().output_of(slot.layer).ncols()))
+                })
                 .collect(),
         )
     }),

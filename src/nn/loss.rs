@@ -297,7 +297,7 @@ impl LossKind for Loss {
                         values.ncols()
                     )));
                 }
-                crate::nn::problem::check_finite(values, "targets")?;
+                crate::nn::params::check_finite(values, "targets")?;
             }
             (Targets::Classes(_), Loss::Mse) => {
                 return Err(Error::input(
@@ -454,7 +454,7 @@ impl OutputLoss for SupervisedLoss {
     /// mse: `2·scale · Σ_c J_ci²`.
     fn gauss_newton_diag(&self, outputs: &Array2<f64>, jacobians: &Array2<f64>) -> Array2<f64> {
         let scale = self.scale_for(outputs);
-        let (samples, width) = outputs.dim();
+        let samples = outputs.nrows();
         let columns = jacobians.ncols();
         let mut diag = Array2::zeros((samples, columns));
         let probs = match self.kind() {
@@ -462,7 +462,7 @@ impl OutputLoss for SupervisedLoss {
             Loss::Mse => None,
         };
         for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
-            let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+            let block = jacobians.slice(s![n..; samples, ..]);
             match &probs {
                 Some(probs) => {
                     let p = probs.row(n);
@@ -661,10 +661,10 @@ impl SampledCurvature {
                 frequencies,
                 scale,
             } => {
-                let (samples, width) = probs.dim();
+                let samples = probs.nrows();
                 let mut diag = Array2::zeros((samples, columns));
                 for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
-                    let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+                    let block = jacobians.slice(s![n..; samples, ..]);
                     let mut mean = Array1::<f64>::zeros(columns);
                     for (row, &pc) in block.rows().into_iter().zip(probs.row(n)) {
                         mean.scaled_add(pc, &row);
@@ -682,10 +682,10 @@ impl SampledCurvature {
                 diag
             }
             SampledCurvature::Gaussian { grams } => {
-                let width = grams.first().map_or(0, |g| g.nrows());
-                let mut diag = Array2::zeros((grams.len(), columns));
+                let samples = grams.len();
+                let mut diag = Array2::zeros((samples, columns));
                 for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
-                    let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+                    let block = jacobians.slice(s![n..; samples, ..]);
                     let weighted = grams[n].dot(&block);
                     for (row, weighted_row) in block.rows().into_iter().zip(weighted.rows()) {
                         Zip::from(&mut out)

@@ -544,7 +544,7 @@ impl PolicyTargets {
     }
 
     /// For each sample n, `diag(J_nᵀ ∇²_z ℓ_n J_n)` from the stacked output Jacobians
-    /// (rows `n·D .. (n+1)·D` hold `J_n`, `[N·D, w]`), `[N, w]`:
+    /// (row `c·N + n` holds row c of `J_n`, `[D·N, w]`), `[N, w]`:
     /// `scale · (s' diag(J_nᵀ ∇²f J_n) + s'' (∇fᵀ J_n)²)`.
     pub fn gauss_newton_diag(
         &self,
@@ -552,11 +552,11 @@ impl PolicyTargets {
         scale: f64,
         jacobians: &Array2<f64>,
     ) -> Array2<f64> {
-        let (samples, width) = outputs.dim();
+        let samples = outputs.nrows();
         let mut diag = Array2::zeros((samples, jacobians.ncols()));
         for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
             let terms = self.terms(outputs, n);
-            let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+            let block = jacobians.slice(s![n..; samples, ..]);
             let projected = terms.log_likelihood.gradient.dot(&block);
             let curved = terms.log_likelihood.hessian.through(block);
             out.assign(
@@ -683,7 +683,7 @@ mod tests {
                         assert_abs_diff_eq!(products[[r, c]], want[c], epsilon = 1e-14);
                     }
                 }
-                let block = jacobians.slice(s![2 * n..2 * n + 2, ..]);
+                let block = jacobians.slice(s![n..; 2, ..]);
                 let want = block.t().dot(&hessian).dot(&block).diag().to_owned();
                 for i in 0..3 {
                     assert_abs_diff_eq!(through[[n, i]], want[i], epsilon = 1e-13);

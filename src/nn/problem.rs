@@ -6,13 +6,15 @@
 
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2, ArrayBase, Data, Dimension};
+use ndarray::Array2;
 
 use crate::error::{Error, Result};
 use crate::nn::kernels;
 use crate::nn::linear::row_major;
-use crate::nn::loss::{LossKind, OutputLoss, SupervisedLoss};
-use crate::nn::{BackwardPass, ForwardPass, LayerParams, Mlp, ParamTensors, Reduction, Targets};
+use crate::nn::linearization::Linearization;
+use crate::nn::loss::{LossKind, OutputLoss, Reduction, SupervisedLoss, Targets};
+use crate::nn::network::{ForwardPass, Mlp, PlainLayers};
+use crate::nn::params::{check_finite, Params};
 
 /// A model, a loss bound to a batch and the batch's inputs, validated by [`Problem::new`].
 /// The model is shared: problems made from one another by [`Problem::with_batch`] hold
@@ -24,69 +26,10 @@ pub struct Problem<L = SupervisedLoss> {
     inputs: Array2<f64>,
 }
 
-/// An error naming `what` and the first non-finite value's flat index, if there is one.
-pub(crate) fn check_finite<S: Data<Elem = f64>, D: Dimension>(
-    values: &ArrayBase<S, D>,
-    what: &str,
-) -> Result<()> {
-    // A pass without early exit over the memory (which the compiler vectorises) for the
-    // common case; the index of the first bad value only when there is one.
-    let finite = match values.as_slice_memory_order() {
-        Some(memory) => memory.iter().fold(true, |finite, v| finite & v.is_finite()),
-        None => values.iter().all(|v| v.is_finite()),
-    };
-    if finite {
-        return Ok(());
-    }
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(Error::input(format!(
-            "{what} holds a non-finite value (NaN or infinity) at flat index {index}"
-        ))),
-        None => Ok(()),
-    }
-}
-/// Check a model: layers that chain (`in` of layer l+1 = `out` of layer l), each bias the
-/// length of its weight's rows, one activation per hidden layer, every value finite.
+/// Check a model's values: every parameter finite (its shapes were checked when it was
+/// made, and only its values change).
 pub fn check_model(mlp: &Mlp) -> Result<()> {
-    if mlp.layers.is_empty() {
-        return Err(Error::input("layers: the model needs at least one layer"));
-    }
-    for (l, layer) in mlp.layers.iter().enumerate() {
-        let name = format!("layers[{l}]");
-        if layer.outputs() == 0 || layer.inputs() == 0 {
-            return Err(Error::input(format!(
-                "{name}.weight: shape [{}, {}] has a zero dimension",
-                layer.outputs(),
-                layer.inputs()
-            )));
-        }
-        if layer.bias.len() != layer.outputs() {
-            return Err(Error::input(format!(
-                "{name}.bias: length {} does not match the weight's {} rows",
-                layer.bias.len(),
-                layer.outputs()
-            )));
-        }
-        if l > 0 && layer.inputs() != mlp.layers[l - 1].outputs() {
-            return Err(Error::input(format!(
-                "{name}.weight: {} columns do not match the {} outputs of layers[{}]",
-                layer.inputs(),
-                mlp.layers[l - 1].outputs(),
-                l - 1
-            )));
-        }
-        check_finite(&layer.weight, &format!("{name}.weight"))?;
-        check_finite(&layer.bias, &format!("{name}.bias"))?;
-    }
-    if mlp.activations.len() + 1 != mlp.layers.len() {
-        return Err(Error::input(format!(
-            "activations: {} given for {} layers (need one per hidden layer: {})",
-            mlp.activations.len(),
-            mlp.layers.len(),
-            mlp.layers.len() - 1
-        )));
-    }
-    Ok(())
+    mlp.params().check_finite()
 }
 
 /// Check a batch's inputs against a checked model: not empty, of the model's input
@@ -109,10 +52,9 @@ fn check_inputs(mlp: &Mlp, inputs: &Array2<f64>, inputs_known_finite: bool) -> R
 }
 
 impl Problem {
-    /// Check that the layers chain (`in` of layer l+1 = `out` of layer l), that each bias
-    /// matches its weight, that there is one activation per hidden layer, that the batch
-    /// fits the input and output widths, and that every value is finite; then bind the
-    /// loss `kind` (a supervised [`crate::nn::Loss`], or [`crate::nn::Policy`]) to the
+    /// Check that the batch fits the model's input and output widths and that every value
+    /// is finite (the model's shapes were checked when it was made); then bind the loss
+    /// `kind` (a supervised [`crate::nn::Loss`], or [`crate::nn::Policy`]) to the
     /// targets.
     pub fn new<K: LossKind>(
         mlp: Mlp,
@@ -127,7 +69,7 @@ impl Problem {
     /// As [`Problem::new`], for a model the caller keeps: a trainer holds its model in an
     /// `Arc`, makes each batch's problem from a clone of it, and changes the parameters in
     /// place (`Arc::make_mut`, which copies nothing) once those problems are dropped. The
-    /// model is checked every time; one whose weights are not stored row-major is copied.
+    /// model's values are checked every time.
     pub fn with_shared_model<K: LossKind>(
         mlp: Arc<Mlp>,
         kind: K,
@@ -145,7 +87,7 @@ impl Problem {
     /// that holds no NaN or infinity (MNIST's pixel bytes), the inputs are not scanned for
     /// non-finite values either; every other check of the batch is made.
     pub(crate) fn with_checked_model<K: LossKind>(
-        mut mlp: Arc<Mlp>,
+        mlp: Arc<Mlp>,
         kind: K,
         reduction: Reduction,
         inputs: Array2<f64>,
@@ -159,13 +101,6 @@ impl Problem {
         );
         check_inputs(&mlp, &inputs, inputs_known_finite)?;
         let loss = kind.bind(reduction, targets, inputs.nrows(), mlp.outputs())?;
-        if mlp.layers.iter().any(|l| !l.weight.is_standard_layout()) {
-            for layer in &mut Arc::make_mut(&mut mlp).layers {
-                if !layer.weight.is_standard_layout() {
-                    layer.weight = layer.weight.as_standard_layout().into_owned();
-                }
-            }
-        }
         Ok(Problem { mlp, loss, inputs })
     }
 
@@ -262,105 +197,53 @@ impl<L: OutputLoss> Problem<L> {
     pub fn output_gradient(&self, pass: &ForwardPass) -> Array2<f64> {
         self.loss.gradient(pass.output())
     }
-    /// The backward pass of the gradient.
-    pub fn backward(&self, pass: &ForwardPass) -> BackwardPass {
-        self.mlp.backward(pass, self.output_gradient(pass))
-    }
-
     /// The gradient of the reduced loss with respect to every parameter (forward +
-    /// backward): the unit of cost every method is compared with. For one sample the
-    /// backward pass reads each weight once, computing `γ = Wᵀ δ` and writing
-    /// `∂L/∂W = δ hᵀ` in the same sweep ([`kernels::backward_step`]).
-    pub fn gradient(&self) -> ParamTensors {
-        let pass = self.forward();
-        if self.batch_size() != 1 {
-            let backward = self.backward(&pass);
-            return self.mlp.param_gradient(&pass, &backward);
+    /// backward): the unit of cost every method is compared with. Through the walk
+    /// ([`Linearization::param_gradient`]), or, for one sample of a multi-layer
+    /// perceptron, the fast path of [`Problem::gradient_of_one_sample`].
+    pub fn gradient(&self) -> Params {
+        match self.mlp.as_plain() {
+            Some(plain) if self.batch_size() == 1 => self.gradient_of_one_sample(&plain),
+            _ => Linearization::new(self).param_gradient(),
         }
-        let mlp = &self.mlp;
-        let mut delta: Vec<f64> = self.output_gradient(&pass).into_iter().collect();
-        let mut gradient = Vec::with_capacity(mlp.depth());
-        for l in (0..mlp.depth()).rev() {
-            let layer = &mlp.layers[l];
-            // The first layer's input gradient is not needed.
-            let mut input_grad = vec![0.0; if l > 0 { layer.inputs() } else { 0 }];
-            let mut weight_grad = Vec::new();
-            kernels::backward_step(
-                &row_major(layer.weight.view()),
-                &row_major(pass.inputs[l].view()),
-                &delta,
-                &mut input_grad,
-                &mut weight_grad,
-            );
-            let weight = Array2::from_shape_vec(layer.weight.raw_dim(), weight_grad)
-                .expect("one gradient per weight");
-            if l > 0 {
-                let activation = mlp.activations[l - 1];
-                let preacts = pass.preacts[l - 1].row(0);
-                let hidden = pass.inputs[l].row(0);
-                for ((g, &a), &h) in input_grad.iter_mut().zip(preacts).zip(hidden) {
-                    *g *= activation.derivatives(a, h).0;
-                }
-            }
-            let bias = Array1::from(std::mem::replace(&mut delta, input_grad));
-            gradient.push(LayerParams { weight, bias });
-        }
-        gradient.reverse();
-        gradient
     }
 
-    /// The Hessian-vector product `H v` of the reduced loss with respect to all parameters
-    /// (Pearlmutter's R-op), for a direction `v = (Ẇ_l, ḃ_l)` shaped like the parameters.
-    ///
-    /// Forward tangents `ȧ_l = ḣ_{l−1} W_lᵀ + h_{l−1} Ẇ_lᵀ + ḃ_l`, `ḣ_l = φ'(a_l) ⊙ ȧ_l`;
-    /// output `δ̇_L = ∇²_z ℓ · ȧ_L`; then back down
-    /// `(Hv)_{W_l} = δ̇_lᵀ h_{l−1} + δ_lᵀ ḣ_{l−1}`, `(Hv)_{b_l} = Σ_n δ̇_l`,
-    /// `γ̇_{l−1} = δ̇_l W_l + δ_l Ẇ_l`, `δ̇_{l−1} = φ' ⊙ γ̇_{l−1} + φ'' ⊙ ȧ_{l−1} ⊙ γ_{l−1}`.
-    pub fn hessian_vector_product(
-        &self,
-        pass: &ForwardPass,
-        backward: &BackwardPass,
-        direction: &[LayerParams],
-    ) -> ParamTensors {
-        let mlp = &self.mlp;
-        let depth = mlp.depth();
-        let mut input_tangents = vec![Array2::zeros(self.inputs.raw_dim())];
-        let mut preact_tangents = Vec::with_capacity(depth);
-        for (l, layer) in mlp.layers.iter().enumerate() {
-            let input_tangent = input_tangents.last().expect("seeded with a zero tangent");
-            let preact_tangent =
-                layer.forward_tangent(&pass.inputs[l], input_tangent, &direction[l]);
-            if l + 1 < depth {
-                input_tangents
-                    .push(mlp.activations[l].first_derivatives(&pass.preacts[l]) * &preact_tangent);
+    /// The gradient of one sample of a multi-layer perceptron, the same numbers as the walk
+    /// gives, without its arrays: down the layers `δ_{l−1} = φ'(a_{l−1}) ⊙ (W_lᵀ δ_l)` with
+    /// one matrix–vector kernel per layer (φ' from `a` and `h`), then up the layers the
+    /// flat gradient written once, in its layout's order: `∂L/∂W_l = δ_l h_{l−1}ᵀ`,
+    /// `∂L/∂b_l = δ_l`. (Tested bit for bit against the walk.)
+    pub fn gradient_of_one_sample(&self, plain: &PlainLayers) -> Params {
+        let pass = self.forward();
+        let depth = plain.linear.len();
+        let mut deltas = vec![Vec::new(); depth];
+        deltas[depth - 1] = self.output_gradient(&pass).into_iter().collect();
+        for l in (1..depth).rev() {
+            let (linear, params) = plain.linear[l];
+            let mut below = vec![0.0; linear.inputs];
+            kernels::add_transposed_product(
+                &row_major(linear.weight(params)),
+                &deltas[l],
+                &mut below,
+            );
+            let activation = plain.activations[l - 1];
+            let (preacts, hidden) = (pass.input_of(2 * l - 1).row(0), pass.input_of(2 * l).row(0));
+            for ((g, &a), &h) in below.iter_mut().zip(preacts).zip(hidden) {
+                *g *= activation.derivatives(a, h).0;
             }
-            preact_tangents.push(preact_tangent);
+            deltas[l - 1] = below;
         }
-        let mut grad_tangent = self
-            .loss
-            .hessian_vector_product(pass.output(), &preact_tangents[depth - 1]);
-        let mut product = Vec::with_capacity(depth);
-        for l in (0..depth).rev() {
-            let delta = &backward.preact_grads[l];
-            product.push(LayerParams::param_gradient_tangent(
+        let mut values = Vec::with_capacity(self.mlp.n_params());
+        for (l, delta) in deltas.iter().enumerate() {
+            kernels::append_outer_product(
                 delta,
-                &grad_tangent,
-                &pass.inputs[l],
-                &input_tangents[l],
-            ));
-            if l > 0 {
-                let activation = mlp.activations[l - 1];
-                let preacts = &pass.preacts[l - 1];
-                let hidden_grad_tangent =
-                    mlp.layers[l].input_gradient_tangent(delta, &grad_tangent, &direction[l]);
-                grad_tangent = activation.first_derivatives(preacts) * &hidden_grad_tangent
-                    + activation.second_derivatives(preacts)
-                        * &preact_tangents[l - 1]
-                        * &backward.hidden_grads[l - 1];
-            }
+                &row_major(pass.input_of(2 * l).view()),
+                &mut values,
+            );
+            // `∂L/∂b_l = Σ_n δ_l` of the one sample: `0 + δ_l`, as the walk's sum gives it.
+            values.extend(delta.iter().map(|&d| 0.0 + d));
         }
-        product.reverse();
-        product
+        Params::from_values(self.mlp.params().layout(), values)
     }
 }
 

@@ -576,15 +576,8 @@ mod tests {
     fn distance(a: &Agent, b: &Agent) -> f64 {
         let mut largest: f64 = 0.0;
         for (x, y) in a.networks().into_iter().zip(b.networks()) {
-            for (p, q) in x.layers.iter().zip(&y.layers) {
-                for (u, v) in p
-                    .weight
-                    .iter()
-                    .chain(&p.bias)
-                    .zip(q.weight.iter().chain(&q.bias))
-                {
-                    largest = largest.max((u - v).abs());
-                }
+            for (u, v) in x.params().values().iter().zip(y.params().values()) {
+                largest = largest.max((u - v).abs());
             }
         }
         largest

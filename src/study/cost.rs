@@ -220,9 +220,7 @@ fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
         (Subject::Method(method), false) => drop(black_box(method.estimate(problem, rng))),
         (Subject::Method(method), true) => {
             let linearization = Linearization::new(problem);
-            let gradient = problem
-                .mlp()
-                .param_gradient(linearization.pass(), linearization.backward());
+            let gradient = linearization.param_gradient();
             let diagonal = method
                 .estimate_from(&linearization, rng)
                 .map(|diagonal| diagonal.into_params(&linearization));

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::problem::check_model;
-use crate::nn::{Linearization, Loss, LossKind, Mlp, ParamTensors, Problem, Reduction};
+use crate::nn::{Linearization, Loss, LossKind, Mlp, Params, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng};
 use crate::train::optimizer::{OptimizerConfig, OptimizerState};
 
@@ -38,27 +38,30 @@ pub enum StepOutcome {
     },
 }
 
-/// A curvature method with its own random stream.
+/// A curvature method with its own random stream, and the buffer its diagonals are
+/// written to step after step.
 #[derive(Clone, Debug)]
 struct CurvatureSource {
     method: Method,
     rng: ChaCha8Rng,
+    diagonal: Params,
 }
 
 impl CurvatureSource {
-    fn new(method: Method, seed: u64, cell: u64) -> Self {
+    fn new(method: Method, seed: u64, cell: u64, mlp: &Mlp) -> Self {
         CurvatureSource {
             method,
             rng: curvature_stream(seed, cell, method),
+            diagonal: mlp.zeros_like_params(),
         }
     }
 
-    /// The method's diagonal of the batch, shaped like the parameters.
-    fn estimate(&mut self, linearization: &Linearization) -> Result<ParamTensors> {
-        Ok(self
-            .method
+    /// The method's diagonal of the batch, written over the buffer.
+    fn estimate(&mut self, linearization: &Linearization) -> Result<()> {
+        self.method
             .estimate_from(linearization, &mut self.rng)?
-            .into_params(linearization))
+            .write_params(linearization, &mut self.diagonal);
+        Ok(())
     }
 }
 
@@ -72,6 +75,8 @@ pub struct Learner<K: LossKind = Loss> {
     mlp: Arc<Mlp>,
     loss: K,
     state: OptimizerState,
+    /// The gradient of the last step (a buffer reused from step to step).
+    gradient: Params,
     /// The optimizer's own curvature method, if any.
     curvature: Option<CurvatureSource>,
     /// hesscale for the step-size scaling, when the optimizer does not compute it itself.
@@ -95,14 +100,20 @@ impl<K: LossKind> Learner<K> {
     ) -> Result<Learner<K>> {
         config.serves(&loss)?;
         check_model(&mlp)?;
-        let state = OptimizerState::new(config, &mlp.layers)?;
-        let source = |method: Option<Method>| method.map(|m| CurvatureSource::new(m, seed, cell));
+        let state = OptimizerState::new(config, mlp.params())?;
+        let source =
+            |method: Option<Method>| method.map(|m| CurvatureSource::new(m, seed, cell, &mlp));
+        let (curvature, scaling_curvature) = (
+            source(config.curvature()),
+            source(config.scaling_curvature()),
+        );
         Ok(Learner {
+            gradient: mlp.zeros_like_params(),
             mlp: Arc::new(mlp),
             loss,
             state,
-            curvature: source(config.curvature()),
-            scaling_curvature: source(config.scaling_curvature()),
+            curvature,
+            scaling_curvature,
             steps: 0,
             diverged: false,
         })
@@ -138,7 +149,7 @@ impl<K: LossKind> Learner<K> {
                 self.steps_done()
             )));
         }
-        let (loss, gradient, curvature, scaling_curvature) = {
+        let loss = {
             let problem = Problem::with_checked_model(
                 Arc::clone(&self.mlp),
                 self.loss.clone(),
@@ -153,26 +164,24 @@ impl<K: LossKind> Learner<K> {
                 self.diverged = true;
                 return Ok(StepOutcome::Diverged { loss });
             }
-            let gradient = problem
-                .mlp()
-                .param_gradient(linearization.pass(), linearization.backward());
-            let estimate = |source: &mut Option<CurvatureSource>| {
-                source
-                    .as_mut()
-                    .map(|s| s.estimate(&linearization))
-                    .transpose()
-            };
-            let curvature = estimate(&mut self.curvature)?;
-            let scaling_curvature = estimate(&mut self.scaling_curvature)?;
-            (loss, gradient, curvature, scaling_curvature)
+            linearization.write_param_gradient(&mut self.gradient);
+            for source in [&mut self.curvature, &mut self.scaling_curvature]
+                .into_iter()
+                .flatten()
+            {
+                source.estimate(&linearization)?;
+            }
+            loss
         };
-        let params = &mut Arc::make_mut(&mut self.mlp).layers;
-        match self.state.step(
-            params,
-            &gradient,
-            curvature.as_deref(),
-            scaling_curvature.as_deref(),
-        ) {
+        let (curvature, scaling_curvature) = (
+            self.curvature.as_ref().map(|s| &s.diagonal),
+            self.scaling_curvature.as_ref().map(|s| &s.diagonal),
+        );
+        let params = Arc::make_mut(&mut self.mlp).params_mut();
+        match self
+            .state
+            .step(params, &self.gradient, curvature, scaling_curvature)
+        {
             Some(scale) => {
                 self.steps += 1;
                 Ok(StepOutcome::Taken { loss, scale })
@@ -222,8 +231,7 @@ mod tests {
 
     use super::*;
     use crate::nn::init::{init_mlp, sample_batch, Architecture};
-    use crate::nn::Targets;
-    use crate::nn::{Activation, LayerParams};
+    use crate::nn::{Activation, Targets};
     use crate::train::optimizer::{Optimizer, Scaling};
 
     /// The tiny problem of the hand-computed steps: one Linear layer 1 → 1 (w, b) from
@@ -234,13 +242,7 @@ mod tests {
     /// and so is AdaHessian's `|v ⊙ Hv| = |Hv|` whatever the Rademacher draw v.
     /// Every optimizer runs with α = 0.1 and the defaults β1 0.9, β2 0.999, ε 1e-8.
     fn tiny(optimizer: Optimizer, scaling: Scaling) -> Learner {
-        let mlp = Mlp {
-            layers: vec![LayerParams {
-                weight: array![[0.0]],
-                bias: array![0.0],
-            }],
-            activations: vec![],
-        };
+        let mlp = Mlp::from_linear(vec![(array![[0.0]], array![0.0])], vec![]).unwrap();
         let config = OptimizerConfig {
             scaling,
             ..OptimizerConfig::new(optimizer, 0.1)
@@ -254,8 +256,8 @@ mod tests {
     }
 
     fn tiny_params(learner: &Learner) -> [f64; 2] {
-        let layer = &learner.model().layers[0];
-        [layer.weight[[0, 0]], layer.bias[0]]
+        let values = learner.model().params().values();
+        [values[0], values[1]]
     }
 
     /// Step `learner` once per row of `expected`: (loss before the step, scale, w and b
@@ -455,7 +457,7 @@ mod tests {
             let mut learner = tiny(Optimizer::Sgd, Scaling::None);
             learner.state = OptimizerState::new(
                 OptimizerConfig::new(Optimizer::Sgd, lr),
-                &learner.mlp.layers,
+                learner.mlp.params(),
             )
             .unwrap();
             learner
@@ -506,7 +508,7 @@ mod tests {
                 };
                 let mut learner =
                     Learner::new(mlp.clone(), Loss::CrossEntropy, config, 4, 2).unwrap();
-                let mut state = OptimizerState::new(config, &mlp.layers).unwrap();
+                let mut state = OptimizerState::new(config, mlp.params()).unwrap();
                 let mut streams = [config.curvature(), config.scaling_curvature()]
                     .map(|method| method.map(|m| (m, curvature_stream(4, 2, m))));
                 let mut params = mlp.clone();
@@ -536,18 +538,14 @@ mod tests {
                         })
                     });
                     state.step(
-                        &mut params.layers,
+                        params.params_mut(),
                         &gradient,
-                        curvature.as_deref(),
-                        scaling_curvature.as_deref(),
+                        curvature.as_ref(),
+                        scaling_curvature.as_ref(),
                     );
-                    for (got, want) in learner.model().layers.iter().zip(&params.layers) {
-                        for (g, w) in got
-                            .weight
-                            .iter()
-                            .chain(&got.bias)
-                            .zip(want.weight.iter().chain(&want.bias))
-                        {
+                    {
+                        let (got, want) = (learner.model().params(), params.params());
+                        for (g, w) in got.values().iter().zip(want.values()) {
                             assert_abs_diff_eq!(g, w, epsilon = 1e-15);
                         }
                     }
