@@ -1,4 +1,4 @@
-//! The optimizers of SPEC §9 and the step-size scaling rule, on parameter-shaped tensors.
+//! The optimizers of SPEC §9 and the step-size scaling rule, on the flat parameters.
 //!
 //! Every optimizer is one of two rules: `sgd`, or the Adam-style rule whose second moment
 //! averages the square of either the gradient (`adam`) or a diagonal curvature estimate ĥ
@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::methods::{ggn_mc, hesscale, hutchinson, Method};
 use crate::nn::kernels::LANES;
-use crate::nn::{LossKind, Params};
+use crate::nn::{LossKind, ParamLayout, Params};
 
 /// An optimizer of SPEC §9, by its command-line name (also in files and records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -399,7 +400,7 @@ pub fn scaling_factor(delta: f64, tau: f64) -> f64 {
     }
 }
 
-/// [`sgd_element`] over a tensor.
+/// [`sgd_element`] over every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn sgd_update(update: &mut [f64], gradient: &[f64], lr: f64) {
     for (u, &g) in update.iter_mut().zip(gradient) {
@@ -426,7 +427,7 @@ fn sgd_step(
     finite
 }
 
-/// [`adam_element`] over a tensor.
+/// [`adam_element`] over every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn adam_update(
     update: &mut [f64],
@@ -447,7 +448,7 @@ fn adam_update(
     }
 }
 
-/// The update and step of a tensor, each computed from one parameter's values.
+/// The update and step of the parameters, each computed from one parameter's values.
 struct TensorStep<'a> {
     update: &'a mut [f64],
     first: &'a mut [f64],
@@ -482,7 +483,7 @@ fn adam_step(tensor: TensorStep<'_>, step: &AdamStep) -> bool {
     finite
 }
 
-/// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over a tensor.
+/// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn average_squares(average: &mut [f64], curvature: &[f64], beta2: f64) {
     for (a, &h) in average.iter_mut().zip(curvature) {
@@ -517,7 +518,7 @@ fn predicted_change(average: &[f64], update: &[f64]) -> f64 {
         .fold(sums[0], |tau, (&a, &u)| tau + term(a, u))
 }
 
-/// Whether `θ − s·u` is finite for every parameter of a tensor.
+/// Whether `θ − s·u` is finite for every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn stays_finite(params: &[f64], update: &[f64], scale: f64) -> bool {
     params
@@ -528,7 +529,7 @@ fn stays_finite(params: &[f64], update: &[f64], scale: f64) -> bool {
         })
 }
 
-/// The step `θ ← θ − s·u` over a tensor, SPEC §9.
+/// The step `θ ← θ − s·u` over every parameter, SPEC §9.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn apply(params: &mut [f64], update: &[f64], scale: f64) {
     for (theta, &u) in params.iter_mut().zip(update) {
@@ -536,10 +537,10 @@ fn apply(params: &mut [f64], update: &[f64], scale: f64) {
     }
 }
 
-/// The values of `params`, which must have `layout`'s shape: what `what` is.
-fn values_of<'a>(params: &'a Params, layout: &Params, what: &str) -> &'a [f64] {
+/// The values of `params`, which must be in `layout`: what `what` is.
+fn values_of<'a>(params: &'a Params, layout: &Arc<ParamLayout>, what: &str) -> &'a [f64] {
     assert!(
-        params.layout() == layout.layout(),
+        params.layout() == layout,
         "{what} is not shaped like the parameters"
     );
     params.values()
@@ -551,8 +552,8 @@ fn values_of<'a>(params: &'a Params, layout: &Params, what: &str) -> &'a [f64] {
 pub struct OptimizerState {
     config: OptimizerConfig,
     steps: u64,
-    /// Zeros in the parameters' layout: what every buffer below is shaped like.
-    layout: Params,
+    /// The parameters' layout: what every buffer below is shaped like.
+    layout: Arc<ParamLayout>,
     /// m of the Adam-style rule (empty for sgd).
     first: Vec<f64>,
     /// v of the Adam-style rule (empty for sgd).
@@ -578,7 +579,7 @@ impl OptimizerState {
         Ok(OptimizerState {
             config,
             steps: 0,
-            layout: Params::zeros(params.layout()),
+            layout: Arc::clone(params.layout()),
             first: zeros(adam_style),
             second: zeros(adam_style),
             scaling_average: zeros(config.scaling_curvature().is_some()),
@@ -650,7 +651,7 @@ impl OptimizerState {
         let unscaled = self.config.scaling == Scaling::None;
         let gradient = values_of(gradient, &self.layout, "the gradient");
         assert!(
-            params.layout() == self.layout.layout(),
+            params.layout() == &self.layout,
             "the parameters are not shaped like the state"
         );
         self.steps += 1;
@@ -742,9 +743,7 @@ impl OptimizerState {
 #[cfg(test)]
 mod tests {
     use approx::assert_relative_eq;
-    use std::sync::Arc;
 
-    use crate::nn::ParamLayout;
     use proptest::prelude::*;
 
     use super::*;
