@@ -6,6 +6,7 @@
 //! `crate::methods` only compose them.
 
 pub mod activation;
+pub mod gradient;
 pub mod init;
 pub mod kernels;
 pub mod layer;

@@ -278,7 +278,34 @@ impl Params {
 
 #[cfg(test)]
 mod tests {
+    use ndarray::array;
+
     use super::*;
+
+    /// The first non-finite value is named by its row-major index, whatever the layout.
+    #[test]
+    fn check_finite_names_the_first_bad_value_in_row_major_order() {
+        let good = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        assert!(check_finite(&good, "w").is_ok());
+        assert!(check_finite(&good.t(), "w").is_ok());
+        let mut bad = good.clone();
+        bad[[1, 0]] = f64::INFINITY;
+        bad[[1, 2]] = f64::NAN;
+        let message =
+            |values: &ndarray::ArrayView2<f64>| check_finite(values, "w").unwrap_err().to_string();
+        assert_eq!(
+            message(&bad.view()),
+            "w holds a non-finite value (NaN or infinity) at flat index 3"
+        );
+        assert_eq!(
+            message(&bad.t()),
+            "w holds a non-finite value (NaN or infinity) at flat index 1"
+        );
+        assert_eq!(
+            message(&bad.slice(ndarray::s![.., ..;2])),
+            "w holds a non-finite value (NaN or infinity) at flat index 2"
+        );
+    }
 
     #[test]
     fn tensors_lie_layer_after_layer_in_the_order_declared() {
