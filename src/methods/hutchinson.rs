@@ -7,7 +7,7 @@
 //! tangents (row `m·N + n`: direction m, sample n), so every step is one matrix product
 //! with M·N rows rather than M products of N rows. The directions are kept as sign bits
 //! and never expanded into parameter-shaped tensors: per layer l, Pearlmutter's R-op
-//! (as [`crate::nn::Problem::hessian_vector_product`]) reads
+//! (as [`crate::nn::Linearization::hessian_vector_products`]) reads
 //! * forward: `ȧ_l = ḣ_{l−1} W_lᵀ + h_{l−1} V_lᵀ + v_{b,l}`, `ḣ_l = φ'(a_l) ⊙ ȧ_l`;
 //! * output: `δ̇_L = ∇²_z ℓ · ȧ_L`;
 //! * backward: `(Hv)_{W_l} = δ̇_lᵀ h_{l−1} + δ_lᵀ ḣ_{l−1}`, `(Hv)_{b_l} = Σ_n δ̇_l`,

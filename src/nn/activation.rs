@@ -94,7 +94,7 @@ impl Activation {
     }
 
     /// φ'(a).
-    /// tanh: 1 − h²; sigmoid: h(1 − h); relu: [a > 0]; leaky_relu: 1 or 0.01;
+    /// tanh: 1 − h²; sigmoid: h(1 − h); relu: `[a > 0]`; leaky_relu: 1 or 0.01;
     /// elu: 1 or eᵃ (a ≤ 0); softplus: σ(a); identity: 1. At a = 0 the PyTorch conventions
     /// hold: relu' = 0, leaky_relu' = 0.01, elu takes the exponential branch (SPEC §1).
     pub fn first_derivative(self, a: f64) -> f64 {

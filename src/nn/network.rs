@@ -12,7 +12,7 @@ use crate::nn::linear::Linear;
 use crate::nn::params::{check_finite, ParamLayout, Params};
 
 /// Every kind of layer. A new kind is a file in `nn/` implementing
-/// [`LayerRules`], a variant here and one line in [`each_layer!`].
+/// [`LayerRules`], a variant here and one line in `each_layer!`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layer {
     /// `a = h Wᵀ + b` (`crate::nn::linear`).
@@ -411,5 +411,68 @@ impl Mlp {
             values.push(output);
         }
         ForwardPass { values }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linear(inputs: usize, outputs: usize) -> Layer {
+        Layer::Linear(Linear { inputs, outputs })
+    }
+
+    fn tanh(width: usize) -> Layer {
+        Layer::Activation(ActivationLayer {
+            activation: Activation::Tanh,
+            width,
+        })
+    }
+
+    /// Any sequence that chains is a network; its layout holds the layers with parameters.
+    #[test]
+    fn a_sequence_that_chains_is_a_network() {
+        let layers = vec![linear(2, 3), tanh(3), tanh(3), linear(3, 1)];
+        let mlp = Mlp::new(layers, vec![0.5; 9 + 4]).unwrap();
+        assert_eq!(mlp.depth(), 2);
+        assert_eq!(mlp.widths(), [2, 3, 1]);
+        assert_eq!(
+            (mlp.slot(0), mlp.slot(1), mlp.slot(3)),
+            (Some(0), None, Some(1))
+        );
+        assert!(mlp.as_plain().is_none(), "two activations in a row");
+        let pass = mlp.forward(&Array2::ones((4, 2)));
+        assert_eq!(pass.output().dim(), (4, 1));
+    }
+
+    #[test]
+    fn bad_networks_are_one_line_input_errors() {
+        let cases: [(Vec<Layer>, usize, &str); 4] = [
+            (vec![], 0, "layers: the model needs at least one layer"),
+            (
+                vec![linear(2, 3), tanh(4)],
+                9,
+                "layers[1]: 4 inputs do not match the 3 outputs of layers[0]",
+            ),
+            (vec![linear(2, 0)], 0, "layers[0]: a width is zero"),
+            (
+                vec![linear(2, 3)],
+                8,
+                "parameters: 8 values given for 9 parameters",
+            ),
+        ];
+        for (layers, values, message) in cases {
+            let error = Mlp::new(layers, vec![0.0; values]).unwrap_err();
+            assert_eq!(error.to_string(), message);
+            assert_eq!(error.exit_code(), 2);
+        }
+        let mut values = vec![0.0; 9];
+        values[7] = f64::NAN;
+        assert_eq!(
+            Mlp::new(vec![linear(2, 3)], values)
+                .unwrap_err()
+                .to_string(),
+            "layers[0].bias holds a non-finite value (NaN or infinity) at flat index 1"
+        );
     }
 }
