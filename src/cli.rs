@@ -3,9 +3,35 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::nn::{Activation, Loss, Reduction};
+
+/// A parser of one of the `values` a type of the core lists, giving clap the possible
+/// values for help, completions and error messages: the command line's names (and their
+/// help) come from the core's own `name()`s, and the core knows nothing of clap.
+fn one_of<T>(values: impl IntoIterator<Item = PossibleValue>) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = crate::Error> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
+}
+
+/// The activations by name.
+fn activations() -> impl TypedValueParser<Value = Activation> {
+    one_of(Activation::ALL.map(|a| PossibleValue::new(a.name())))
+}
+
+/// The losses by name, with what each is.
+fn losses() -> impl TypedValueParser<Value = Loss> {
+    one_of(Loss::ALL.map(|l| PossibleValue::new(l.name()).help(l.about())))
+}
+
+/// The reductions by name, with what each does.
+fn reductions() -> impl TypedValueParser<Value = Reduction> {
+    one_of(Reduction::ALL.map(|r| PossibleValue::new(r.name()).help(r.about())))
+}
 
 /// Measure how well cheap Hessian-diagonal approximations match the exact Hessian
 /// diagonal of small neural networks, and what each costs.
@@ -190,13 +216,13 @@ pub struct QualityArgs {
     #[arg(long)]
     pub outputs: Option<usize>,
     /// Activations, comma-separated [default: tanh].
-    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
     /// Losses, comma-separated [default: cross_entropy].
-    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, value_delimiter = ',', value_parser = losses(), action = clap::ArgAction::Set)]
     pub losses: Option<Vec<Loss>>,
     /// Reductions of the loss over a batch, comma-separated [default: mean].
-    #[arg(long, alias = "reduction", value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, alias = "reduction", value_delimiter = ',', value_parser = reductions(), action = clap::ArgAction::Set)]
     pub reductions: Option<Vec<Reduction>>,
     /// Samples per batch [default: 1].
     #[arg(long)]
@@ -297,7 +323,7 @@ pub struct OptimizeArgs {
     #[arg(long, alias = "depth", value_delimiter = ',', action = clap::ArgAction::Set)]
     pub depths: Option<Vec<usize>>,
     /// Activations, comma-separated (a grid axis) [default: tanh].
-    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
     /// Data sets, comma-separated: mnist (the shipped subset) or mnist:DIR (a grid axis) [default: mnist].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]

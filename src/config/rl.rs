@@ -17,6 +17,7 @@ use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_nonempty, check_range};
 use crate::envs::Task;
 use crate::error::{Error, Result};
+use crate::nn::Policy;
 use crate::rl::AgentKind;
 use crate::train::{Hyperparameters, Optimizer, Scaling};
 
@@ -163,12 +164,13 @@ impl RlGrid {
     }
 }
 
-/// The optimizers given by `origin` apply to policy losses: not adaggnmc.
+/// The optimizers given by `origin` apply to policy losses: each one's curvature method
+/// serves them, as its declaration says ([`Optimizer::serves`]).
 fn check_optimizers(origin: impl std::fmt::Display, optimizers: &[Optimizer]) -> Result<()> {
-    if optimizers.contains(&Optimizer::AdaGgnMc) {
-        return Err(Error::input(format!(
-            "{origin}: adaggnmc does not apply to policy losses (their output Hessian is indefinite)"
-        )));
+    for optimizer in optimizers {
+        optimizer
+            .serves(&Policy)
+            .map_err(|e| Error::input(format!("{origin}: {e}")))?;
     }
     Ok(())
 }

@@ -220,12 +220,10 @@ fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
         (Subject::Method(method), false) => drop(black_box(method.estimate(problem, rng))),
         (Subject::Method(method), true) => {
             let linearization = Linearization::new(problem);
-            let gradient = problem
-                .mlp()
-                .param_gradient(linearization.pass(), linearization.backward());
+            let gradient = linearization.param_gradient();
             let diagonal = method
                 .estimate_from(&linearization, rng)
-                .into_params(&linearization);
+                .map(|diagonal| diagonal.into_params(&linearization));
             drop(black_box((gradient, diagonal)));
         }
     }

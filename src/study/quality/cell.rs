@@ -326,7 +326,7 @@ impl<'g> Meter<'g> {
                 let method = self.methods[slot];
                 let lazy_before = linearization.lazy_seconds();
                 let start = Instant::now();
-                let estimate = method.estimate_from(&linearization, &mut self.rngs[slot]);
+                let estimate = method.estimate_from(&linearization, &mut self.rngs[slot])?;
                 let took = start.elapsed().as_secs_f64();
                 let lazy = linearization.lazy_seconds() - lazy_before;
                 self.seconds.methods[slot] += took - lazy;
