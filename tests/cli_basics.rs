@@ -643,3 +643,28 @@ fn the_man_page_is_roff_naming_every_subcommand() {
         );
     }
 }
+
+#[test]
+fn every_page_the_man_page_refers_to_exists() {
+    let output = cli().arg("man").output().unwrap();
+    let page = String::from_utf8(output.stdout).unwrap();
+    for subcommand in SUBCOMMANDS {
+        let reference = format!("hesscale\\-cli\\-{subcommand}(1)");
+        assert!(page.contains(&reference), "no {reference} in:\n{page}");
+        let output = cli().args(["man", subcommand]).output().unwrap();
+        assert!(output.status.success(), "man {subcommand} failed");
+        let sub_page = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            sub_page.contains(&format!(".TH hesscale-cli-{subcommand} 1")),
+            "the page of {subcommand} is not titled hesscale-cli-{subcommand}(1):\n{sub_page}"
+        );
+    }
+    let quality = cli().args(["man", "quality"]).output().unwrap();
+    let quality = String::from_utf8(quality.stdout).unwrap();
+    assert!(quality.contains("widths"), "{quality}");
+    assert_fails(
+        &["man", "qualty"],
+        2,
+        "man: no subcommand 'qualty' (one of:",
+    );
+}

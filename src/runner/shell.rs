@@ -34,10 +34,23 @@ fn label_bash_arms_as_the_loop_does(script: &[u8]) -> Vec<u8> {
     text.replace(&arms_spelling, &loop_spelling).into_bytes()
 }
 
-/// Write the manual page (roff) to standard output.
-pub fn man() -> Result<()> {
+/// Write the manual page (roff) of the program, or of `subcommand` (the page
+/// `hesscale-cli-SUBCOMMAND(1)` that the program's page refers to), to standard output.
+pub fn man(subcommand: Option<&str>) -> Result<()> {
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let command = match subcommand {
+        None => command,
+        Some(name) => command.find_subcommand(name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = command.get_subcommands().map(|s| s.get_name()).collect();
+            Error::input(format!(
+                "man: no subcommand '{name}' (one of: {})",
+                names.join(", ")
+            ))
+        })?,
+    };
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(command)
         .render(&mut page)
         .map_err(|e| Error::runtime(format!("cannot render the manual page: {e}")))?;
     Output::Stdout.write(&page)
