@@ -35,9 +35,10 @@ completions: build ## Shell completion scripts into target/completions/
 	mkdir -p target/completions
 	for shell in bash zsh fish; do $(BIN) completions $$shell > target/completions/hesscale-cli.$$shell; done
 
-man: build ## The manual page into target/man/hesscale-cli.1
+man: build ## The manual pages (the program's and one per subcommand) into target/man/
 	mkdir -p target/man
 	$(BIN) man > target/man/hesscale-cli.1
+	for sub in $$($(BIN) man | sed -n 's/^hesscale\\-cli\\-\([a-z]*\)(1).*/\1/p'); do $(BIN) man $$sub > target/man/hesscale-cli-$$sub.1; done
 
 lint: ## cargo fmt --check and clippy with warnings as errors (and, once make mujoco ran, clippy with the mujoco feature)
 	$(CARGO) fmt --all -- --check
@@ -48,7 +49,7 @@ test: ## Everything CI checks: lint, the Rust tests (release), the baseline chec
 	@MAKE=$(MAKE) CARGO=$(CARGO) scripts/run-tests.sh
 
 FUZZ_CASES ?= 20000
-fuzz: ## Feed every file reader arbitrary and damaged input, longer than make test does
+fuzz: ## Feed every file reader, every study's presets and metadata arbitrary and damaged input, longer than make test does
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --test fuzz_readers
 
 # The CI regression grids (README "Regression check"): random networks (ci-quality) and

@@ -3,9 +3,40 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
-use crate::nn::{Activation, Loss, Reduction};
+use crate::nn::{Activation, Loss, Reduction, VarianceHead};
+
+/// A parser of one of the `values` a type of the core lists, giving clap the possible
+/// values for help, completions and error messages: the command line's names (and their
+/// help) come from the core's own `name()`s, and the core knows nothing of clap.
+fn one_of<T>(values: impl IntoIterator<Item = PossibleValue>) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = crate::Error> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
+}
+
+/// The activations by name.
+fn activations() -> impl TypedValueParser<Value = Activation> {
+    one_of(Activation::ALL.map(|a| PossibleValue::new(a.name())))
+}
+
+/// The losses by name, with what each is.
+fn losses() -> impl TypedValueParser<Value = Loss> {
+    one_of(Loss::ALL.map(|l| PossibleValue::new(l.name()).help(l.about())))
+}
+
+/// The reductions by name, with what each does.
+fn reductions() -> impl TypedValueParser<Value = Reduction> {
+    one_of(Reduction::ALL.map(|r| PossibleValue::new(r.name()).help(r.about())))
+}
+
+/// The Gaussian policies' variance heads by name, with what each is.
+fn variance_heads() -> impl TypedValueParser<Value = VarianceHead> {
+    one_of(VarianceHead::ALL.map(|h| PossibleValue::new(h.name()).help(h.about())))
+}
 
 /// Measure how well cheap Hessian-diagonal approximations match the exact Hessian
 /// diagonal of small neural networks, and what each costs.
@@ -75,11 +106,19 @@ pub enum Command {
     #[command(after_help = "Example (bash):\n  \
         hesscale-cli completions bash > ~/.local/share/bash-completion/completions/hesscale-cli")]
     Completions(CompletionsArgs),
-    /// Print the manual page (roff).
-    #[command(
-        after_help = "Example:\n  hesscale-cli man > hesscale-cli.1 && man ./hesscale-cli.1"
-    )]
-    Man,
+    /// Print the manual page (roff) of the program or of one subcommand.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli man > hesscale-cli.1 && man ./hesscale-cli.1\n  \
+        hesscale-cli man quality > hesscale-cli-quality.1 && man ./hesscale-cli-quality.1")]
+    Man(ManArgs),
+}
+
+/// `hesscale-cli man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`hesscale-cli-SUBCOMMAND(1)`); the program's page
+    /// when left out.
+    pub subcommand: Option<String>,
 }
 
 /// `hesscale-cli completions`.
@@ -191,13 +230,13 @@ pub struct QualityArgs {
     #[arg(long)]
     pub outputs: Option<usize>,
     /// Activations, comma-separated [default: tanh].
-    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
     /// Losses, comma-separated [default: cross_entropy].
-    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, value_delimiter = ',', value_parser = losses(), action = clap::ArgAction::Set)]
     pub losses: Option<Vec<Loss>>,
     /// Reductions of the loss over a batch, comma-separated [default: mean].
-    #[arg(long, alias = "reduction", value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, alias = "reduction", value_delimiter = ',', value_parser = reductions(), action = clap::ArgAction::Set)]
     pub reductions: Option<Vec<Reduction>>,
     /// Samples per batch [default: 1].
     #[arg(long)]
@@ -298,7 +337,7 @@ pub struct OptimizeArgs {
     #[arg(long, alias = "depth", value_delimiter = ',', action = clap::ArgAction::Set)]
     pub depths: Option<Vec<usize>>,
     /// Activations, comma-separated (a grid axis) [default: tanh].
-    #[arg(long, value_delimiter = ',', value_enum, action = clap::ArgAction::Set)]
+    #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
     /// Data sets, comma-separated: mnist (the shipped subset) or mnist:DIR (a grid axis) [default: mnist].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
@@ -355,8 +394,8 @@ pub struct RlArgs {
     pub steps: Option<usize>,
     /// The Gaussian policies' variance network: softplus (obs → 64 → 64 → D, v = softplus(z))
     /// or exp (obs → 64 → D, v = exp(z), the ICML 2024 code's) [default: softplus].
-    #[arg(long)]
-    pub variance_head: Option<String>,
+    #[arg(long, value_parser = variance_heads())]
+    pub variance_head: Option<VarianceHead>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -370,6 +409,11 @@ pub struct MergeArgs {
     /// Where to write the merged files (must not already hold results).
     #[arg(long)]
     pub out_dir: PathBuf,
+    /// Merge even where the inputs leave cells of their combined grid uncomputed (they are
+    /// listed; `--resume` into the merged out-dir computes them). Without it such a merge
+    /// is refused.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// `hesscale-cli cost`. A flag given twice takes its last value.

@@ -18,6 +18,8 @@ use crate::{Error, Result};
 /// identify a row and must match exactly as text; the numeric value columns follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
+    /// The file the layout is of, for messages (`quality_summary.csv`).
+    pub file: &'static str,
     pub header: &'static str,
     pub key_columns: usize,
 }
@@ -271,6 +273,12 @@ fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Resu
     if found == expected {
         return Ok(());
     }
+    if let Some(file) = other_summary(&found.join(",")) {
+        return Err(format!(
+            "this is {file} (its columns are that file's), not a file with the columns of {}",
+            layout.file
+        ));
+    }
     if let Some(missing) = expected.iter().find(|c| !found.contains(c)) {
         return Err(format!("missing column {missing}"));
     }
@@ -282,6 +290,38 @@ fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Resu
         layout.header,
         found.join(",")
     ))
+}
+
+/// The summary file of any study whose header is `header`, as `an optimize summary
+/// (optimize_summary.csv)`.
+fn other_summary(header: &str) -> Option<&'static str> {
+    use crate::study::{optimize, quality, rl};
+    [
+        (
+            quality::SUMMARY_HEADER,
+            "a quality summary (quality_summary.csv)",
+        ),
+        (
+            quality::TIMING_HEADER,
+            "a quality timing summary (quality_timing.csv)",
+        ),
+        (
+            quality::TRAINING_SUMMARY_HEADER,
+            "a quality training summary (quality_training_summary.csv)",
+        ),
+        (
+            optimize::SUMMARY_HEADER,
+            "an optimize summary (optimize_summary.csv)",
+        ),
+        (
+            optimize::TIMING_SUMMARY_HEADER,
+            "an optimize timing summary (optimize_timing_summary.csv)",
+        ),
+        (rl::rows::SUMMARY_HEADER, "an rl summary (rl_summary.csv)"),
+    ]
+    .into_iter()
+    .find(|(known, _)| *known == header)
+    .map(|(_, name)| name)
 }
 
 /// Parses a value cell: empty is `None`, a finite number is `Some`, anything else (NaN and
@@ -380,6 +420,7 @@ mod tests {
 
     /// The quality summary's layout, written out independently of the study's.
     const QUALITY: Layout = Layout {
+        file: "quality_summary.csv",
         header: "activation,loss,reduction,depth,width,batch_size,method,layer,seeds,samples,mean_l1,se_l1,normalized_l1,ratio_mean,ratio_se,relative_l1",
         key_columns: 10,
     };

@@ -13,6 +13,7 @@ use hesscale::config::optimize::OptimizeSpec;
 use hesscale::config::quality::QualitySpec;
 use hesscale::config::rl::RlSpec;
 use hesscale::config::sample::SampleSpec;
+use hesscale::io::console;
 use hesscale::{runner, Result};
 
 /// mimalloc: the tool makes many small short-lived arrays per sample, which it serves
@@ -38,7 +39,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
         Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?).map(|()| 0),
         Command::Completions(args) => runner::shell::completions(args.shell).map(|()| 0),
-        Command::Man => runner::shell::man().map(|()| 0),
+        Command::Man(args) => runner::shell::man(args.subcommand.as_deref()).map(|()| 0),
     }
 }
 
@@ -83,14 +84,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         Err(error) => {
-            eprintln!("Error: {}", one_line(&error));
+            console::line(&format!("Error: {}", one_line(&error)));
             return ExitCode::from(2);
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("Error: {error}");
+            console::line(&format!("Error: {error}"));
             ExitCode::from(error.exit_code() as u8)
         }
     }

@@ -472,7 +472,10 @@ fn bad_presets_fail_before_any_work() {
     let resume = write("resume.json", r#"{"widths": [8], "resume": true}"#);
     let missing = dir.path().join("missing.json").display().to_string();
     let cases = [
-        (fractional, "key 'seeds': expected a whole number, got 10.5"),
+        (
+            fractional,
+            "key 'seeds': invalid value '10.5': invalid digit found in string",
+        ),
         (resume, "'resume' is not a preset key"),
         (unknown, "key 'widht': unknown field `widht`"),
         (malformed, "invalid JSON"),
@@ -582,7 +585,21 @@ fn merge_combines_runs_of_different_grids_into_the_run_of_their_union() {
         &six_three_seeds,
     );
     let holey = dir.path().join("holey");
-    merge(&[&four, &six_three_seeds], &holey).success();
+    merge(&[&four, &six_three_seeds], &holey)
+        .code(2)
+        .stderr(predicate::str::contains(
+            "16 of the 96 cells of the inputs' combined grid are in no input",
+        ))
+        .stderr(predicate::str::contains("--partial"));
+    assert!(!holey.exists());
+    bin()
+        .arg("merge")
+        .args([&four, &six_three_seeds])
+        .arg("--out-dir")
+        .arg(&holey)
+        .arg("--partial")
+        .assert()
+        .success();
     let meta = read_json(&holey.join("quality.meta.json"));
     assert_eq!(meta["cells"]["grid"], 96, "{meta}");
     assert_eq!(meta["cells"]["shard"], 80, "{meta}");
@@ -770,8 +787,13 @@ fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&read(path)).unwrap()
 }
 
+/// Write a metadata record, its digest recomputed (as the build it pretends to be would
+/// have written it).
 fn write_json(path: &Path, value: &serde_json::Value) {
-    fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+    let mut value = value.clone();
+    value["sha256"] = "".into();
+    value["sha256"] = support::sha256(value.to_string().as_bytes()).into();
+    fs::write(path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
 }
 
 /// Pretend the out-dir's sessions so far were all run by a build of `revision`.

@@ -265,7 +265,7 @@ fn bad_input_is_one_line_and_exit_code_2_before_any_work() {
         (&["--envs", "humanoid"], "--envs: unknown task 'humanoid'"),
         (
             &["--variance-head", "tanh"],
-            "--variance-head: unknown variance head 'tanh' (expected one of: softplus, exp)",
+            "invalid value 'tanh' for '--variance-head <VARIANCE_HEAD>' (possible values: softplus, exp)",
         ),
         (&["--agents", "sac"], "--agents: unknown agent 'sac'"),
         (

@@ -128,11 +128,7 @@ fn a_diverging_run_is_reported() {
         .expect("sgd at 1e6 diverges");
     assert!(trainer.diverged());
     assert_eq!(trainer.steps_done(), diverged_at - 1);
-    assert!(trainer.model().layers.iter().all(|layer| layer
-        .weight
-        .iter()
-        .chain(&layer.bias)
-        .all(|v| v.is_finite())));
+    assert!(trainer.model().params().is_finite());
     assert_eq!(trainer.step().unwrap_err().exit_code(), 1);
 }
 

@@ -12,9 +12,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
+mod support;
+
+use support::{bin, one_line_error, TINY_OPTIMIZE, TINY_RL};
 
 /// A small grid that runs in well under a second.
 const SMALL: &[&str] = &[
@@ -43,17 +43,6 @@ fn run_small(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
         .arg("--out-dir")
         .arg(out)
         .assert()
-}
-
-/// One line on stderr, starting `Error: ` and containing `message`; exit code `code`.
-fn one_line_error(assert: assert_cmd::assert::Assert, code: i32, message: &str) {
-    assert
-        .code(code)
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| {
-            s.lines().filter(|l| l.starts_with("Error: ")).count() == 1 && !s.contains("panicked")
-        }));
 }
 
 /// A long run in the background (killed when the handle is dropped).
@@ -191,12 +180,10 @@ fn hostile_metadata_is_refused_before_anything_is_allocated() {
     finished_run(&out);
     let meta = out.join("quality.meta.json");
     let text = fs::read_to_string(&meta).unwrap();
-    // A count far over the limits, with its digest made to match.
-    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    value["config"]["seeds"] = serde_json::json!(1_000_000_000_000u64);
-    let config = value["config"].to_string();
-    value["config_sha256"] = serde_json::json!(sha256(config.as_bytes()));
-    fs::write(&meta, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    // A count far over the limits, with its digests made to match.
+    support::reseal_meta(&out, "quality", |meta| {
+        meta["config"]["seeds"] = serde_json::json!(1_000_000_000_000u64)
+    });
     let merged = dir.path().join("m");
     one_line_error(
         bin()
@@ -208,7 +195,7 @@ fn hostile_metadata_is_refused_before_anything_is_allocated() {
         2,
         "a seed count of 1000000000000 is over the limit",
     );
-    // A count as a float, and a digest that does not match.
+    // A count as a float, and digests that do not match.
     fs::write(&meta, text.replace("\"seeds\": 3", "\"seeds\": 1e12")).unwrap();
     one_line_error(
         bin()
@@ -229,13 +216,7 @@ fn hostile_metadata_is_refused_before_anything_is_allocated() {
     assert!(!merged.exists());
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use support::sha256;
 
 #[test]
 fn endless_or_huge_inputs_are_refused_quickly() {
@@ -247,6 +228,14 @@ fn endless_or_huge_inputs_are_refused_quickly() {
     );
     one_line_error(
         bin().args(["quality", "--preset", "/dev/zero"]).assert(),
+        2,
+        "not a regular file",
+    );
+    let dir = TempDir::new().unwrap();
+    let huge = dir.path().join("huge.json");
+    fs::write(&huge, vec![b' '; 2 << 20]).unwrap();
+    one_line_error(
+        bin().arg("quality").arg("--preset").arg(&huge).assert(),
         2,
         "larger than the limit of 1 MiB",
     );
@@ -303,7 +292,7 @@ fn edited_results_are_refused_by_resume_merge_and_check() {
     let ledger_text = fs::read_to_string(&ledger).unwrap();
     let entry = ledger_text.lines().nth(1).unwrap();
     let mut parts: Vec<String> = entry.split(',').map(str::to_string).collect();
-    parts[4] = sha256(block.as_bytes());
+    parts[5] = sha256(block.as_bytes());
     fs::write(&ledger, ledger_text.replacen(entry, &parts.join(","), 1)).unwrap();
     one_line_error(
         run_small(&other, &["--resume"]),
@@ -337,17 +326,29 @@ fn leftovers_of_killed_runs_are_removed() {
     let out = dir.path().join("r");
     finished_run(&out);
     let stale = [
-        out.join(".quality_timing.csv.tmp-999999"),
+        out.join(".hesscale-tmp-999999-00000000deadbeef"),
         out.join(".tmp-999999-00000000deadbeef"),
     ];
-    for path in &stale {
+    // Files of the user's that look like temporaries but are not of the tool's form.
+    let kept = [
+        out.join(".notes.tmp-keep"),
+        out.join(".my.tmp-settings"),
+        out.join(".quality_timing.csv.tmp-999999"),
+    ];
+    for path in stale.iter().chain(&kept) {
         fs::write(path, "x").unwrap();
     }
     run_small(&out, &["--resume"]).success();
     for path in &stale {
         assert!(!path.exists(), "{} left", path.display());
     }
-    let staging = dir.path().join(".merged.partial-999999");
+    for path in &kept {
+        assert!(path.exists(), "{} removed", path.display());
+    }
+    let staging = dir.path().join(hesscale::io::lock::beside_name(
+        "merged".as_ref(),
+        ".partial-999999",
+    ));
     fs::create_dir(&staging).unwrap();
     fs::write(staging.join("quality_runs.csv"), "x").unwrap();
     bin()
@@ -451,4 +452,434 @@ fn a_long_run_is_not_started_without_yes_when_no_one_can_be_asked() {
         .stderr(predicate::str::contains(
             "cells to run (0 already finished), estimated",
         ));
+}
+
+/// The ledger lines (finished cells) of a study's out-dir.
+fn finished_cells(out: &Path, study: &str) -> usize {
+    fs::read_to_string(out.join(format!("{study}.ledger.csv")))
+        .unwrap()
+        .lines()
+        .count()
+        - 1
+}
+
+#[test]
+fn non_utf8_out_dir_and_preset_paths_are_paths_like_any_other() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new().unwrap();
+    let name = |stem: &str| {
+        dir.path()
+            .join(OsStr::from_bytes(&[stem.as_bytes(), b"-\xff\xfe"].concat()))
+    };
+    let preset = name("preset");
+    fs::write(
+        &preset,
+        r#"{"description": "a preset under a name that is not UTF-8"}"#,
+    )
+    .unwrap();
+    for (study, args) in [
+        ("quality", SMALL),
+        ("optimize", TINY_OPTIMIZE),
+        ("rl", TINY_RL),
+    ] {
+        let out = name(study);
+        bin()
+            .args(args)
+            .arg("--preset")
+            .arg(&preset)
+            .arg("--out-dir")
+            .arg(&out)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("panicked").not());
+        assert!(finished_cells(&out, study) >= 1, "{study}");
+    }
+    let merged = name("merged");
+    bin()
+        .arg("merge")
+        .arg(name("quality"))
+        .arg("--out-dir")
+        .arg(&merged)
+        .assert()
+        .success();
+    assert!(merged.join("quality_summary.csv").exists());
+    let mut entries: Vec<Vec<u8>> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+        .collect();
+    entries.sort();
+    assert!(
+        entries.iter().all(|name| !name.starts_with(b".")),
+        "a lock or staging file is left beside the out-dirs"
+    );
+}
+
+/// `/dev/full` opened for writing, as a standard stream of a child.
+fn dev_full() -> Stdio {
+    Stdio::from(
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_closed_or_full_stdout_or_stderr_ends_the_printing_not_the_work() {
+    let dir = TempDir::new().unwrap();
+    let cells = 3;
+    let table_run = |out: &Path| {
+        let mut args: Vec<&str> = SMALL.iter().copied().filter(|&a| a != "--quiet").collect();
+        args.extend(["--threads", "1", "--out-dir"]);
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"));
+        command.args(args).arg(out);
+        command
+    };
+    // A full standard output: the results table is lost, the results are not.
+    let out = dir.path().join("stdout-full");
+    let status = table_run(&out)
+        .stdout(dev_full())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(finished_cells(&out, "quality"), cells);
+    assert!(out.join("quality_summary.csv").exists());
+    // A full standard error: no progress, every cell.
+    let out = dir.path().join("stderr-full");
+    let status = table_run(&out)
+        .stdout(Stdio::null())
+        .stderr(dev_full())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(finished_cells(&out, "quality"), cells);
+    // A standard error whose reader is gone (`2>&1 >/dev/null | head -1`).
+    let out = dir.path().join("stderr-closed");
+    let mut child = table_run(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(finished_cells(&out, "quality"), cells);
+    assert!(out.join("quality_summary.csv").exists());
+    // merge: its line on a full standard error does not fail a merge that completed.
+    let merged = dir.path().join("merged");
+    let status = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
+        .arg("merge")
+        .arg(dir.path().join("stdout-full"))
+        .arg("--out-dir")
+        .arg(&merged)
+        .stderr(dev_full())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(merged.join("quality.meta.json").exists());
+    // Where standard output is the result, a full one is a failure, said on stderr.
+    let output = StdCommand::new(assert_cmd::cargo::cargo_bin("hesscale-cli"))
+        .args(["sample"])
+        .stdout(dev_full())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("Error: cannot write to standard output") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
+/// Make a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let _ = fs::remove_file(path);
+    assert!(StdCommand::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success());
+}
+
+#[test]
+fn fifos_where_files_are_expected_are_refused_at_once() {
+    let dir = TempDir::new().unwrap();
+    let within = |mut command: Command| {
+        command.timeout(Duration::from_secs(30));
+        command.assert()
+    };
+    // An IDX file.
+    let data = dir.path().join("D");
+    support::write_idx_set(&data, 20, 10, 3);
+    mkfifo(&data.join("t10k-labels-idx1-ubyte"));
+    let mut command = bin();
+    command
+        .args(TINY_OPTIMIZE)
+        .args(["--data", &format!("mnist:{}", data.display())])
+        .arg("--out-dir")
+        .arg(dir.path().join("o"));
+    one_line_error(within(command), 2, "not a regular file");
+    // A preset.
+    let preset = dir.path().join("p.json");
+    mkfifo(&preset);
+    let mut command = bin();
+    command
+        .args(SMALL)
+        .arg("--preset")
+        .arg(&preset)
+        .arg("--out-dir")
+        .arg(dir.path().join("q"));
+    one_line_error(within(command), 2, "not a regular file");
+    // A table on --resume (the lock is released: a second resume is told the same).
+    let out = dir.path().join("r");
+    finished_run(&out);
+    mkfifo(&out.join("quality_runs.csv"));
+    for _ in 0..2 {
+        let mut command = bin();
+        command
+            .args(SMALL)
+            .arg("--resume")
+            .arg("--out-dir")
+            .arg(&out);
+        one_line_error(within(command), 2, "not a regular file");
+    }
+    // A merge input's metadata.
+    let input = dir.path().join("in");
+    finished_run(&input);
+    mkfifo(&input.join("quality.meta.json"));
+    let mut command = bin();
+    command
+        .arg("merge")
+        .arg(&input)
+        .arg("--out-dir")
+        .arg(dir.path().join("m"));
+    one_line_error(within(command), 2, "not a regular file");
+}
+
+/// Leave `out` as a start cut short by a full disk leaves it: the metadata and the
+/// tables' headers, no ledger, no summary.
+fn cut_short_at_start(out: &Path, study: &str, tables: &[&str]) {
+    for entry in fs::read_dir(out).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if tables.contains(&name.as_str()) {
+            let text = fs::read_to_string(&path).unwrap();
+            fs::write(&path, format!("{}\n", text.lines().next().unwrap())).unwrap();
+        } else if name != format!("{study}.meta.json") && name != ".lock" {
+            fs::remove_file(&path).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_start_cut_short_by_a_full_disk_is_started_over_by_a_rerun_or_a_resume() {
+    let dir = TempDir::new().unwrap();
+    let studies: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "quality",
+            SMALL,
+            &[
+                "quality_runs.csv",
+                "quality_timing_cells.csv",
+                "quality_training.csv",
+            ],
+        ),
+        (
+            "optimize",
+            TINY_OPTIMIZE,
+            &["optimize_curves.csv", "optimize_timing.csv"],
+        ),
+        (
+            "rl",
+            TINY_RL,
+            &["rl_curves.csv", "rl_runs.csv", "rl_timing.csv"],
+        ),
+    ];
+    for (study, args, tables) in studies {
+        let out = dir.path().join(study);
+        bin()
+            .args(args)
+            .arg("--out-dir")
+            .arg(&out)
+            .assert()
+            .success();
+        let summary = format!("{study}_summary.csv");
+        let expected = fs::read(out.join(&summary)).unwrap();
+        for resume in [false, true] {
+            cut_short_at_start(&out, study, tables);
+            let mut command = bin();
+            command.args(args).arg("--out-dir").arg(&out);
+            if resume {
+                command.arg("--resume");
+            }
+            command.assert().success();
+            assert_eq!(
+                fs::read(out.join(&summary)).unwrap(),
+                expected,
+                "{study} {resume}"
+            );
+        }
+    }
+}
+
+#[test]
+fn preset_values_follow_the_flags_rules() {
+    let dir = TempDir::new().unwrap();
+    let preset = |text: &str| {
+        let path = dir.path().join("p.json");
+        fs::write(&path, text).unwrap();
+        path
+    };
+    // A number the flag refuses is refused by the preset, for the same reason.
+    let flag = bin()
+        .args(["optimize", "--seed", "18446744073709551616"])
+        .assert()
+        .code(2);
+    let flag_error = String::from_utf8(flag.get_output().stderr.clone()).unwrap();
+    assert!(
+        flag_error.contains("number too large to fit in target type"),
+        "{flag_error}"
+    );
+    // Run in the temporary directory: a preset that were accepted would write there.
+    let refused = |study: &str, text: &str, message: &str| {
+        let path = preset(text);
+        let assert = bin()
+            .current_dir(dir.path())
+            .arg(study)
+            .arg("--preset")
+            .arg(&path)
+            .timeout(Duration::from_secs(60))
+            .assert();
+        one_line_error(assert, 2, message);
+    };
+    for study in ["quality", "optimize", "rl"] {
+        refused(
+            study,
+            r#"{"seed": 18446744073709551616}"#,
+            "key 'seed': invalid value '18446744073709551616': number too large to fit in target type",
+        );
+        refused(
+            study,
+            r#"{"seeds": -1}"#,
+            "key 'seeds': invalid value '-1': invalid digit found in string",
+        );
+        if study != "rl" {
+            refused(
+                study,
+                r#"{"widths": [4, 2.5]}"#,
+                "key 'widths': invalid value '2.5': invalid digit found in string",
+            );
+        }
+    }
+    // null is no value, not the default.
+    for (study, key) in [
+        ("optimize", "lrs"),
+        ("rl", "lrs"),
+        ("quality", "widths"),
+        ("quality", "out_dir"),
+    ] {
+        refused(
+            study,
+            &format!(r#"{{"{key}": null}}"#),
+            &format!("key '{key}': null is not a value"),
+        );
+    }
+    // Whole numbers written as floats are still whole numbers, as documented.
+    let path = preset(r#"{"seeds": 3.0, "seed": 1e1}"#);
+    bin()
+        .args(SMALL)
+        .arg("--preset")
+        .arg(&path)
+        .arg("--out-dir")
+        .arg(dir.path().join("ok"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn errors_are_one_line_whatever_the_values_they_quote() {
+    let dir = TempDir::new().unwrap();
+    one_line_error(
+        bin().args(["quality", "--data", "mnist:a\nb"]).assert(),
+        2,
+        "may not contain a comma, quote or line break",
+    );
+    one_line_error(
+        bin()
+            .args(["optimize", "--preset", "/no/such\ndir/p.json"])
+            .assert(),
+        2,
+        "cannot read '/no/such\\ndir/p.json'",
+    );
+    // The holder of a lock ran with a line break in its command line.
+    let out = dir.path().join("r\nx");
+    let _first = start_long_run(&out);
+    one_line_error(run_small(&out, &[]), 2, "is in use by another run");
+}
+
+#[test]
+fn messages_say_what_is_wrong_in_the_users_terms() {
+    let dir = TempDir::new().unwrap();
+    // check compares quality summaries; another study's summary is named as what it is.
+    let out = dir.path().join("opt");
+    bin()
+        .args(TINY_OPTIMIZE)
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary = out.join("optimize_summary.csv");
+    one_line_error(
+        bin()
+            .arg("check")
+            .arg("--baseline")
+            .arg(&summary)
+            .arg(&summary)
+            .assert(),
+        2,
+        "this is an optimize summary (optimize_summary.csv)",
+    );
+    // A data directory: missing, a file, a loop of links.
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let looped = dir.path().join("loop");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    for (path, message) in [
+        (dir.path().join("missing"), "does not exist"),
+        (file, "is a file, not a directory"),
+        (
+            looped,
+            "cannot be opened: Too many levels of symbolic links",
+        ),
+    ] {
+        one_line_error(
+            bin()
+                .args(TINY_OPTIMIZE)
+                .args(["--data", &format!("mnist:{}", path.display())])
+                .arg("--out-dir")
+                .arg(dir.path().join("never"))
+                .assert(),
+            2,
+            message,
+        );
+    }
+    // A row of another run is named in the study's terms, not as a Rust value.
+    let curves = out.join("optimize_curves.csv");
+    let text = fs::read_to_string(&curves).unwrap();
+    fs::write(
+        &curves,
+        text.replacen(",adam,none,,0.001,0,", ",adam,none,,0.001,7,", 1),
+    )
+    .unwrap();
+    support::reseal_ledger(&out, "optimize");
+    let assert = bin()
+        .args(TINY_OPTIMIZE)
+        .arg("--out-dir")
+        .arg(&out)
+        .arg("--resume")
+        .assert();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("a row of another run (data mnist, tanh, depth 1, width 4, batch 32, adam, none, lr 0.001, seed 7)"), "{stderr}");
+    assert!(!stderr.contains("RunKey"), "{stderr}");
 }

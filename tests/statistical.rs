@@ -11,7 +11,7 @@ mod common;
 
 use common::*;
 use hesscale::methods::{exact, Method};
-use hesscale::nn::{Activation, Loss, ParamTensors, Problem, Reduction};
+use hesscale::nn::{Activation, Linearization, Loss, Params, Problem, Reduction};
 use hesscale::rng::{stream_id, stream_rng};
 use ndarray::Array2;
 
@@ -22,12 +22,7 @@ const REPEATS: u64 = 12;
 const RATE_BAND: std::ops::RangeInclusive<f64> = 4.0..=16.0;
 
 /// The mean over `REPEATS` streams of `L1(estimate, target) / L1(target)`.
-fn mean_relative_l1_error(
-    method: Method,
-    problem: &Problem,
-    target: &ParamTensors,
-    cell: u64,
-) -> f64 {
+fn mean_relative_l1_error(method: Method, problem: &Problem, target: &Params, cell: u64) -> f64 {
     let total: f64 = (0..REPEATS)
         .map(|seed| {
             let mut rng = stream_rng(seed, cell, stream_id(&method.to_string()));
@@ -41,7 +36,7 @@ fn mean_relative_l1_error(
 fn error_ratio(
     family: fn(usize) -> Method,
     problem: &Problem,
-    target: &ParamTensors,
+    target: &Params,
     cell: u64,
 ) -> (f64, f64) {
     let few = mean_relative_l1_error(family(FEW), problem, target, cell);
@@ -134,21 +129,20 @@ fn hutchinson_signed_converges_to_exact_like_one_over_root_m() {
 
 /// The full parameter Hessian, one Hessian-vector product per column.
 fn full_hessian(problem: &Problem) -> Array2<f64> {
-    let pass = problem.forward();
-    let backward = problem.backward(&pass);
+    let linearization = Linearization::new(problem);
     let n = problem.mlp().n_params();
     let mut hessian = Array2::zeros((n, n));
     for j in 0..n {
         let mut unit = problem.mlp().zeros_like_params();
         *param_mut(&mut unit, j) = 1.0;
-        let column = flatten(&problem.hessian_vector_product(&pass, &backward, &unit));
+        let column = flatten(&linearization.hessian_vector_product(&unit));
         hessian.column_mut(j).assign(&ndarray::Array1::from(column));
     }
     hessian
 }
 
 /// `E|v ⊙ Hv| = E|Hv|` exactly, by enumerating all 2ⁿ sign vectors of a tiny net.
-fn expected_absolute_hutchinson(problem: &Problem) -> ParamTensors {
+fn expected_absolute_hutchinson(problem: &Problem) -> Params {
     let hessian = full_hessian(problem);
     let n = hessian.nrows();
     assert!(n <= 20, "2^{n} sign vectors are too many");

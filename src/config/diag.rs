@@ -48,9 +48,7 @@ impl TryFrom<DiagArgs> for DiagSpec {
             }
         }
         let problem = read_problem(&args.problem)?;
-        let mlp = problem.mlp();
-        let mut widths = vec![mlp.inputs()];
-        widths.extend(mlp.layers.iter().map(|layer| layer.outputs()));
+        let widths = problem.mlp().widths();
         check_memory(
             problem_bytes(&widths, problem.batch_size(), &methods),
             &format!("diag of '{}' with these methods", args.problem.display()),

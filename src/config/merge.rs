@@ -19,6 +19,8 @@ pub struct MergeSpec {
     pub dirs: Vec<PathBuf>,
     /// Where the merged files go.
     pub out_dir: PathBuf,
+    /// Merge what there is where the inputs leave cells of their combined grid uncomputed.
+    pub partial: bool,
 }
 
 impl TryFrom<MergeArgs> for MergeSpec {
@@ -67,6 +69,7 @@ impl TryFrom<MergeArgs> for MergeSpec {
             study: study.to_string(),
             dirs: args.dirs,
             out_dir: args.out_dir,
+            partial: args.partial,
         })
     }
 }

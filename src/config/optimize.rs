@@ -19,7 +19,7 @@ use crate::config::preset::{
 use crate::config::quality::{MAX_BATCH, MAX_CELLS, MAX_DEPTH, MAX_SEEDS};
 use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_n_params, check_nonempty, check_range, MAX_WIDTH};
-use crate::data::{DataSet, CLASSES, IMAGE_PIXELS};
+use crate::data::{planned_bytes, DataSet, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
@@ -471,9 +471,16 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
             grid.n_cells(),
         )?;
         let threads = run.threads;
+        // The data sets' sizes come from their files' headers, which are checked on the
+        // way: a missing file or an empty split is refused here, before any work.
+        let data = planned_bytes(&grid.data)? as f64;
         check_memory(
-            grid.bytes_per_worker() * threads as f64,
-            &format!("the grid ({threads} threads; use smaller --widths or fewer --threads)"),
+            grid.bytes_per_worker() * threads as f64 + data,
+            &format!(
+                "the grid ({threads} threads and {:.2} GiB of data sets; use smaller --widths, \
+                 fewer --threads or smaller data sets)",
+                data / (1u64 << 30) as f64
+            ),
         )?;
         Ok(OptimizeSpec { grid, run })
     }
@@ -545,15 +552,16 @@ mod tests {
 
     #[test]
     fn the_grid_round_trips_through_its_json_record() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/data/mnist");
         let grid = spec(OptimizeArgs {
-            data: Some(vec!["mnist".into(), "mnist:/some/dir".into()]),
+            data: Some(vec!["mnist".into(), format!("mnist:{dir}")]),
             ..OptimizeArgs::default()
         })
         .unwrap()
         .grid;
         let json = grid.to_json();
         assert_eq!(json["optimizers"][2], "adahessian");
-        assert_eq!(json["data"][1], "mnist:/some/dir");
+        assert_eq!(json["data"][1], format!("mnist:{dir}"));
         assert_eq!(json["lrs"][0], 1e-4);
         assert_eq!(OptimizeGrid::from_json(&json).unwrap(), grid);
         let mut bad = json.clone();

@@ -2,8 +2,11 @@
 //! and a free-text `description`. Each command reads its presets into its own serde type
 //! with `deny_unknown_fields`, so an unknown key, a repeated key or a value of the wrong
 //! type (`"out_dir": true`) is an error naming the file; the values are then checked like
-//! the flags, with errors naming the file and key. Numbers must be whole (`10`, `10.0` and
-//! `1e1` are all 10); a list is a JSON list or one comma-separated string.
+//! the flags, with errors naming the file and key. The values follow the flags' rules: a
+//! value the command line would refuse is refused with the reason it gives there
+//! (`number too large to fit in target type`), and `null` is no value (the key is left out
+//! for the default). Counts are whole numbers (in JSON `10`, `10.0` and `1e1` are all the
+//! number 10); a list is a JSON list or one comma-separated string.
 
 use std::fmt::Display;
 use std::path::Path;
@@ -35,6 +38,21 @@ pub fn read<P: DeserializeOwned>(path: &Path) -> Result<P> {
         return Err(Error::input(format!(
             "--preset '{shown}': 'resume' is not a preset key (it belongs to one invocation, \
              not to a study): pass --resume on the command line instead"
+        )));
+    }
+    if let Some((key, _)) = keys.iter().find(|(_, value)| value.is_null()) {
+        return Err(Error::input(format!(
+            "--preset '{shown}', key '{key}': null is not a value (leave the key out for the \
+             default)"
+        )));
+    }
+    if let Some((key, _)) = keys
+        .iter()
+        .find(|(key, value)| *key == "out_dir" && value.as_str() == Some(""))
+    {
+        return Err(Error::input(format!(
+            "--preset '{shown}', key '{key}': a value is required (an empty path names no \
+             directory)"
         )));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
@@ -71,9 +89,32 @@ impl Origin {
     }
 }
 
-/// A whole number in a preset: an integer, or a float with no fractional part.
+/// A whole number in a preset: an integer, or a float with no fractional part (in JSON,
+/// `10.0` and `1e1` are the number 10), at most `u64::MAX`. Anything else is refused with
+/// the reason the command line gives for the same number
+/// (`invalid value '-1': invalid digit found in string`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Whole(pub u64);
+
+/// The whole number a JSON number is, or the command line's reason to refuse its text.
+fn whole_number(number: &serde_json::Number) -> std::result::Result<u64, String> {
+    let text = number_text(number);
+    text.parse::<u64>()
+        .map_err(|e| format!("invalid value '{text}': {e}"))
+}
+
+/// A JSON number as a user would type it on the command line: its digits when it is a
+/// whole number (`1e1` is `10`), else its decimal form.
+fn number_text(number: &serde_json::Number) -> String {
+    if number.is_u64() || number.is_i64() {
+        return number.to_string();
+    }
+    match number.as_f64() {
+        Some(v) if v.is_finite() && v.fract() == 0.0 => format!("{v:.0}"),
+        Some(v) => v.to_string(),
+        None => number.to_string(),
+    }
+}
 
 impl<'de> Deserialize<'de> for Whole {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Whole, D::Error> {
@@ -90,16 +131,13 @@ impl<'de> Deserialize<'de> for Whole {
             }
 
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Whole, E> {
-                u64::try_from(v)
-                    .map(Whole)
-                    .map_err(|_| E::custom(format!("expected a whole number ≥ 0, got {v}")))
+                whole_number(&v.into()).map(Whole).map_err(E::custom)
             }
 
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Whole, E> {
-                if v.is_finite() && v.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&v) {
-                    Ok(Whole(v as u64))
-                } else {
-                    Err(E::custom(format!("expected a whole number, got {v}")))
+                match serde_json::Number::from_f64(v) {
+                    Some(number) => whole_number(&number).map(Whole).map_err(E::custom),
+                    None => Err(E::custom(format!("invalid value '{v}'"))),
                 }
             }
         }
@@ -123,17 +161,13 @@ where
             .iter()
             .map(|item| match item {
                 Value::String(text) => Ok(text.clone()),
-                Value::Number(number) => whole_text(number).ok_or_else(|| {
-                    Error::input(format!("{origin}: expected a whole number, got {number}"))
-                }),
+                Value::Number(number) => Ok(number_text(number)),
                 other => Err(Error::input(format!(
                     "{origin}: expected numbers or names in the list, got {other}"
                 ))),
             })
             .collect::<Result<_>>()?,
-        Value::Number(number) => vec![whole_text(number).ok_or_else(|| {
-            Error::input(format!("{origin}: expected a whole number, got {number}"))
-        })?],
+        Value::Number(number) => vec![number_text(number)],
         other => {
             return Err(Error::input(format!(
                 "{origin}: expected a list or a comma-separated string, got {other}"
@@ -149,20 +183,9 @@ where
                 )));
             }
             item.parse::<T>()
-                .map_err(|e| Error::input(format!("{origin}: '{item}': {e}")))
+                .map_err(|e| Error::input(format!("{origin}: invalid value '{item}': {e}")))
         })
         .collect()
-}
-
-/// A JSON number as the digits of a whole number, if it is one.
-fn whole_text(number: &serde_json::Number) -> Option<String> {
-    if let Some(whole) = number.as_u64() {
-        return Some(whole.to_string());
-    }
-    number
-        .as_f64()
-        .filter(|v| v.is_finite() && v.fract() == 0.0 && *v >= 0.0)
-        .map(|v| format!("{v:.0}"))
 }
 
 /// The value of one option: the flag if given, else the preset's, else the default; with
@@ -244,8 +267,8 @@ pub fn numbers(origin: &Origin, value: &Value) -> Result<Vec<f64>> {
                             "{origin}: the list has an empty item"
                         )));
                     }
-                    values.push(piece.parse().map_err(|_| {
-                        Error::input(format!("{origin}: '{piece}' is not a number"))
+                    values.push(piece.parse::<f64>().map_err(|e| {
+                        Error::input(format!("{origin}: invalid value '{piece}': {e}"))
                     })?);
                 }
             }
@@ -357,7 +380,14 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("expected a whole number, got 2.5"),
+                .contains("invalid value '2.5': invalid digit found in string"),
+            "{error}"
+        );
+        let error = list::<usize>(&origin, &json!([1e30])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("number too large to fit in target type"),
             "{error}"
         );
         let error = list::<usize>(&origin, &json!({"a": 1})).unwrap_err();
@@ -381,7 +411,10 @@ mod tests {
         );
         assert_eq!(numbers(&origin, &json!(0.25)).unwrap(), vec![0.25]);
         let error = numbers(&origin, &json!(["x"])).unwrap_err();
-        assert_eq!(error.to_string(), "--lrs: 'x' is not a number");
+        assert_eq!(
+            error.to_string(),
+            "--lrs: invalid value 'x': invalid float literal"
+        );
         let error = numbers(&origin, &json!("1,,2")).unwrap_err();
         assert!(error.to_string().contains("empty item"), "{error}");
         let error = numbers(&origin, &json!([true])).unwrap_err();
@@ -394,8 +427,25 @@ mod tests {
         assert_eq!(parse("10").unwrap(), Whole(10));
         assert_eq!(parse("1e1").unwrap(), Whole(10));
         assert_eq!(parse("10.0").unwrap(), Whole(10));
-        assert!(parse("10.5").is_err());
-        assert!(parse("-1").is_err());
+        assert_eq!(
+            parse("18446744073709551615").unwrap(),
+            Whole(18446744073709551615)
+        );
+        for (text, reason) in [
+            (
+                "10.5",
+                "invalid value '10.5': invalid digit found in string",
+            ),
+            ("-1", "invalid value '-1': invalid digit found in string"),
+            (
+                "18446744073709551616",
+                "invalid value '18446744073709551616': number too large to fit in target type",
+            ),
+            ("1e300", "number too large to fit in target type"),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(reason), "{text}: {error}");
+        }
         assert!(parse("\"10\"").is_err());
     }
 }

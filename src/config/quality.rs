@@ -19,7 +19,7 @@ use crate::config::preset::{
 };
 use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_range, MAX_WIDTH};
-use crate::data::{DataSource, CLASSES, IMAGE_PIXELS};
+use crate::data::{planned_bytes, DataSet, DataSource, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::init::Architecture;
@@ -568,17 +568,30 @@ fn gibibytes(bytes: f64) -> String {
     format!("{:.2} GiB", bytes / (1024.0 * 1024.0 * 1024.0))
 }
 
-/// Refuse a grid whose workers would need more than [`crate::config::memory::MAX_MEMORY`] together.
+/// Refuse a grid whose workers and data sets would need more than
+/// [`crate::config::memory::MAX_MEMORY`] together (the data sets' sizes from their files'
+/// headers, which are checked on the way: a missing file or an empty split is refused
+/// here, before any work).
 fn check_grid_memory(spec: &QualitySpec) -> Result<()> {
     let (per_worker, width, depth) = spec.grid.bytes_per_worker();
+    let sets: Vec<DataSet> = spec
+        .grid
+        .data
+        .iter()
+        .filter_map(DataSource::data_set)
+        .cloned()
+        .collect();
+    let data = planned_bytes(&sets)? as f64;
     check_memory(
-        per_worker * spec.run.threads as f64,
+        per_worker * spec.run.threads as f64 + data,
         &format!(
             "the grid ({} per worker at width {width}, depth {depth}, batch {}, times {} threads; \
-             use smaller --widths, --depths or --batch-size, or fewer --threads)",
+             {} of data sets; use smaller --widths, --depths or --batch-size, fewer --threads \
+             or smaller data sets)",
             gibibytes(per_worker),
             spec.grid.batch_size,
-            spec.run.threads
+            spec.run.threads,
+            gibibytes(data)
         ),
     )
 }
@@ -772,11 +785,11 @@ mod tests {
             ),
             (
                 write("g.json", r#"{"seeds": 10.5}"#),
-                "expected a whole number, got 10.5",
+                "key 'seeds': invalid value '10.5': invalid digit found in string",
             ),
             (
                 write("h.json", r#"{"widths": [8, 2.5]}"#),
-                "key 'widths': expected a whole number, got 2.5",
+                "key 'widths': invalid value '2.5': invalid digit found in string",
             ),
             (
                 write("i.json", r#"{"resume": true}"#),

@@ -17,7 +17,7 @@ use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_nonempty, check_range};
 use crate::envs::Task;
 use crate::error::{Error, Result};
-use crate::nn::VarianceHead;
+use crate::nn::{Policy, VarianceHead};
 use crate::rl::AgentKind;
 use crate::train::{Hyperparameters, Optimizer, Scaling};
 
@@ -168,12 +168,13 @@ impl RlGrid {
     }
 }
 
-/// The optimizers given by `origin` apply to policy losses: not adaggnmc.
+/// The optimizers given by `origin` apply to policy losses: each one's curvature method
+/// serves them, as its declaration says ([`Optimizer::serves`]).
 fn check_optimizers(origin: impl std::fmt::Display, optimizers: &[Optimizer]) -> Result<()> {
-    if optimizers.contains(&Optimizer::AdaGgnMc) {
-        return Err(Error::input(format!(
-            "{origin}: adaggnmc does not apply to policy losses (their output Hessian is indefinite)"
-        )));
+    for optimizer in optimizers {
+        optimizer
+            .serves(&Policy)
+            .map_err(|e| Error::input(format!("{origin}: {e}")))?;
     }
     Ok(())
 }
@@ -327,17 +328,22 @@ impl TryFrom<RlArgs> for RlSpec {
             count_option(args.steps, "steps", preset.steps, path, "steps", 20_000);
         let steps = check_range(&origin, "a step count", steps, MAX_STEPS)?;
         check_steps(&origin, steps, &envs)?;
-        let preset_head = preset
-            .variance_head
-            .zip(path)
-            .map(|(name, path)| (name, Origin::preset(path, "variance_head")));
-        let (name, origin) =
-            preset::choose(args.variance_head, "variance-head", preset_head, || {
-                VarianceHead::Softplus.to_string()
-            });
-        let variance_head: VarianceHead = name
-            .parse()
-            .map_err(|e| Error::input(format!("{origin}: {e}")))?;
+        let preset_head = match (preset.variance_head, path) {
+            (Some(name), Some(path)) => {
+                let origin = Origin::preset(path, "variance_head");
+                let head = name
+                    .parse::<VarianceHead>()
+                    .map_err(|e| Error::input(format!("{origin}: {e}")))?;
+                Some((head, origin))
+            }
+            _ => None,
+        };
+        let (variance_head, _) = preset::choose(
+            args.variance_head,
+            "variance-head",
+            preset_head,
+            VarianceHead::default,
+        );
         let grid = RlGrid {
             envs,
             agents,

@@ -14,6 +14,7 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -65,42 +66,85 @@ impl Layout {
     }
 }
 
+/// The values of one IDX file and the SHA-256 of its bytes, decompressed (header and
+/// payload): what a data set's digest is made of, the same for a raw and a gzip copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Idx {
+    /// The payload: pixels (image after image, each row-major) or labels.
+    pub values: Vec<u8>,
+    /// The SHA-256 of the decompressed file, in hex.
+    pub sha256: String,
+}
+
 /// The images of an IDX image file held in `bytes` (raw or gzip): N × 784 pixels,
 /// image after image, each row-major. `source` names the file in error messages.
-pub fn images_from_bytes(bytes: &[u8], source: &str) -> Result<Vec<u8>> {
+pub fn images_from_bytes(bytes: &[u8], source: &str) -> Result<Idx> {
     decode_and_parse(bytes, Layout::Images, source)
 }
 
 /// The labels (each 0–9) of an IDX label file held in `bytes` (raw or gzip). `source`
 /// names the file in error messages.
-pub fn labels_from_bytes(bytes: &[u8], source: &str) -> Result<Vec<u8>> {
+pub fn labels_from_bytes(bytes: &[u8], source: &str) -> Result<Idx> {
     decode_and_parse(bytes, Layout::Labels, source)
 }
 
 /// The images of the IDX image file at `path` (raw or gzip): N × 784 pixels, image after
 /// image, each row-major.
-pub fn read_images(path: &Path) -> Result<Vec<u8>> {
-    read_file(path, Layout::Images)
+pub fn read_images(path: &Path) -> Result<Idx> {
+    decode_and_parse(open(path, Layout::Images)?, Layout::Images, &source(path))
 }
 
 /// The labels (each 0–9) of the IDX label file at `path` (raw or gzip).
-pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
-    read_file(path, Layout::Labels)
+pub fn read_labels(path: &Path) -> Result<Idx> {
+    decode_and_parse(open(path, Layout::Labels)?, Layout::Labels, &source(path))
 }
 
-fn read_file(path: &Path, layout: Layout) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| {
+/// The number of images an IDX image file declares in its header, read alone (so that a
+/// data set's memory is known before its payload is read) and checked like
+/// [`read_images`] checks it.
+pub fn count_images(path: &Path) -> Result<usize> {
+    count(path, Layout::Images)
+}
+
+/// The number of labels an IDX label file declares in its header.
+pub fn count_labels(path: &Path) -> Result<usize> {
+    count(path, Layout::Labels)
+}
+
+/// How a file is named in messages: its path, quoted.
+fn source(path: &Path) -> String {
+    format!("'{}'", path.display())
+}
+
+/// Open an IDX file, which must be a regular file (a FIFO would block, a device never
+/// end).
+fn open(path: &Path, layout: Layout) -> Result<std::fs::File> {
+    crate::io::output::open_regular(path).map_err(|e| {
         Error::input(format!(
             "cannot open IDX {} file '{}': {e}",
             layout.kind(),
             path.display()
         ))
-    })?;
-    decode_and_parse(file, layout, &path.display().to_string())
+    })
+}
+
+/// The first dim of the header of the IDX file at `path` (its images or labels).
+fn count(path: &Path, layout: Layout) -> Result<usize> {
+    let source = source(path);
+    let mut reader = open(path, layout)?;
+    let start = read_at_most(&mut reader, GZIP_MAGIC.len() as u64, &source)?;
+    let is_gzip = start == GZIP_MAGIC;
+    let whole = Cursor::new(start).chain(reader);
+    let (dims, _) = if is_gzip {
+        header(&mut MultiGzDecoder::new(whole), layout, &source)?
+    } else {
+        header(&mut { whole }, layout, &source)?
+    };
+    Ok(dims[0] as usize)
 }
 
 /// Parse `reader`'s bytes, decompressing them first if they start with the gzip magic.
-fn decode_and_parse(mut reader: impl Read, layout: Layout, source: &str) -> Result<Vec<u8>> {
+fn decode_and_parse(mut reader: impl Read, layout: Layout, source: &str) -> Result<Idx> {
     let start = read_at_most(&mut reader, GZIP_MAGIC.len() as u64, source)?;
     let is_gzip = start == GZIP_MAGIC;
     let whole = Cursor::new(start).chain(reader);
@@ -111,11 +155,11 @@ fn decode_and_parse(mut reader: impl Read, layout: Layout, source: &str) -> Resu
     }
 }
 
-/// Check the header, then read exactly the payload it declares and nothing after it.
-fn parse(mut reader: impl Read, layout: Layout, source: &str) -> Result<Vec<u8>> {
+/// Read and check an IDX header: the dims and the payload's length in bytes.
+fn header(reader: &mut impl Read, layout: Layout, source: &str) -> Result<(Vec<u32>, u64)> {
     let kind = layout.kind();
     let header_len = 4 + 4 * layout.dims();
-    let header = read_at_most(&mut reader, header_len as u64, source)?;
+    let header = read_at_most(reader, header_len as u64, source)?;
     let fields: Vec<u32> = header
         .chunks_exact(4)
         .map(|field| u32::from_be_bytes([field[0], field[1], field[2], field[3]]))
@@ -145,11 +189,6 @@ fn parse(mut reader: impl Read, layout: Layout, source: &str) -> Result<Vec<u8>>
             header.len()
         )));
     }
-    let shape = dims
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join("×");
     if let Layout::Images = layout {
         if dims[1..] != [IMAGE_SIDE as u32, IMAGE_SIDE as u32] {
             return Err(Error::input(format!(
@@ -164,9 +203,30 @@ fn parse(mut reader: impl Read, layout: Layout, source: &str) -> Result<Vec<u8>>
         .filter(|&len| len <= MAX_IDX_BYTES - header_len as u64)
         .ok_or_else(|| {
             Error::input(format!(
-                "{source}: dims {shape} declare more than the limit of {MAX_IDX_BYTES} bytes (200 MiB)"
+                "{source}: dims {} declare more than the limit of {MAX_IDX_BYTES} bytes (200 MiB)",
+                shape(dims)
             ))
         })?;
+    Ok((dims.to_vec(), payload_len))
+}
+
+/// Dims as `N×28×28`.
+fn shape(dims: &[u32]) -> String {
+    dims.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("×")
+}
+
+/// Check the header, then read exactly the payload it declares and nothing after it;
+/// the values and the SHA-256 of everything read (header and payload).
+fn parse(reader: impl Read, layout: Layout, source: &str) -> Result<Idx> {
+    let mut reader = Hashing {
+        inner: reader,
+        sha256: Sha256::new(),
+    };
+    let (dims, payload_len) = header(&mut reader, layout, source)?;
+    let shape = shape(&dims);
     let payload = read_at_most(&mut reader, payload_len, source)?;
     if (payload.len() as u64) < payload_len {
         return Err(Error::input(format!(
@@ -190,7 +250,29 @@ fn parse(mut reader: impl Read, layout: Layout, source: &str) -> Result<Vec<u8>>
             )));
         }
     }
-    Ok(payload)
+    Ok(Idx {
+        values: payload,
+        sha256: reader
+            .sha256
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    })
+}
+
+/// A reader that hashes every byte read through it.
+struct Hashing<R> {
+    inner: R,
+    sha256: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha256.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Up to `limit` bytes of `reader`; fewer only where the stream ends.
@@ -261,8 +343,8 @@ mod tests {
             (images.clone(), labels.clone()),
             (gzipped(&images), gzipped(&labels)),
         ] {
-            assert_eq!(images_from_bytes(&images, "images").unwrap(), pixels);
-            assert_eq!(labels_from_bytes(&labels, "labels").unwrap(), [3, 9]);
+            assert_eq!(images_from_bytes(&images, "images").unwrap().values, pixels);
+            assert_eq!(labels_from_bytes(&labels, "labels").unwrap().values, [3, 9]);
         }
     }
 
@@ -274,14 +356,15 @@ mod tests {
         let raw_with_gz_suffix = dir.path().join("labels.gz");
         std::fs::write(&gzip_without_suffix, gzipped(&idx(&[2, 28, 28], &pixels))).unwrap();
         std::fs::write(&raw_with_gz_suffix, idx(&[2], &[0, 7])).unwrap();
-        assert_eq!(read_images(&gzip_without_suffix).unwrap(), pixels);
-        assert_eq!(read_labels(&raw_with_gz_suffix).unwrap(), [0, 7]);
+        assert_eq!(read_images(&gzip_without_suffix).unwrap().values, pixels);
+        assert_eq!(read_labels(&raw_with_gz_suffix).unwrap().values, [0, 7]);
     }
 
     #[test]
     fn an_empty_file_has_zero_images() {
         assert!(images_from_bytes(&idx(&[0, 28, 28], &[]), "f")
             .unwrap()
+            .values
             .is_empty());
     }
 
@@ -407,9 +490,14 @@ mod tests {
     #[test]
     fn an_endless_stream_of_zeros_is_refused_at_its_header() {
         assert_input_error(
+            decode_and_parse(std::io::repeat(0), Layout::Images, "zeros"),
+            "zeros",
+            "wrong magic number 0x00000000",
+        );
+        assert_input_error(
             read_images(Path::new("/dev/zero")),
             "/dev/zero",
-            "wrong magic number 0x00000000",
+            "not a regular file",
         );
     }
 

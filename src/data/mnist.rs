@@ -4,11 +4,17 @@
 //! [`Mnist::shipped`]; see `experiments/data/mnist/README.md`). Pixels become inputs
 //! `x = byte / 255`, as torchvision's `ToTensor`, flattened row-major to 784.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::idx::{images_from_bytes, labels_from_bytes, read_images, read_labels, IMAGE_PIXELS};
+use super::idx::{
+    count_images, count_labels, images_from_bytes, labels_from_bytes, read_images, read_labels,
+    Idx, IMAGE_PIXELS,
+};
 use crate::error::{Error, Result};
 
 /// The standard names of one split's two IDX files, without `.gz` (SPEC §7).
@@ -66,22 +72,90 @@ const SHIPPED_FILES: [ShippedFile; 4] = [
     },
 ];
 
-/// MNIST's training and test splits (SPEC §7).
+/// MNIST's training and test splits (SPEC §7), and the digest of the files they came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mnist {
     /// The training images (`train-*` files).
     pub train: Split,
     /// The test images (`t10k-*` files).
     pub test: Split,
+    /// The SHA-256 of the four files (decompressed) and of the set.
+    pub digest: DataDigest,
 }
 
-/// One split: N images of 28 × 28 u8 pixels with a label 0–9 each.
+/// One split: N images of 28 × 28 u8 pixels with a label 0–9 each. Pixels stay bytes
+/// (784 per image) and become network inputs only when a batch is made, so a data set
+/// takes as much memory as its decompressed files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
     /// N × 784 pixels, image after image, each row-major.
     pixels: Vec<u8>,
     /// N labels, each 0–9.
     labels: Vec<u8>,
+}
+
+/// The digest of a data set: the SHA-256 of each of its four IDX files, decompressed (so a
+/// raw and a gzip copy of a file have the same), by standard name, and the SHA-256 of
+/// those four lines (`NAME SHA256\n` in the order training images, training labels, test
+/// images, test labels), which names the set's contents in the metadata, the ledger and
+/// the random streams. Recorded in `NAME.meta.json` under `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataDigest {
+    pub sha256: String,
+    pub files: BTreeMap<String, String>,
+}
+
+impl DataDigest {
+    /// The digest of the four files whose digests are given in the standard order.
+    fn of(files: [&str; 4]) -> DataDigest {
+        let names = [
+            TRAIN_FILES.images,
+            TRAIN_FILES.labels,
+            TEST_FILES.images,
+            TEST_FILES.labels,
+        ];
+        let lines: String = names
+            .iter()
+            .zip(files)
+            .map(|(name, sha256)| format!("{name} {sha256}\n"))
+            .collect();
+        DataDigest {
+            sha256: Sha256::digest(lines.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            files: names
+                .iter()
+                .zip(files)
+                .map(|(name, sha256)| (name.to_string(), sha256.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The name the random streams of a study on this data are keyed by: `mnist` for the
+    /// contents of the shipped subset, wherever they are read from (the streams, and so
+    /// the committed numbers, of the first releases), else `mnist@` and the set's
+    /// SHA-256. Two copies of one data set give the same numbers; different data,
+    /// different streams.
+    pub fn stream_name(&self) -> String {
+        if self.sha256 == SHIPPED_SHA256 {
+            "mnist".to_string()
+        } else {
+            format!("mnist@{}", self.sha256)
+        }
+    }
+}
+
+/// The SHA-256 of the shipped subset ([`DataDigest::sha256`] of [`Mnist::shipped`]).
+pub const SHIPPED_SHA256: &str = "4227f482a365bd8e3e7ed72685ac0e315c9b7523d9dc4a94bbd2286fcd3bd8ba";
+
+/// The images of the shipped subset (both splits), for memory estimates.
+const SHIPPED_IMAGES: u64 = 7996 + 2004;
+
+/// The bytes `images` images take once read: 784 pixels and a label each.
+fn split_bytes(images: u64) -> u64 {
+    images * (IMAGE_PIXELS as u64 + 1)
 }
 
 impl Mnist {
@@ -91,58 +165,174 @@ impl Mnist {
     /// any working directory.
     pub fn shipped() -> Result<Mnist> {
         let [train_images, train_labels, test_images, test_labels] = &SHIPPED_FILES;
-        Ok(Mnist {
-            train: shipped_split(train_images, train_labels)?,
-            test: shipped_split(test_images, test_labels)?,
-        })
+        let read = |file: &ShippedFile, images: bool| {
+            let source = format!("shipped MNIST file {}", file.name);
+            let idx = if images {
+                images_from_bytes(file.bytes, &source)?
+            } else {
+                labels_from_bytes(file.bytes, &source)?
+            };
+            Ok::<_, Error>((idx, source))
+        };
+        Mnist::from_files([
+            read(train_images, true)?,
+            read(train_labels, false)?,
+            read(test_images, true)?,
+            read(test_labels, false)?,
+        ])
     }
 
     /// MNIST read from the four standard IDX files in `dir` (SPEC §7, data set
     /// `mnist:DIR`): `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
     /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each raw or gzip, named as is
     /// or with `.gz` appended (the name without `.gz` is preferred where both exist).
+    /// Both splits must hold images.
     pub fn from_dir(dir: &Path) -> Result<Mnist> {
-        let split = |files: &SplitFiles| {
-            let images = find_file(dir, files.images)?;
-            let labels = find_file(dir, files.labels)?;
-            Split::new(
-                read_images(&images)?,
-                &images.display().to_string(),
-                read_labels(&labels)?,
-                &labels.display().to_string(),
-            )
+        let read = |path: &PathBuf, images: bool| {
+            let idx = if images {
+                read_images(path)?
+            } else {
+                read_labels(path)?
+            };
+            Ok::<_, Error>((idx, format!("'{}'", path.display())))
         };
+        let [train_images, train_labels, test_images, test_labels] = dir_files(dir)?;
+        Mnist::from_files([
+            read(&train_images, true)?,
+            read(&train_labels, false)?,
+            read(&test_images, true)?,
+            read(&test_labels, false)?,
+        ])
+    }
+
+    /// The bytes the data set in `dir` will take once read (pixels and labels), from the
+    /// files' headers alone, with the checks of [`Mnist::from_dir`] that need no more (the
+    /// directory, its files, their headers, a split without images), so that they fail
+    /// before any work.
+    pub fn bytes_in_dir(dir: &Path) -> Result<u64> {
+        let [train_images, train_labels, test_images, test_labels] = dir_files(dir)?;
+        let mut bytes = 0;
+        for (images, labels, split) in [
+            (&train_images, &train_labels, "training"),
+            (&test_images, &test_labels, "test"),
+        ] {
+            let count = count_images(images)?;
+            count_labels(labels)?;
+            if count == 0 {
+                return Err(empty_split(split, &format!("'{}'", images.display())));
+            }
+            bytes += split_bytes(count as u64);
+        }
+        Ok(bytes)
+    }
+
+    /// The bytes the shipped subset takes once read.
+    pub fn shipped_bytes() -> u64 {
+        split_bytes(SHIPPED_IMAGES)
+    }
+
+    /// The data set of four files read (training images and labels, test images and
+    /// labels, each with how messages name it): both splits paired and not empty.
+    fn from_files(files: [(Idx, String); 4]) -> Result<Mnist> {
+        let [(train_images, train_images_source), (train_labels, train_labels_source), (test_images, test_images_source), (test_labels, test_labels_source)] =
+            files;
+        let digest = DataDigest::of([
+            &train_images.sha256,
+            &train_labels.sha256,
+            &test_images.sha256,
+            &test_labels.sha256,
+        ]);
+        let train = Split::new(
+            train_images.values,
+            &train_images_source,
+            train_labels.values,
+            &train_labels_source,
+        )?;
+        let test = Split::new(
+            test_images.values,
+            &test_images_source,
+            test_labels.values,
+            &test_labels_source,
+        )?;
+        for (split, name, source) in [
+            (&train, "training", &train_images_source),
+            (&test, "test", &test_images_source),
+        ] {
+            if split.is_empty() {
+                return Err(empty_split(name, source));
+            }
+        }
         Ok(Mnist {
-            train: split(&TRAIN_FILES)?,
-            test: split(&TEST_FILES)?,
+            train,
+            test,
+            digest,
         })
+    }
+
+    /// The bytes the data set holds (pixels and labels).
+    pub fn bytes(&self) -> u64 {
+        split_bytes((self.train.len() + self.test.len()) as u64)
     }
 }
 
-/// The split held in two of the shipped files.
-fn shipped_split(images: &ShippedFile, labels: &ShippedFile) -> Result<Split> {
-    let images_source = format!("shipped MNIST file {}", images.name);
-    let labels_source = format!("shipped MNIST file {}", labels.name);
-    Split::new(
-        images_from_bytes(images.bytes, &images_source)?,
-        &images_source,
-        labels_from_bytes(labels.bytes, &labels_source)?,
-        &labels_source,
-    )
+/// The error for a split without images, naming its image file.
+fn empty_split(split: &str, images_source: &str) -> Error {
+    Error::input(format!(
+        "{images_source}: the {split} split has no images (a data set needs images in both \
+         its training and its test split)"
+    ))
 }
 
-/// `dir/name` if it exists, else `dir/name.gz` if that exists.
+/// The four files of the data set in `dir`, in the standard order, once `dir` is found to
+/// be a directory that can be read.
+fn dir_files(dir: &Path) -> Result<[PathBuf; 4]> {
+    let shown = dir.display();
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::input(format!(
+                "MNIST directory '{shown}' is a file, not a directory"
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::input(format!(
+                "MNIST directory '{shown}' does not exist"
+            )))
+        }
+        Err(e) => {
+            return Err(Error::input(format!(
+                "MNIST directory '{shown}' cannot be opened: {e}"
+            )))
+        }
+    }
+    Ok([
+        find_file(dir, TRAIN_FILES.images)?,
+        find_file(dir, TRAIN_FILES.labels)?,
+        find_file(dir, TEST_FILES.images)?,
+        find_file(dir, TEST_FILES.labels)?,
+    ])
+}
+
+/// `dir/name` if it exists, else `dir/name.gz` if that exists; a candidate that exists
+/// but cannot be reached (a loop of symbolic links, no permission) is an error naming it.
 fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
-    [name.to_string(), format!("{name}.gz")]
-        .into_iter()
-        .map(|candidate| dir.join(candidate))
-        .find(|path| path.exists())
-        .ok_or_else(|| {
-            Error::input(format!(
-                "MNIST directory '{}' has neither {name} nor {name}.gz",
-                dir.display()
-            ))
-        })
+    for candidate in [name.to_string(), format!("{name}.gz")] {
+        let path = dir.join(candidate);
+        match std::fs::metadata(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::input(format!(
+                    "cannot open '{}': {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Err(Error::input(format!(
+        "MNIST directory '{}' has neither {name} nor {name}.gz",
+        dir.display()
+    )))
 }
 
 /// The network input of every pixel byte, `byte / 255` (SPEC §7), each the same correctly
@@ -388,6 +578,17 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_digest_is_the_digest_of_the_shipped_files() {
+        let digest = shipped().digest;
+        assert_eq!(digest.sha256, SHIPPED_SHA256);
+        assert_eq!(digest.stream_name(), "mnist");
+        assert_eq!(
+            digest.files["t10k-labels-idx1-ubyte"],
+            "a4b839fb3f66a552c21d62399d2f8fad0929bd680579dd53c072251e51eafd46"
+        );
+    }
+
+    #[test]
     fn a_directory_of_raw_and_gzip_files_reads_like_the_shipped_subset() {
         let dir = directory_of_shipped_files();
         assert_eq!(Mnist::from_dir(dir.path()).unwrap(), shipped());
@@ -415,7 +616,7 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("7995 labels, but"), "{message}");
         assert!(
-            message.contains("train-images-idx3-ubyte has 7996 images"),
+            message.contains("train-images-idx3-ubyte' has 7996 images"),
             "{message}"
         );
         assert!(!message.contains('\n'));

@@ -9,8 +9,8 @@ pub mod mnist;
 pub mod set;
 
 pub use idx::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE, MAX_IDX_BYTES};
-pub use mnist::{Mnist, Split};
-pub use set::DataSet;
+pub use mnist::{DataDigest, Mnist, Split, SHIPPED_SHA256};
+pub use set::{load_shared, planned_bytes, DataSet};
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,16 +35,6 @@ impl DataSource {
         match self {
             DataSource::Random => None,
             DataSource::Set(set) => Some(set),
-        }
-    }
-
-    /// The name random streams are keyed by: the same for every directory holding MNIST,
-    /// so that where a copy of the data lives does not change any number.
-    pub fn stream_name(&self) -> &'static str {
-        match self {
-            DataSource::Random => "random",
-            DataSource::Set(DataSet::Mnist) => "mnist",
-            DataSource::Set(DataSet::MnistDir(_)) => "mnist-dir",
         }
     }
 }
@@ -105,10 +95,6 @@ mod source_tests {
                 "{bad}"
             );
         }
-        assert_eq!(
-            "mnist:/a".parse::<DataSource>().unwrap().stream_name(),
-            "mnist:/b".parse::<DataSource>().unwrap().stream_name()
-        );
         let json = serde_json::to_string(&DataSource::Set(DataSet::Mnist)).unwrap();
         assert_eq!(json, "\"mnist\"");
         assert_eq!(

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,75 @@ impl DataSet {
             DataSet::Mnist => Mnist::shipped(),
             DataSet::MnistDir(dir) => Mnist::from_dir(dir),
         }
+    }
+
+    /// The directory a `mnist:DIR` set is read from with every symbolic link resolved
+    /// (`None` for the shipped set or a directory that cannot be resolved): sets that
+    /// resolve to one directory are read once.
+    fn resolved_dir(&self) -> Option<PathBuf> {
+        match self {
+            DataSet::Mnist => None,
+            DataSet::MnistDir(dir) => std::fs::canonicalize(dir).ok(),
+        }
+    }
+}
+
+/// The memory the data sets `sets` will take once read, in bytes, from their files'
+/// headers: a directory reached by several names (symbolic links) counts once. Checks
+/// what can be checked without reading the images (each directory and its files, every
+/// header, that no split is empty), so these errors come before any work; an error names
+/// the data set.
+pub fn planned_bytes(sets: &[DataSet]) -> Result<u64> {
+    let mut seen = Vec::new();
+    let mut bytes = 0;
+    for set in sets {
+        let (key, size) = match set {
+            DataSet::Mnist => (None, Mnist::shipped_bytes()),
+            DataSet::MnistDir(dir) => (
+                set.resolved_dir(),
+                Mnist::bytes_in_dir(dir).map_err(|e| named(set, e))?,
+            ),
+        };
+        if !seen.contains(&key) {
+            seen.push(key);
+            bytes += size;
+        }
+    }
+    Ok(bytes)
+}
+
+/// Read the data sets `sets`, one [`Mnist`] per set in order. A set held twice (one
+/// directory under several names, or copies with the same contents: the same
+/// [`crate::data::DataDigest`]) is held in memory once and shared. An error names the
+/// data set.
+pub fn load_shared(sets: &[DataSet]) -> Result<Vec<Arc<Mnist>>> {
+    let mut by_dir: Vec<(Option<PathBuf>, Arc<Mnist>)> = Vec::new();
+    let mut loaded: Vec<Arc<Mnist>> = Vec::with_capacity(sets.len());
+    for set in sets {
+        let dir = set.resolved_dir();
+        if let Some((_, same)) = by_dir.iter().find(|(d, _)| *d == dir && dir.is_some()) {
+            loaded.push(Arc::clone(same));
+            continue;
+        }
+        let data = set.load().map_err(|e| named(set, e))?;
+        let shared = match loaded.iter().find(|other| other.digest == data.digest) {
+            Some(same) => Arc::clone(same),
+            None => Arc::new(data),
+        };
+        by_dir.push((dir, Arc::clone(&shared)));
+        loaded.push(shared);
+    }
+    Ok(loaded)
+}
+
+/// An error about a data set, prefixed with its name (`--data 'mnist:DIR': …`).
+fn named(set: &DataSet, error: Error) -> Error {
+    let message = error.to_string();
+    let prefix = format!("--data '{set}': ");
+    if message.starts_with(&prefix) {
+        error
+    } else {
+        Error::input(format!("{prefix}{message}"))
     }
 }
 

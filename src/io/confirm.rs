@@ -17,7 +17,7 @@ pub fn confirm_long_run(plan: &str, cpu_seconds: f64, yes: bool) -> Result<()> {
         return Ok(());
     }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        eprint!("{plan}. This is a long run: start it? [y/N] ");
+        crate::io::console::prompt(&format!("{plan}. This is a long run: start it? [y/N] "));
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::io::problem::{layer_to_json, LayerJson};
-use crate::nn::ParamTensors;
+use crate::nn::Params;
 
 #[derive(Serialize)]
 struct MethodDiagonalJson {
@@ -14,12 +14,14 @@ struct MethodDiagonalJson {
 }
 
 /// The diagonals of several methods (by name) as JSON text, with `meta` under its own key.
-pub fn diagonals_to_json(diagonals: &[(String, ParamTensors)], meta: Value) -> String {
+pub fn diagonals_to_json(diagonals: &[(String, Params)], meta: Value) -> String {
     let methods: Map<String, Value> = diagonals
         .iter()
         .map(|(method, diagonal)| {
             let stored = MethodDiagonalJson {
-                layers: diagonal.iter().map(layer_to_json).collect(),
+                layers: (0..diagonal.layers())
+                    .map(|l| layer_to_json(diagonal, l))
+                    .collect(),
             };
             (
                 method.clone(),

@@ -2,6 +2,7 @@
 //! so that a reader never sees a half-written one.
 
 pub mod confirm;
+pub mod console;
 pub mod diagonals;
 pub mod format;
 pub mod lock;

@@ -4,13 +4,14 @@
 //! same folder, renamed into place when complete), so a reader never sees half of it; a
 //! symbolic link is followed and its target replaced the same way; a device or a FIFO is
 //! written to directly (it cannot be replaced). Temporary names are short whatever the
-//! file's name (`.tmp-PID-HASH`), so a legal long name never fails for them.
+//! file's name (`.hesscale-tmp-PID-HASH`), so a legal long name never fails for them.
 //!
 //! Reads are bounded: a file larger than the limit for its kind is refused before it is
 //! read whole, so `/dev/zero` or a runaway file cannot exhaust memory.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -99,7 +100,7 @@ fn folder_and_name(path: &Path) -> Result<(PathBuf, String)> {
 
 /// `path` with every symbolic link of its last component followed (relative targets are
 /// taken from the link's folder); a path that does not exist is itself.
-fn resolve(path: &Path) -> Result<PathBuf> {
+pub fn resolve(path: &Path) -> Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
         match fs::symlink_metadata(&current) {
@@ -121,15 +122,18 @@ fn resolve(path: &Path) -> Result<PathBuf> {
     )))
 }
 
-/// A short temporary name for `path` in its folder: `.tmp-PID-HASH`, the hash of the
-/// file's name (FNV-1a), so that it never exceeds the system's name limit.
+/// A short temporary name for `path` in its folder: `.hesscale-tmp-PID-HASH`, the hash of
+/// the file's name (FNV-1a), so that it never exceeds the system's name limit, and a
+/// killed run's leftovers can be told from anyone else's files
+/// ([`crate::io::lock::TEMPORARY_PREFIX`]).
 fn temporary_name(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     format!(
-        ".tmp-{}-{:016x}",
+        "{}{}-{:016x}",
+        crate::io::lock::TEMPORARY_PREFIX,
         std::process::id(),
         crate::rng::stream_id(&name)
     )
@@ -168,11 +172,34 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     written
 }
 
-/// Read a whole file of at most `limit` bytes; a larger one (or an endless device) is an
-/// input error naming the limit, found before more than `limit` bytes are read.
+/// Open `path` for reading if it is a regular file (following symbolic links); a FIFO,
+/// socket, device or directory is refused at once, before anything could block on it.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            if kind.is_dir() {
+                "it is a directory, not a file"
+            } else {
+                "it is not a regular file (a FIFO, socket or device)"
+            },
+        ))
+    }
+}
+
+/// Read a whole regular file ([`open_regular`]) of at most `limit` bytes; a larger one is
+/// an input error naming the limit, found before more than `limit` bytes are read.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let shown = path.display();
-    let file = File::open(path).map_err(|e| Error::input(format!("cannot read '{shown}': {e}")))?;
+    let file =
+        open_regular(path).map_err(|e| Error::input(format!("cannot read '{shown}': {e}")))?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
@@ -200,11 +227,9 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Open `path` for appending (it must exist).
+    /// Open `path` for appending (it must exist and be a regular file).
     pub fn open(path: &Path) -> Result<Appender> {
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
+        let file = open_regular_for_writing(path, OpenOptions::new().append(true))
             .map_err(|e| Error::runtime(format!("cannot open '{}': {e}", path.display())))?;
         Ok(Appender {
             path: path.to_path_buf(),
@@ -228,11 +253,23 @@ impl Appender {
     }
 }
 
-/// Cut a file back to its first `length` bytes.
+/// Open `path` with `options` if it is a regular file; anything else is refused before
+/// it could block (a FIFO) or be written through (a device).
+fn open_regular_for_writing(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
+    let file = options.custom_flags(libc::O_NONBLOCK).open(path)?;
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ))
+    }
+}
+
+/// Cut a regular file back to its first `length` bytes.
 pub fn truncate(path: &Path, length: u64) -> Result<()> {
-    OpenOptions::new()
-        .write(true)
-        .open(path)
+    open_regular_for_writing(path, OpenOptions::new().write(true))
         .and_then(|file| file.set_len(length))
         .map_err(|e| Error::runtime(format!("cannot truncate '{}': {e}", path.display())))
 }
@@ -324,10 +361,7 @@ mod tests {
         assert_eq!(error.exit_code(), 2);
         if Path::new("/dev/zero").exists() {
             let error = read_bounded(Path::new("/dev/zero"), 1 << 20).unwrap_err();
-            assert!(
-                error.to_string().contains("larger than the limit"),
-                "{error}"
-            );
+            assert!(error.to_string().contains("not a regular file"), "{error}");
         }
     }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::io::output::MAX_INPUT_BYTES;
-use crate::nn::{Activation, LayerParams, Loss, Mlp, Problem, Reduction, Targets};
+use crate::nn::{Activation, Loss, Mlp, Params, Problem, Reduction, Targets};
 
 /// One layer as stored: weight `[out][in]`, bias `[out]`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,11 +62,11 @@ pub fn rows_from_matrix(matrix: &Array2<f64>) -> Vec<Vec<f64>> {
     matrix.rows().into_iter().map(|row| row.to_vec()).collect()
 }
 
-/// A layer-shaped pair as stored.
-pub fn layer_to_json(layer: &LayerParams) -> LayerJson {
+/// Layer `l` of parameters (or anything shaped like them) as stored: its weight and bias.
+pub fn layer_to_json(params: &Params, l: usize) -> LayerJson {
     LayerJson {
-        weight: rows_from_matrix(&layer.weight),
-        bias: layer.bias.to_vec(),
+        weight: rows_from_matrix(&params.matrix(l, 0).to_owned()),
+        bias: params.vector(l, 1).to_vec(),
     }
 }
 
@@ -106,7 +106,6 @@ fn targets_from_json(targets: &Value, loss: Loss) -> Result<Targets> {
                 .collect::<Result<Vec<_>>>()?;
             matrix_from_rows(&rows, "targets").map(Targets::Values)
         }
-        Loss::Policy => unreachable!("the policy loss is not read from files"),
     }
 }
 
@@ -138,24 +137,16 @@ fn problem_from_stored(stored: ProblemJson) -> Result<Problem> {
         .iter()
         .enumerate()
         .map(|(l, layer)| {
-            Ok(LayerParams {
-                weight: matrix_from_rows(&layer.weight, &format!("layers[{l}].weight"))?,
-                bias: Array1::from_vec(layer.bias.clone()),
-            })
+            Ok((
+                matrix_from_rows(&layer.weight, &format!("layers[{l}].weight"))?,
+                Array1::from_vec(layer.bias.clone()),
+            ))
         })
         .collect::<Result<Vec<_>>>()?;
     let inputs = matrix_from_rows(&stored.inputs, "inputs")?;
     let targets = targets_from_json(&stored.targets, loss)?;
-    Problem::new(
-        Mlp {
-            layers,
-            activations,
-        },
-        loss,
-        reduction,
-        inputs,
-        targets,
-    )
+    let mlp = Mlp::from_linear(layers, activations)?;
+    Problem::new(mlp, loss, reduction, inputs, targets)
 }
 
 /// Read and check a problem file; the error names the file. The JSON is parsed as it is
@@ -187,12 +178,13 @@ pub fn problem_to_json(problem: &Problem, meta: Value) -> String {
         Targets::Values(values) => {
             serde_json::to_value(rows_from_matrix(values)).expect("numbers serialise")
         }
-        Targets::Policy(_) => unreachable!("policy problems live inside the RL agents only"),
     };
     let stored = ProblemJson {
-        layers: mlp.layers.iter().map(layer_to_json).collect(),
+        layers: (0..mlp.depth())
+            .map(|l| layer_to_json(mlp.params(), l))
+            .collect(),
         activations: mlp
-            .activations
+            .activations()
             .iter()
             .map(|a| a.name().to_string())
             .collect(),

@@ -10,11 +10,10 @@
 
 use std::cell::OnceCell;
 
-use ndarray::{Array1, Array2, ArrayView1, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, Zip};
 
 use crate::nn::kernels;
-use crate::nn::linear::summed_outer_products;
-use crate::nn::{LayerParams, Linearization, ParamTensors};
+use crate::nn::{LayerRules, Linearization, Params};
 
 /// The two Kronecker factors of a layer's KFAC diagonal: the weight diagonal is
 /// `output ⊗ input`, the bias diagonal `output`.
@@ -26,41 +25,78 @@ pub struct KroneckerFactors {
     pub input: Array1<f64>,
 }
 
-/// A Hessian-diagonal estimate of every weight and bias, one entry per Linear layer.
+/// A Hessian-diagonal estimate of every parameter, one entry per layer with parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Diagonal {
-    /// Per-sample pre-activation curvature `D_l`, `[N, out_l]`: weights
-    /// `Σ_n D_n[o] h_{n,i}²`, biases `Σ_n D_n[o]` (SPEC §1.1).
+    /// Per-sample curvature `D` at the layer's output, `[N, out]`: the parameters'
+    /// diagonal from it by the layer's rule (SPEC §1.1: weights `Σ_n D_n[o] h_{n,i}²`,
+    /// biases `Σ_n D_n[o]`).
     PerSample(Vec<Array2<f64>>),
     /// Kronecker factors: weights `G_o A_i`, biases `G_o` (KFAC).
     Kronecker(Vec<KroneckerFactors>),
-    /// The weight and bias diagonals themselves.
-    Params(ParamTensors),
+    /// The parameters' diagonal itself.
+    Params(Params),
 }
 
-/// Per layer, the weight diagonal as `units ⊗ inputs` and the bias diagonal as `units`.
+/// Per layer, the first tensor's diagonal (the weights) as `units ⊗ inputs` and the second
+/// one's (the biases) as `units`.
 type RankOne<'a> = Vec<(ArrayView1<'a, f64>, ArrayView1<'a, f64>)>;
 
 impl Diagonal {
-    /// The weight and bias diagonals this estimate stands for.
-    pub fn into_params(self, linearization: &Linearization) -> ParamTensors {
+    /// The parameters' diagonal this estimate stands for (a fresh buffer, each value
+    /// written once where the layer allows: [`LayerRules::append_param_diag`]).
+    pub fn into_params(self, linearization: &Linearization) -> Params {
+        let layout = linearization.mlp().params().layout();
+        let mut values = Vec::with_capacity(layout.len());
         match self {
-            Diagonal::PerSample(diagonals) => diagonals
-                .iter()
-                .zip(linearization.squared_inputs())
-                .map(|(diagonal, squared)| LayerParams {
-                    weight: summed_outer_products(diagonal, squared),
-                    bias: diagonal.sum_axis(Axis(0)),
-                })
-                .collect(),
-            Diagonal::Kronecker(factors) => factors
-                .into_iter()
-                .map(|KroneckerFactors { output, input }| LayerParams {
-                    weight: outer(output.view(), input.view()),
-                    bias: output,
-                })
-                .collect(),
-            Diagonal::Params(params) => params,
+            Diagonal::Params(params) => return params,
+            Diagonal::PerSample(diagonals) => {
+                for ((diagonal, squared), slot) in diagonals
+                    .iter()
+                    .zip(linearization.squared_inputs())
+                    .zip(layout.layers())
+                {
+                    let layer = &linearization.mlp().layers()[slot.layer];
+                    layer.append_param_diag(diagonal, squared, &mut values);
+                }
+            }
+            Diagonal::Kronecker(factors) => {
+                for KroneckerFactors { output, input } in &factors {
+                    kernels::append_outer_product(&output.to_vec(), &input.to_vec(), &mut values);
+                    values.extend(output);
+                }
+            }
+        }
+        Params::from_values(layout, values)
+    }
+
+    /// [`Diagonal::into_params`] written over `params` (of the network's layout): a buffer
+    /// a training step reuses. An estimate that is already parameters is copied in, so its
+    /// own buffer is freed at once and served again to the next step's estimate (keeping
+    /// it instead, and freeing the previous one, made adahessian's steps 3% slower).
+    pub fn write_params(self, linearization: &Linearization, params: &mut Params) {
+        match self {
+            Diagonal::PerSample(diagonals) => {
+                let layout = linearization.mlp().params().layout();
+                for (slot, (diagonal, squared)) in diagonals
+                    .iter()
+                    .zip(linearization.squared_inputs())
+                    .enumerate()
+                {
+                    let layer = &linearization.mlp().layers()[layout.layers()[slot].layer];
+                    layer.param_diag(diagonal, squared, params.layer_mut(slot));
+                }
+            }
+            Diagonal::Kronecker(factors) => {
+                for (slot, KroneckerFactors { output, input }) in factors.iter().enumerate() {
+                    let (weight, bias) = params
+                        .layer_mut(slot)
+                        .split_at_mut(output.len() * input.len());
+                    kernels::write_outer_product(&output.to_vec(), &input.to_vec(), weight);
+                    bias.copy_from_slice(&output.to_vec());
+                }
+            }
+            Diagonal::Params(values) => params.values_mut().copy_from_slice(values.values()),
         }
     }
 
@@ -73,16 +109,23 @@ impl Diagonal {
             Diagonal::Kronecker(factors) => factors
                 .iter()
                 .all(|f| f.output.iter().chain(&f.input).all(|v| v.is_finite())),
-            Diagonal::Params(params) => params.iter().all(LayerParams::is_finite),
+            Diagonal::Params(params) => params.is_finite(),
         }
     }
 
     /// Per layer `(units, inputs)` with weight diagonal `units ⊗ inputs` and bias diagonal
     /// `units`, when the estimate has that form: per-sample curvature of one sample
-    /// (inputs `h²`) and Kronecker factors.
+    /// (inputs `h²`) of layers whose diagonal is that outer product, and Kronecker factors.
     fn rank_one<'a>(&'a self, linearization: &'a Linearization) -> Option<RankOne<'a>> {
+        let outer = || {
+            linearization
+                .mlp()
+                .layers()
+                .iter()
+                .all(LayerRules::diag_is_outer_product)
+        };
         match self {
-            Diagonal::PerSample(diagonals) if linearization.batch_size() == 1 => Some(
+            Diagonal::PerSample(diagonals) if linearization.batch_size() == 1 && outer() => Some(
                 diagonals
                     .iter()
                     .zip(linearization.squared_inputs())
@@ -100,13 +143,6 @@ impl Diagonal {
     }
 }
 
-/// `u ⊗ a`, shape `[u.len(), a.len()]`.
-fn outer(u: ArrayView1<f64>, a: ArrayView1<f64>) -> Array2<f64> {
-    let mut values = Vec::new();
-    kernels::append_outer_product(&u.to_vec(), &a.to_vec(), &mut values);
-    Array2::from_shape_vec((u.len(), a.len()), values).expect("rows x columns values")
-}
-
 /// `Σ|a − b|` in order.
 fn l1(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
     Zip::from(&a)
@@ -119,20 +155,18 @@ fn sum_abs(x: ArrayView1<f64>) -> f64 {
     x.fold(0.0, |sum, &v| sum + v.abs())
 }
 
-/// `Σ|x − y|` over two tensors of the same shape, in row-major order.
-fn l1_params(x: &LayerParams, y: &LayerParams) -> [f64; 2] {
-    let weight = Zip::from(&x.weight)
-        .and(&y.weight)
-        .fold(0.0, |sum, &a, &b| sum + (a - b).abs());
-    [weight, l1(x.bias.view(), y.bias.view())]
+/// `[Σ|x − y|]` over the first tensor (the weights) and over the second (the biases) of
+/// layer `l` of two estimates of one layout, in the layout's order.
+fn l1_params(x: &Params, y: &Params, l: usize) -> [f64; 2] {
+    [0, 1].map(|t| l1(x.vector_view(l, t), y.vector_view(l, t)))
 }
 
 /// The exact diagonal of a batch as the reference of error measurements: in its compact
-/// form where it has one, and as parameter tensors made on first need otherwise.
+/// form where it has one, and as parameters made on first need otherwise.
 pub struct Reference<'l, 'p> {
     diagonal: Diagonal,
     linearization: &'l Linearization<'p>,
-    params: OnceCell<ParamTensors>,
+    params: OnceCell<Params>,
 }
 
 impl<'l, 'p> Reference<'l, 'p> {
@@ -150,7 +184,7 @@ impl<'l, 'p> Reference<'l, 'p> {
         &self.diagonal
     }
 
-    fn params(&self) -> &ParamTensors {
+    fn params(&self) -> &Params {
         self.params
             .get_or_init(|| self.diagonal.clone().into_params(self.linearization))
     }
@@ -166,16 +200,12 @@ impl<'l, 'p> Reference<'l, 'p> {
                     [units * inputs.sum(), units]
                 })
                 .collect(),
-            None => self
-                .params()
-                .iter()
-                .map(|layer| {
-                    [
-                        layer.weight.fold(0.0, |sum, &v| sum + v.abs()),
-                        sum_abs(layer.bias.view()),
-                    ]
-                })
-                .collect(),
+            None => {
+                let params = self.params();
+                (0..params.layers())
+                    .map(|l| [0, 1].map(|t| sum_abs(params.vector_view(l, t))))
+                    .collect()
+            }
         }
     }
 
@@ -197,26 +227,25 @@ impl<'l, 'p> Reference<'l, 'p> {
             _ => match (&reference, estimate) {
                 (Some(exact), Diagonal::Params(params)) => exact
                     .iter()
-                    .zip(params)
-                    .map(|((e, inputs), layer)| {
+                    .enumerate()
+                    .map(|(l, (e, inputs))| {
                         let weight = e
                             .iter()
-                            .zip(layer.weight.rows())
+                            .zip(params.tensor(l, 0).chunks(inputs.len().max(1)))
                             .map(|(&eo, row)| {
                                 row.iter()
                                     .zip(inputs)
                                     .fold(0.0, |sum, (&x, &a)| sum + (eo * a - x).abs())
                             })
                             .fold(0.0, |sum, row| sum + row);
-                        [weight, l1(*e, layer.bias.view())]
+                        [weight, l1(*e, params.vector_view(l, 1))]
                     })
                     .collect(),
                 _ => {
                     let estimate = estimate.clone().into_params(self.linearization);
-                    self.params()
-                        .iter()
-                        .zip(&estimate)
-                        .map(|(x, y)| l1_params(x, y))
+                    let exact = self.params();
+                    (0..exact.layers())
+                        .map(|l| l1_params(exact, &estimate, l))
                         .collect()
                 }
             },
@@ -250,12 +279,10 @@ mod tests {
         Problem::new(mlp, Loss::CrossEntropy, Reduction::Mean, inputs, targets).unwrap()
     }
 
-    /// The distances element by element, from the parameter tensors.
-    fn materialised(exact: &ParamTensors, estimate: &ParamTensors) -> Vec<[f64; 2]> {
-        exact
-            .iter()
-            .zip(estimate)
-            .map(|(x, y)| l1_params(x, y))
+    /// The distances element by element, from the parameters.
+    fn materialised(exact: &Params, estimate: &Params) -> Vec<[f64; 2]> {
+        (0..exact.layers())
+            .map(|l| l1_params(exact, estimate, l))
             .collect()
     }
 
@@ -267,17 +294,13 @@ mod tests {
         for batch in [1, 3] {
             let problem = problem(batch);
             let linearization = Linearization::new(&problem);
-            let exact = Method::exact().estimate_from(&linearization, &mut stream_rng(0, 0, 1));
+            let exact = Method::exact()
+                .estimate_from(&linearization, &mut stream_rng(0, 0, 1))
+                .unwrap();
             let exact_params = exact.clone().into_params(&linearization);
             let reference = Reference::new(exact, &linearization);
-            let sums: Vec<[f64; 2]> = exact_params
-                .iter()
-                .map(|l| {
-                    [
-                        l.weight.iter().map(|v| v.abs()).sum(),
-                        l.bias.iter().map(|v| v.abs()).sum(),
-                    ]
-                })
+            let sums: Vec<[f64; 2]> = (0..exact_params.layers())
+                .map(|l| [0, 1].map(|t| exact_params.tensor(l, t).iter().map(|v| v.abs()).sum()))
                 .collect();
             for (fast, slow) in reference.sum_abs().iter().zip(&sums) {
                 for p in 0..2 {
@@ -286,7 +309,9 @@ mod tests {
             }
             for name in ["hesscale", "kfac:3", "hutchinson:2", "grad_squared", "zero"] {
                 let method: Method = name.parse().unwrap();
-                let estimate = method.estimate_from(&linearization, &mut stream_rng(0, 0, 2));
+                let estimate = method
+                    .estimate_from(&linearization, &mut stream_rng(0, 0, 2))
+                    .unwrap();
                 let expected =
                     materialised(&exact_params, &estimate.clone().into_params(&linearization));
                 for (fast, slow) in reference.l1_distances(&estimate).iter().zip(&expected) {

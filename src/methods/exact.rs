@@ -5,22 +5,28 @@
 //!
 //! `diag(M_l) = diag(J_{L,l}ᵀ ∇²_z ℓ J_{L,l}) + Σ_{l<k<L−1} diag(J_{k,l}ᵀ diag(r_k) J_{k,l}) + r_l`
 //!
-//! with the Jacobians `J_{k,l} = ∂a_k/∂a_l`. Two ways compute it, both exact; each shape
-//! takes the one with fewer multiply-adds ([`Strategy::cheaper`]):
-//! * [`Strategy::Jacobians`]: per sample, the Jacobians `J_{k,l}` layer by layer downwards
+//! with the Jacobians `J_{k,l} = ∂a_k/∂a_l`. Three ways compute it, all exact:
+//! * [`Strategy::Tangents`], SPEC §2.1 as it stands and for any network: for each unit o of
+//!   each layer with parameters, the Hessian-vector product with respect to that layer's
+//!   output in the direction `e_o`, for all samples at once (the units' directions as the
+//!   rows of one tangent stack): up the layers above with the forward-tangent walk, the
+//!   loss's Hessian at the output, down again with the backward walk.
+//! * and for a multi-layer perceptron two fast paths, of which each shape takes the one with
+//!   fewer multiply-adds ([`Strategy::cheaper`]); each is tested against the first.
+//!   [`Strategy::Jacobians`]: per sample, the Jacobians `J_{k,l}` layer by layer downwards
 //!   (`J_{k,l} = J_{k,l+1} W_{l+1} Φ'_l`), and of each only the weighted column squares
 //!   `Σ_j r_k[j] J_{k,l}[j,i]²`. The output Jacobians are shared with the GGN methods. One
 //!   `w×w×w` product per pair of hidden layers at least two apart: cheapest for shallow nets.
-//! * [`Strategy::DenseHessians`]: per sample, the dense `M_l` of SPEC §1.2 backpropagated
+//!   [`Strategy::DenseHessians`]: per sample, the dense `M_l` of SPEC §1.2 backpropagated
 //!   (two `w×w×w` products per layer): cheapest for deep nets.
 
 use ndarray::{Array1, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::kernels::add_weighted_column_squares;
 use crate::nn::work::{gradient_work, weights, F64_BYTES};
-use crate::nn::{Linearization, ParamTensors, Problem};
+use crate::nn::{LayerRules, Linearization, OutputLoss, Params, PlainMlp, Problem};
 
 /// The exact diagonal, the reference of every study.
 pub const EXACT: MethodDef = MethodDef {
@@ -28,7 +34,7 @@ pub const EXACT: MethodDef = MethodDef {
     estimates: "the exact Hessian diagonal (per-sample Jacobians or dense Hessians of the pre-activations, whichever costs less)",
     cost: CostClass::Quadratic,
     draws: Draws::None,
-    estimate,
+    estimate: Estimate::FromLinearization(estimate),
     work,
     memory,
 };
@@ -40,15 +46,18 @@ fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng)
 /// How the exact pre-activation diagonals are computed (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// Per-sample Jacobians between hidden layers, downwards.
+    /// Per-sample Jacobians between hidden layers, downwards (a multi-layer perceptron).
     Jacobians,
-    /// Per-sample dense Hessians of the pre-activations, backpropagated.
+    /// Per-sample dense Hessians of the pre-activations, backpropagated (a multi-layer
+    /// perceptron).
     DenseHessians,
+    /// One Hessian-vector product per unit through the two walks (any network).
+    Tangents,
 }
 
 impl Strategy {
-    /// The multiply-adds per sample on a network with layer `widths` (input to output):
-    /// the matrix products only (both also need the gradient).
+    /// The multiply-adds per sample on a multi-layer perceptron with layer `widths` (input
+    /// to output): the matrix products only (each also needs the gradient).
     pub fn work_per_sample(self, widths: &[usize]) -> f64 {
         let w = |i: usize| widths[i] as f64;
         let layers = widths.len() - 1;
@@ -66,12 +75,17 @@ impl Strategy {
                     let lower = if l > 0 { w(l + 1) } else { 1.0 };
                     w(l + 2) * w(l + 2) * w(l + 1) + lower * w(l + 1) * w(l + 2)
                 }
+                Strategy::Tangents => {
+                    let above: f64 = (l + 2..=layers).map(|k| w(k) * w(k - 1)).sum();
+                    2.0 * w(l + 1) * above
+                }
             };
         }
         total
     }
 
-    /// The strategy with fewer multiply-adds for a network with layer `widths`.
+    /// The fast path with fewer multiply-adds for a multi-layer perceptron with layer
+    /// `widths`.
     pub fn cheaper(widths: &[usize]) -> Strategy {
         let jacobians = Strategy::Jacobians.work_per_sample(widths);
         let dense = Strategy::DenseHessians.work_per_sample(widths);
@@ -83,58 +97,99 @@ impl Strategy {
     }
 }
 
-/// The layer widths of a linearized network, input to output.
-fn widths(linearization: &Linearization) -> Vec<usize> {
-    let mlp = linearization.mlp();
-    let mut widths = vec![mlp.inputs()];
-    widths.extend(mlp.layers.iter().map(|layer| layer.outputs()));
-    widths
-}
-
-/// `D_l`, the exact diagonal of the per-sample Hessian w.r.t. every layer's
-/// pre-activations, `[N, out_l]` per layer, by the cheaper strategy for the shape.
+/// `D_l`, the exact diagonal of the per-sample Hessian w.r.t. the output of every layer
+/// with parameters (an MLP's pre-activations), `[N, out_l]` per layer: for a multi-layer
+/// perceptron by the cheaper of its fast paths for the shape, for any other network
+/// through the walks.
 pub fn preact_hessian_diags(linearization: &Linearization) -> Vec<Array2<f64>> {
-    preact_hessian_diags_by(linearization, Strategy::cheaper(&widths(linearization)))
+    let strategy = match linearization.plain() {
+        Some(_) => Strategy::cheaper(&linearization.mlp().widths()),
+        None => Strategy::Tangents,
+    };
+    preact_hessian_diags_by(linearization, strategy)
 }
 
-/// `D_l` by the given strategy.
+/// `D_l` by the given strategy (a fast path needs a multi-layer perceptron, and falls
+/// back to [`Strategy::Tangents`] for another network).
 pub fn preact_hessian_diags_by(
     linearization: &Linearization,
     strategy: Strategy,
 ) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let output_diag = problem.loss().hessian_diag(
-        linearization.output(),
-        problem.targets(),
-        problem.reduction(),
-    );
-    let hidden = linearization.depth() - 1;
+    let Some(plain) = linearization.plain() else {
+        return by_tangents(linearization);
+    };
+    let output_diag = linearization.loss().hessian_diag(linearization.output());
+    let hidden = plain.depth() - 1;
     let residuals: Vec<Array2<f64>> = (0..hidden)
-        .map(|l| linearization.curvatures(l) * &linearization.backward().hidden_grads[l])
+        .map(|l| plain.curvatures(l) * plain.hidden_grad(l))
         .collect();
     let mut diags = match strategy {
-        Strategy::Jacobians => by_jacobians(linearization, &residuals),
-        Strategy::DenseHessians => by_dense_hessians(linearization, &residuals),
+        Strategy::Jacobians => by_jacobians(linearization, &plain, &residuals),
+        Strategy::DenseHessians => by_dense_hessians(linearization, &plain, &residuals),
+        Strategy::Tangents => return by_tangents(linearization),
     };
     diags.push(output_diag);
     diags
 }
 
+/// Every layer's diagonal by [`Strategy::Tangents`]: for the layer with parameters at
+/// position k, the stack of unit tangents `e_o` at its output (row `o·N + n`: unit o of
+/// sample n), up the layers above ([`Linearization::walk_forward_tangent`]), `∇²_z ℓ` at
+/// the output, and down to k's output ([`Linearization::walk_backward`] with each layer's
+/// [`crate::nn::LayerRules::backprop_tangent`]); then `D[n, o]` is row `o·N + n`'s
+/// component o.
+pub fn by_tangents(linearization: &Linearization) -> Vec<Array2<f64>> {
+    let (samples, layers) = (linearization.batch_size(), linearization.layers());
+    let layout = linearization.mlp().params().layout();
+    layout
+        .layers()
+        .iter()
+        .map(|slot| {
+            let k = slot.layer;
+            let width = linearization.pass().output_of(k).ncols();
+            let mut units = Array2::zeros((width * samples, width));
+            for o in 0..width {
+                for n in 0..samples {
+                    units[[o * samples + n, o]] = 1.0;
+                }
+            }
+            let tangents =
+                linearization.walk_forward_tangent(k + 1, Some(units), width * samples, &[]);
+            let output_tangent = tangents.output().expect("the walk starts with a tangent");
+            let seed = linearization
+                .loss()
+                .hessian_vector_product(linearization.output(), output_tangent);
+            let at_output = linearization
+                .walk_backward(k + 1..layers, seed, |at, grad_tangent| {
+                    Some(at.layer().backprop_tangent(
+                        &at.point(),
+                        at.grad(),
+                        &grad_tangent,
+                        tangents.at(at.index()),
+                        &[],
+                    ))
+                })
+                .expect("every step goes on");
+            Array2::from_shape_fn((samples, width), |(n, o)| at_output[[o * samples + n, o]])
+        })
+        .collect()
+}
+
 /// The hidden layers' diagonals by [`Strategy::Jacobians`].
-fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+fn by_jacobians(
+    linearization: &Linearization,
+    plain: &PlainMlp,
+    residuals: &[Array2<f64>],
+) -> Vec<Array2<f64>> {
     let hidden = residuals.len();
     let output_terms: Vec<Array2<f64>> = linearization
         .output_jacobians()
         .iter()
+        .flatten()
         .map(|jacobian| {
-            problem.loss().gauss_newton_diag(
-                linearization.output(),
-                problem.targets(),
-                problem.reduction(),
-                jacobian,
-            )
+            linearization
+                .loss()
+                .gauss_newton_diag(linearization.output(), jacobian)
         })
         .collect();
     let mut diags = output_terms;
@@ -143,7 +198,7 @@ fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec
         let mut jacobians: Vec<Array2<f64>> = Vec::with_capacity(hidden);
         for l in (0..hidden).rev() {
             if l + 1 < hidden {
-                let step = &mlp.layers[l + 1].weight * &linearization.slopes(l).row(n);
+                let step = &plain.weight(l + 1) * &plain.slopes(l).row(n);
                 let mut next = Vec::with_capacity(jacobians.len() + 1);
                 next.extend(jacobians.iter().map(|j: &Array2<f64>| j.dot(&step)));
                 next.insert(0, step);
@@ -168,24 +223,21 @@ fn by_jacobians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec
 }
 
 /// The hidden layers' diagonals by [`Strategy::DenseHessians`].
-fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+fn by_dense_hessians(
+    linearization: &Linearization,
+    plain: &PlainMlp,
+    residuals: &[Array2<f64>],
+) -> Vec<Array2<f64>> {
     let samples = linearization.batch_size();
     let mut diags: Vec<Array2<f64>> = (0..residuals.len())
         .map(|l| Array2::zeros(residuals[l].raw_dim()))
         .collect();
     for n in 0..samples {
-        let mut hessian = problem.loss().hessian(
-            linearization.output(),
-            problem.targets(),
-            problem.reduction(),
-            n,
-        );
+        let mut hessian = linearization.loss().hessian(linearization.output(), n);
         for l in (0..residuals.len()).rev() {
-            let weight = &mlp.layers[l + 1].weight;
-            let above = hessian.dot(weight);
-            let slope = linearization.slopes(l).row(n);
+            let weight = plain.weight(l + 1);
+            let above = hessian.dot(&weight);
+            let slope = plain.slopes(l).row(n);
             let residual = residuals[l].row(n);
             let mut diag = diags[l].row_mut(n);
             if l > 0 {
@@ -198,7 +250,7 @@ fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -
                 diag.assign(&below.diag());
                 hessian = below;
             } else {
-                let columns: Array1<f64> = (weight * &above).sum_axis(Axis(0));
+                let columns: Array1<f64> = (&weight * &above).sum_axis(Axis(0));
                 for (((d, &c), &s), &r) in diag.iter_mut().zip(&columns).zip(slope).zip(residual) {
                     *d = s * c * s + r;
                 }
@@ -210,7 +262,7 @@ fn by_dense_hessians(linearization: &Linearization, residuals: &[Array2<f64>]) -
 
 /// The exact Hessian diagonal of every weight and bias of a problem (SPEC §1.1 applied to
 /// [`preact_hessian_diags`]).
-pub fn hessian_diag(problem: &Problem) -> ParamTensors {
+pub fn hessian_diag<L: OutputLoss>(problem: &Problem<L>) -> Params {
     let linearization = Linearization::new(problem);
     Diagonal::PerSample(preact_hessian_diags(&linearization)).into_params(&linearization)
 }
@@ -225,7 +277,7 @@ fn work(widths: &[usize], batch: usize, _draws: usize) -> f64 {
         Strategy::Jacobians => {
             *widths.last().expect("a network has an output") as f64 * weights(&widths[1..])
         }
-        Strategy::DenseHessians => 0.0,
+        Strategy::DenseHessians | Strategy::Tangents => 0.0,
     };
     gradient_work(widths, batch)
         + samples * (output_jacobians + strategy.work_per_sample(widths) + weights(widths))

@@ -1,16 +1,16 @@
 //! The exact diagonal of the generalized Gauss–Newton matrix (SPEC §2):
 //! `G_L = ∇²_z ℓ`, `G_{l−1} = Φ' W_lᵀ G_l W_l Φ'`, so `G_l = J_lᵀ ∇²_z ℓ J_l` with the
 //! output Jacobian `J_l = ∂z/∂a_l`. Its diagonal comes from the shared output Jacobians
-//! ([`Linearization::output_jacobians`], D rows per sample backpropagated with Jacobians
-//! only) and [`crate::nn::Loss::gauss_newton_diag`], without forming a D×D or width×width
-//! matrix.
+//! ([`Linearization::output_jacobians`], D rows per sample down the backward walk with
+//! Jacobians only) and [`crate::nn::OutputLoss::gauss_newton_diag`], without forming a D×D or
+//! width×width matrix.
 
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{forward_work, weights, F64_BYTES};
-use crate::nn::{Linearization, ParamTensors, Problem};
+use crate::nn::{Linearization, OutputLoss, Params, Problem};
 
 /// The exact GGN diagonal.
 pub const GGN: MethodDef = MethodDef {
@@ -18,7 +18,7 @@ pub const GGN: MethodDef = MethodDef {
     estimates: "the exact diagonal of the generalized Gauss-Newton matrix (output Jacobians backpropagated)",
     cost: CostClass::BackwardPerOutput,
     draws: Draws::None,
-    estimate,
+    estimate: Estimate::FromLinearization(estimate),
     work,
     memory,
 };
@@ -27,21 +27,22 @@ fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng)
     Diagonal::PerSample(preact_ggn_diags(linearization))
 }
 
-/// `diag(G_l)` per sample for every layer, `[N, out_l]`: `diag(J_lᵀ ∇²_z ℓ J_l)` below the
-/// output, the diagonal of `∇²_z ℓ` at it.
+/// `diag(G_l)` per sample for every layer with parameters, `[N, out_l]`:
+/// `diag(J_lᵀ ∇²_z ℓ J_l)` below the output, the diagonal of `∇²_z ℓ` at it.
 pub fn preact_ggn_diags(linearization: &Linearization) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let (loss, reduction, output) = (problem.loss(), problem.reduction(), linearization.output());
+    let (loss, output) = (linearization.loss(), linearization.output());
     linearization
         .output_jacobians()
         .iter()
-        .map(|jacobian| loss.gauss_newton_diag(output, problem.targets(), reduction, jacobian))
-        .chain([loss.hessian_diag(output, problem.targets(), reduction)])
+        .map(|jacobian| match jacobian {
+            Some(jacobian) => loss.gauss_newton_diag(output, jacobian),
+            None => loss.hessian_diag(output),
+        })
         .collect()
 }
 
 /// The exact GGN diagonal of every weight and bias of a problem.
-pub fn ggn_diag(problem: &Problem) -> ParamTensors {
+pub fn ggn_diag<L: OutputLoss>(problem: &Problem<L>) -> Params {
     let linearization = Linearization::new(problem);
     Diagonal::PerSample(preact_ggn_diags(&linearization)).into_params(&linearization)
 }

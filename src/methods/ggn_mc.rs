@@ -6,10 +6,9 @@
 use ndarray::{concatenate, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
-use crate::nn::linear::times;
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{forward_work, padded_rows, weights, F64_BYTES};
-use crate::nn::Linearization;
+use crate::nn::{LayerRules, Linearization, SquareRootFactor};
 
 /// The Monte-Carlo GGN diagonal.
 pub const GGN_MC: MethodDef = MethodDef {
@@ -17,85 +16,76 @@ pub const GGN_MC: MethodDef = MethodDef {
     estimates: "GGN diagonal, unbiased Monte-Carlo estimate from M sampled square-root columns",
     cost: CostClass::BackwardPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: |linearization, draws, rng| {
-        Diagonal::PerSample(sampled_preact_diags(linearization, draws, rng))
-    },
+    estimate: Estimate::WithSquareRootFactor(|linearization, factor, draws, rng| {
+        Diagonal::PerSample(sampled_preact_diags(linearization, factor, draws, rng))
+    }),
     work,
     memory,
 };
 
-/// The sampled GGN diagonal of every layer's pre-activations per sample,
+/// The sampled GGN diagonal at the output of every layer with parameters (an MLP's
+/// pre-activations) per sample,
 /// `D_l = Σ_m s_{l,m}²` (`[N, out_l]`), from `draws` draws of `rng` only. With fewer draws
 /// than outputs the M sampled columns are backpropagated themselves; otherwise each
 /// column is one of D directions per sample, so the draws are summed into an estimate of
-/// the output Hessian ([`crate::nn::Loss::sample_output_curvature`]) and pushed through
+/// the output Hessian ([`SquareRootFactor::sample_output_curvature`]) and pushed through
 /// the shared output Jacobians, which costs D columns however many draws there are. Both
 /// ways draw the same numbers in the same order and agree up to rounding.
 pub fn sampled_preact_diags(
     linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
     if draws < linearization.mlp().outputs() {
-        by_columns(linearization, draws, rng)
+        by_columns(linearization, factor, draws, rng)
     } else {
-        by_output_jacobians(linearization, draws, rng)
+        by_output_jacobians(linearization, factor, draws, rng)
     }
 }
 
-/// Backpropagate the stack of sampled columns (row `m·N + n`: draw m of sample n) with
-/// Jacobians only, `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`, squaring and summing at each layer.
+/// Backpropagate the stack of sampled columns (row `m·N + n`: draw m of sample n) down
+/// the backward walk with Jacobians only ([`crate::nn::LayerRules::backprop_rows`]; for an
+/// MLP `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`), squaring and summing at the output of each
+/// layer with parameters.
 fn by_columns(
     linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
     let samples = linearization.batch_size();
     let columns: Vec<Array2<f64>> = (0..draws)
-        .map(|_| {
-            problem.loss().sample_sqrt_hessian(
-                linearization.output(),
-                problem.reduction(),
-                draws,
-                rng,
-            )
-        })
+        .map(|_| factor.sample_sqrt_hessian(linearization.output(), draws, rng))
         .collect();
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
-    let mut stack = concatenate(Axis(0), &views).expect("columns share the output width");
-    let mut diags = vec![sum_of_squares_per_sample(&stack, samples)];
-    for l in (1..mlp.depth()).rev() {
-        stack = times(stack.view(), mlp.layers[l].weight.view());
-        let slopes = linearization.slopes(l - 1);
-        for (r, mut row) in stack.rows_mut().into_iter().enumerate() {
-            row *= &slopes.row(r % samples);
+    let stack = concatenate(Axis(0), &views).expect("columns share the output width");
+    let mut diags = vec![Array2::zeros((0, 0)); linearization.mlp().depth()];
+    linearization.walk_backward(0..linearization.layers(), stack, |at, stack| {
+        if let Some(slot) = at.slot() {
+            diags[slot] = sum_of_squares_per_sample(&stack, samples);
         }
-        diags.push(sum_of_squares_per_sample(&stack, samples));
-    }
-    diags.reverse();
+        at.has_below()
+            .then(|| at.layer().backprop_rows(&at.point(), &stack))
+    });
     diags
 }
 
 /// The sampled output curvature through the shared output Jacobians.
 fn by_output_jacobians(
     linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
-    let problem = linearization.problem();
-    let curvature = problem.loss().sample_output_curvature(
-        linearization.output(),
-        problem.reduction(),
-        draws,
-        rng,
-    );
+    let curvature = factor.sample_output_curvature(linearization.output(), draws, rng);
     linearization
         .output_jacobians()
         .iter()
-        .map(|jacobian| curvature.diag_through(jacobian))
-        .chain([curvature.diagonal()])
+        .map(|jacobian| match jacobian {
+            Some(jacobian) => curvature.diag_through(jacobian),
+            None => curvature.diagonal(),
+        })
         .collect()
 }
 
@@ -158,9 +148,15 @@ mod tests {
                 let problem = problem(loss, batch);
                 let linearization = Linearization::new(&problem);
                 for draws in [1, 2, 7] {
-                    let columns = by_columns(&linearization, draws, &mut stream_rng(1, 2, 3));
-                    let jacobians =
-                        by_output_jacobians(&linearization, draws, &mut stream_rng(1, 2, 3));
+                    let factor = problem.loss();
+                    let columns =
+                        by_columns(&linearization, factor, draws, &mut stream_rng(1, 2, 3));
+                    let jacobians = by_output_jacobians(
+                        &linearization,
+                        factor,
+                        draws,
+                        &mut stream_rng(1, 2, 3),
+                    );
                     for (a, b) in columns.iter().zip(&jacobians) {
                         let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
                         assert!(

@@ -1,13 +1,14 @@
 //! `grad_squared` (SPEC §2): the square of the reduced loss gradient, `g ⊙ g`, the
 //! second-moment statistic Adam uses. Not a per-sample quantity: the batch gradient is
 //! squared, so it scales with the square of the reduction factor (SPEC §2.2.7). For one
-//! sample `g_W = δ hᵀ`, so `g_W² = δ² ⊗ h²`: the per-sample form with `D = δ²`.
+//! sample `g_W = δ hᵀ`, so `g_W² = δ² ⊗ h²`: the per-sample form with `D = δ²` (for layers
+//! whose diagonal is such an outer product).
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{gradient_work, F64_BYTES};
-use crate::nn::{LayerParams, Linearization};
+use crate::nn::{LayerRules, Linearization};
 
 /// The squared gradient.
 pub const GRAD_SQUARED: MethodDef = MethodDef {
@@ -15,32 +16,24 @@ pub const GRAD_SQUARED: MethodDef = MethodDef {
     estimates: "the squared gradient g * g (Adam's second moment)",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate,
+    estimate: Estimate::FromLinearization(estimate),
     work: |widths, batch, _| gradient_work(widths, batch),
     memory: |widths, _, _| F64_BYTES * crate::nn::work::parameters(widths),
 };
 
 fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng) -> Diagonal {
-    let backward = linearization.backward();
-    if linearization.batch_size() == 1 {
+    let mlp = linearization.mlp();
+    let outer = mlp.layers().iter().all(LayerRules::diag_is_outer_product);
+    if linearization.batch_size() == 1 && outer {
+        let backward = linearization.backward();
         return Diagonal::PerSample(
-            backward
-                .preact_grads
+            mlp.params()
+                .layout()
+                .layers()
                 .iter()
-                .map(|delta| delta.mapv(|d| d * d))
+                .map(|slot| backward.at_output(slot.layer).mapv(|d| d * d))
                 .collect(),
         );
     }
-    let gradient = linearization
-        .mlp()
-        .param_gradient(linearization.pass(), backward);
-    Diagonal::Params(
-        gradient
-            .into_iter()
-            .map(|g| LayerParams {
-                weight: g.weight.mapv(|v| v * v),
-                bias: g.bias.mapv(|v| v * v),
-            })
-            .collect(),
-    )
+    Diagonal::Params(linearization.param_gradient().map(|v| v * v))
 }

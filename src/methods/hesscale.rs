@@ -1,14 +1,15 @@
-//! HesScale and its variants (SPEC §2): one backward pass that carries, next to the
+//! HesScale and its variants (SPEC §2): one backward walk that carries, next to the
 //! gradient `δ`, a diagonal curvature `d` with the off-diagonal terms dropped:
-//! `d_{l−1} = φ'(a_{l−1})² ⊙ (d_l (W_l∘W_l)) + φ''(a_{l−1}) ⊙ γ_{l−1}`.
+//! `d_{l−1} = φ'(a_{l−1})² ⊙ (d_l (W_l∘W_l)) + φ''(a_{l−1}) ⊙ γ_{l−1}` (each layer's half of
+//! it is that layer's rule, [`crate::nn::LayerRules::backprop_diag`]).
 //! `hesscale_gn` switches the residual term off; `bl89` starts from the elementwise output
 //! curvature. One implementation, three names.
 
 use ndarray::Array2;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{forward_work, weights, F64_BYTES};
-use crate::nn::Linearization;
+use crate::nn::{LayerRules, Linearization};
 
 /// HesScale: exact output curvature, off-diagonals dropped, residual kept.
 pub const HESSCALE: MethodDef = MethodDef {
@@ -16,7 +17,9 @@ pub const HESSCALE: MethodDef = MethodDef {
     estimates: "Hessian diagonal: exact output curvature, off-diagonals dropped, residual kept",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::HESSCALE),
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
+        recursion(linearization, HesScaleOptions::HESSCALE)
+    }),
     work,
     memory,
 };
@@ -27,7 +30,9 @@ pub const HESSCALE_GN: MethodDef = MethodDef {
     estimates: "GGN diagonal: hesscale without the residual term (>= 0)",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::HESSCALE_GN),
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
+        recursion(linearization, HesScaleOptions::HESSCALE_GN)
+    }),
     work,
     memory,
 };
@@ -39,7 +44,9 @@ pub const BL89: MethodDef = MethodDef {
         "Hessian diagonal: hesscale with log-softmax treated as elementwise (Becker & LeCun 1989)",
     cost: CostClass::Backward,
     draws: Draws::None,
-    estimate: |linearization, _, _| recursion(linearization, HesScaleOptions::BL89),
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
+        recursion(linearization, HesScaleOptions::BL89)
+    }),
     work,
     memory,
 };
@@ -49,7 +56,8 @@ pub const BL89: MethodDef = MethodDef {
 pub enum OutputCurvature {
     /// The exact diagonal of `∇²_z ℓ` (hesscale, hesscale_gn).
     Exact,
-    /// BL89's seed: log-softmax treated as elementwise ([`crate::nn::Loss::elementwise_hessian_diag`]).
+    /// BL89's seed: log-softmax treated as elementwise
+    /// ([`crate::nn::OutputLoss::elementwise_hessian_diag`]).
     Elementwise,
 }
 
@@ -80,53 +88,35 @@ impl HesScaleOptions {
     };
 }
 
-/// The HesScale-family estimate of the per-sample pre-activation curvature of every layer:
-/// from the output seed, one fused backward sweep per layer (`γ = δW` and `d(W∘W)`
-/// together, [`crate::nn::LayerParams::backprop_gradient_and_diag`]), so the method reads
-/// each weight once below the forward pass, as a gradient does.
+/// The HesScale-family estimate of the per-sample curvature at the output of every layer
+/// with parameters (an MLP's pre-activations): from the output seed, down the backward
+/// walk carrying the gradient and the diagonal curvature together, each layer's
+/// [`crate::nn::LayerRules::backprop_diag`] (through a Linear layer one fused sweep per
+/// sample, `γ = δW` and `d(W∘W)` together, so the method reads each weight once below the
+/// forward pass, as a gradient does).
 pub fn recursion(linearization: &Linearization, options: HesScaleOptions) -> Diagonal {
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
+    let loss = linearization.loss();
     let output = linearization.output();
-    let mut preact_grad = problem
-        .loss()
-        .gradient(output, problem.targets(), problem.reduction());
-    let mut preact_diag = match options.output {
-        OutputCurvature::Exact => {
-            problem
-                .loss()
-                .hessian_diag(output, problem.targets(), problem.reduction())
-        }
-        OutputCurvature::Elementwise => {
-            problem
-                .loss()
-                .elementwise_hessian_diag(output, problem.targets(), problem.reduction())
-        }
+    let grad = loss.gradient(output);
+    let diag = match options.output {
+        OutputCurvature::Exact => loss.hessian_diag(output),
+        OutputCurvature::Elementwise => loss.elementwise_hessian_diag(output),
     };
-    let mut diagonals = Vec::with_capacity(mlp.depth());
-    for l in (1..mlp.depth()).rev() {
-        let (hidden_grad, hidden_diag) =
-            mlp.layers[l].backprop_gradient_and_diag(&preact_grad, &preact_diag);
-        let slope = linearization.slopes(l - 1);
-        let mut below = Array2::zeros(hidden_diag.raw_dim());
-        ndarray::Zip::from(&mut below)
-            .and(slope)
-            .and(&hidden_diag)
-            .and(linearization.curvatures(l - 1))
-            .and(&hidden_grad)
-            .for_each(|d, &s, &c, &k, &g| {
-                let gauss_newton = s * s * c;
-                *d = if options.residual {
-                    gauss_newton + k * g
-                } else {
-                    gauss_newton
-                };
+    let mut diagonals = vec![Array2::zeros((0, 0)); linearization.mlp().depth()];
+    linearization.walk_backward(
+        0..linearization.layers(),
+        (grad, diag),
+        |at, (grad, diag)| {
+            let below = at.has_below().then(|| {
+                at.layer()
+                    .backprop_diag(&at.point(), &grad, &diag, options.residual)
             });
-        diagonals.push(std::mem::replace(&mut preact_diag, below));
-        preact_grad = slope * &hidden_grad;
-    }
-    diagonals.push(preact_diag);
-    diagonals.reverse();
+            if let Some(slot) = at.slot() {
+                diagonals[slot] = diag;
+            }
+            below
+        },
+    );
     Diagonal::PerSample(diagonals)
 }
 

@@ -7,7 +7,7 @@
 //! tangents (row `m·N + n`: direction m, sample n), so every step is one matrix product
 //! with M·N rows rather than M products of N rows. The directions are kept as sign bits
 //! and never expanded into parameter-shaped tensors: per layer l, Pearlmutter's R-op
-//! (as [`crate::nn::Problem::hessian_vector_product`]) reads
+//! (as [`crate::nn::Linearization::hessian_vector_products`]) reads
 //! * forward: `ȧ_l = ḣ_{l−1} W_lᵀ + h_{l−1} V_lᵀ + v_{b,l}`, `ḣ_l = φ'(a_l) ⊙ ȧ_l`;
 //! * output: `δ̇_L = ∇²_z ℓ · ȧ_L`;
 //! * backward: `(Hv)_{W_l} = δ̇_lᵀ h_{l−1} + δ_lᵀ ḣ_{l−1}`, `(Hv)_{b_l} = Σ_n δ̇_l`,
@@ -17,15 +17,17 @@
 //! estimate of each weight is accumulated over the directions in order as its `(Hv)` is
 //! formed, one row of the weight at a time.
 
+use std::sync::Arc;
+
 use multiversion::multiversion;
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use ndarray_rand::rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::linear::{affine, times};
 use crate::nn::work::{gradient_work, padded_rows, parameters, weights, F64_BYTES};
-use crate::nn::{LayerParams, Linearization, ParamTensors};
+use crate::nn::{Linearization, ParamLayout, Params, PlainMlp};
 
 /// AdaHessian's estimator.
 pub const HUTCHINSON: MethodDef = MethodDef {
@@ -33,14 +35,14 @@ pub const HUTCHINSON: MethodDef = MethodDef {
     estimates: "Hessian diagonal magnitude: AdaHessian's mean of |v * Hv| over M Rademacher v",
     cost: CostClass::HvpPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: |linearization, draws, rng| {
+    estimate: Estimate::FromLinearization(|linearization, draws, rng| {
         Diagonal::Params(hessian_diag_estimate(
             linearization,
             draws,
             Estimator::AbsoluteValue,
             rng,
         ))
-    },
+    }),
     work,
     memory,
 };
@@ -51,14 +53,14 @@ pub const HUTCHINSON_SIGNED: MethodDef = MethodDef {
     estimates: "Hessian diagonal, unbiased: mean of v * Hv over M Rademacher v",
     cost: CostClass::HvpPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: |linearization, draws, rng| {
+    estimate: Estimate::FromLinearization(|linearization, draws, rng| {
         Diagonal::Params(hessian_diag_estimate(
             linearization,
             draws,
             Estimator::Signed,
             rng,
         ))
-    },
+    }),
     work,
     memory,
 };
@@ -232,31 +234,27 @@ impl SignedSums {
     }
 }
 
-/// Overwrite `direction` with a Rademacher vector (±1 with probability ½ each), drawn
-/// layer by layer, weight (row-major) before bias. Each 64-bit draw of `rng` gives 64
-/// signs, lowest bit first (bit 1 → +1, bit 0 → −1): one direction of [`Directions`].
-pub fn fill_rademacher(direction: &mut [LayerParams], rng: &mut ChaCha8Rng) {
+/// Overwrite `direction` with a Rademacher vector (±1 with probability ½ each), drawn in
+/// the parameters' order (layer by layer, weight row-major before bias). Each 64-bit draw
+/// of `rng` gives 64 signs, lowest bit first (bit 1 → +1, bit 0 → −1): one direction of
+/// [`Directions`].
+pub fn fill_rademacher(direction: &mut Params, rng: &mut ChaCha8Rng) {
     let mut bits = 0u64;
     let mut bits_left = 0u32;
-    for layer in direction {
-        for value in layer.weight.iter_mut().chain(layer.bias.iter_mut()) {
-            if bits_left == 0 {
-                bits = rng.next_u64();
-                bits_left = u64::BITS;
-            }
-            *value = if bits & 1 == 1 { 1.0 } else { -1.0 };
-            bits >>= 1;
-            bits_left -= 1;
+    for value in direction.values_mut() {
+        if bits_left == 0 {
+            bits = rng.next_u64();
+            bits_left = u64::BITS;
         }
+        *value = if bits & 1 == 1 { 1.0 } else { -1.0 };
+        bits >>= 1;
+        bits_left -= 1;
     }
 }
 
-/// A Rademacher vector shaped like the parameters (see [`fill_rademacher`]).
-pub fn rademacher_like(params: &[LayerParams], rng: &mut ChaCha8Rng) -> ParamTensors {
-    let mut direction: ParamTensors = params
-        .iter()
-        .map(|layer| LayerParams::zeros(layer.outputs(), layer.inputs()))
-        .collect();
+/// A Rademacher vector in `layout` (see [`fill_rademacher`]).
+pub fn rademacher_like(layout: &Arc<ParamLayout>, rng: &mut ChaCha8Rng) -> Params {
+    let mut direction = Params::zeros(layout);
     fill_rademacher(&mut direction, rng);
     direction
 }
@@ -641,51 +639,98 @@ fn values(array: &Array2<f64>) -> &[f64] {
     array.as_slice().expect("fresh arrays are row-major")
 }
 
-/// The Hutchinson estimate of every weight and bias diagonal from `draws` Rademacher
-/// directions drawn from `rng` (see the module documentation).
+/// The Hutchinson estimate of every parameter's diagonal from `draws` Rademacher
+/// directions drawn from `rng` (see the module documentation): for a multi-layer
+/// perceptron by its fast path ([`by_sign_bits`]), for any other network through the walks
+/// ([`by_walks`]); both draw the same directions.
 pub fn hessian_diag_estimate(
     linearization: &Linearization,
     draws: usize,
     estimator: Estimator,
     rng: &mut ChaCha8Rng,
-) -> ParamTensors {
+) -> Params {
+    match linearization.plain() {
+        Some(plain) => by_sign_bits(linearization, &plain, draws, estimator, rng),
+        None => by_walks(linearization, draws, estimator, rng),
+    }
+}
+
+/// The estimate through the two walks: the directions as flat vectors
+/// ([`rademacher_like`]), their Hessian-vector products
+/// ([`Linearization::hessian_vector_products`]), and the mean over the directions of
+/// `|v ⊙ Hv|` or `v ⊙ Hv`, parameter by parameter.
+pub fn by_walks(
+    linearization: &Linearization,
+    draws: usize,
+    estimator: Estimator,
+    rng: &mut ChaCha8Rng,
+) -> Params {
+    let layout = linearization.mlp().params().layout();
+    let directions: Vec<Params> = (0..draws).map(|_| rademacher_like(layout, rng)).collect();
+    let products = linearization.hessian_vector_products(&directions.iter().collect::<Vec<_>>());
+    let mut sums = vec![0.0; layout.len()];
+    for (direction, product) in directions.iter().zip(&products) {
+        for ((sum, &v), &hv) in sums
+            .iter_mut()
+            .zip(direction.values())
+            .zip(product.values())
+        {
+            *sum += match estimator {
+                Estimator::AbsoluteValue => hv.abs(),
+                Estimator::Signed => v * hv,
+            };
+        }
+    }
+    let weight_of_draw = 1.0 / draws as f64;
+    Params::from_values(
+        layout,
+        sums.into_iter().map(|s| s * weight_of_draw).collect(),
+    )
+}
+
+/// The fast path of a multi-layer perceptron: the directions as sign bits, all M products
+/// as the rows of one tangent stack, register-blocked kernels (see the module
+/// documentation); the same numbers as [`by_walks`] up to rounding.
+pub fn by_sign_bits(
+    linearization: &Linearization,
+    plain: &PlainMlp,
+    draws: usize,
+    estimator: Estimator,
+    rng: &mut ChaCha8Rng,
+) -> Params {
     assert!(draws >= 1, "at least one draw");
-    let problem = linearization.problem();
-    let mlp = problem.mlp();
-    let depth = mlp.depth();
+    let depth = plain.depth();
     let samples = linearization.batch_size();
     let stack = Stack { draws, samples };
-    let mut slots = Vec::with_capacity(depth);
-    let mut start = 0;
-    for layer in &mlp.layers {
-        slots.push(LayerSlot {
-            weight: start,
-            outputs: layer.outputs(),
-            inputs: layer.inputs(),
-        });
-        start += layer.len();
-    }
-    let directions = Directions::draw(start, draws, rng);
-    let backward = linearization.backward();
-    let inputs = &linearization.pass().inputs;
+    let layout = linearization.mlp().params().layout();
+    let slots: Vec<LayerSlot> = layout
+        .layers()
+        .iter()
+        .map(|slot| LayerSlot {
+            weight: slot.range.start,
+            outputs: slot.tensors[0].shape[0],
+            inputs: slot.tensors[0].shape[1],
+        })
+        .collect();
+    let directions = Directions::draw(layout.len(), draws, rng);
 
     // Forward: `ȧ_l` of every layer and `ḣ_l` of every hidden layer.
     let mut preact_tangents: Vec<Array2<f64>> = Vec::with_capacity(depth);
     let mut hidden_tangents: Vec<Array2<f64>> = Vec::with_capacity(depth - 1);
-    for (l, layer) in mlp.layers.iter().enumerate() {
+    for (l, &slot) in slots.iter().enumerate() {
         let mut tangent = match hidden_tangents.last() {
-            Some(below) => affine(below.view(), layer.weight.view(), None),
-            None => Array2::zeros((draws * samples, layer.outputs())),
+            Some(below) => affine(below.view(), plain.weight(l), None),
+            None => Array2::zeros((draws * samples, slot.outputs)),
         };
         add_direction_inputs(
             &directions,
-            slots[l],
+            slot,
             stack,
-            values(&inputs[l]),
+            values(plain.input(l)),
             tangent.as_slice_mut().expect("fresh arrays are row-major"),
         );
         if l + 1 < depth {
-            let slopes = linearization.slopes(l);
+            let slopes = plain.slopes(l);
             let mut hidden = tangent.clone();
             for (r, mut row) in hidden.rows_mut().into_iter().enumerate() {
                 row *= &slopes.row(r % samples);
@@ -696,18 +741,16 @@ pub fn hessian_diag_estimate(
     }
 
     // Backward: `δ̇_l` from the output down, each layer's products summed as they form.
-    let mut delta_tangent = problem.loss().hessian_vector_product(
-        linearization.output(),
-        problem.targets(),
-        problem.reduction(),
-        &preact_tangents[depth - 1],
-    );
+    let mut delta_tangent = linearization
+        .loss()
+        .hessian_vector_product(linearization.output(), &preact_tangents[depth - 1]);
     let weight_of_draw = 1.0 / draws as f64;
-    let mut estimate = Vec::with_capacity(depth);
+    let mut estimate = linearization.mlp().zeros_like_params();
     for l in (0..depth).rev() {
         let slot = slots[l];
-        let mut weight_sums = Array2::zeros((slot.outputs, slot.inputs));
-        let mut bias_sums = Array1::zeros(slot.outputs);
+        let (weight_sums, bias_sums) = estimate
+            .layer_mut(l)
+            .split_at_mut(slot.outputs * slot.inputs);
         accumulate(
             &directions,
             estimator,
@@ -715,35 +758,29 @@ pub fn hessian_diag_estimate(
             stack,
             &LayerTerms {
                 delta_tangent: values(&delta_tangent),
-                delta: values(&backward.preact_grads[l]),
-                inputs: values(&inputs[l]),
+                delta: values(plain.preact_grad(l)),
+                inputs: values(plain.input(l)),
                 input_tangent: l
                     .checked_sub(1)
                     .map(|below| values(&hidden_tangents[below])),
             },
-            weight_sums
-                .as_slice_mut()
-                .expect("fresh arrays are row-major"),
-            bias_sums
-                .as_slice_mut()
-                .expect("fresh arrays are contiguous"),
+            weight_sums,
+            bias_sums,
         );
-        estimate.push(LayerParams {
-            weight: weight_sums * weight_of_draw,
-            bias: bias_sums * weight_of_draw,
-        });
+        for sum in estimate.layer_mut(l) {
+            *sum *= weight_of_draw;
+        }
         if l > 0 {
-            let mut hidden = times(delta_tangent.view(), mlp.layers[l].weight.view());
+            let mut hidden = times(delta_tangent.view(), plain.weight(l));
             add_direction_gradients(
                 &directions,
                 slot,
                 stack,
-                values(&backward.preact_grads[l]),
+                values(plain.preact_grad(l)),
                 hidden.as_slice_mut().expect("fresh arrays are row-major"),
             );
-            let (slopes, curvatures) =
-                (linearization.slopes(l - 1), linearization.curvatures(l - 1));
-            let gradient = &backward.hidden_grads[l - 1];
+            let (slopes, curvatures) = (plain.slopes(l - 1), plain.curvatures(l - 1));
+            let gradient = plain.hidden_grad(l - 1);
             let below = &preact_tangents[l - 1];
             for (r, (mut row, tangent)) in
                 hidden.rows_mut().into_iter().zip(below.rows()).enumerate()
@@ -759,7 +796,6 @@ pub fn hessian_diag_estimate(
             delta_tangent = hidden;
         }
     }
-    estimate.reverse();
     estimate
 }
 
@@ -784,21 +820,26 @@ fn memory(widths: &[usize], batch: usize, draws: usize) -> f64 {
 mod tests {
     use super::*;
 
+    /// The layout of Linear layers of these (outputs, inputs).
+    fn linear_layout(shapes: &[(usize, usize)]) -> Arc<ParamLayout> {
+        Arc::new(ParamLayout::new(shapes.iter().enumerate().map(
+            |(l, &(outputs, inputs))| {
+                (
+                    2 * l,
+                    vec![("weight", vec![outputs, inputs]), ("bias", vec![outputs])],
+                )
+            },
+        )))
+    }
+
     #[test]
     fn each_draw_gives_64_signs_lowest_bit_first_across_layers() {
-        let shapes = [(3, 30), (7, 3)];
-        let params: ParamTensors = shapes
-            .iter()
-            .map(|&(outputs, inputs)| LayerParams::zeros(outputs, inputs))
-            .collect();
+        let layout = linear_layout(&[(3, 30), (7, 3)]);
         let mut rng = crate::rng::stream_rng(1, 2, 3);
         let mut reference = crate::rng::stream_rng(1, 2, 3);
         for _ in 0..2 {
-            let direction = rademacher_like(&params, &mut rng);
-            let values: Vec<f64> = direction
-                .iter()
-                .flat_map(|layer| layer.weight.iter().chain(&layer.bias).copied())
-                .collect();
+            let direction = rademacher_like(&layout, &mut rng);
+            let values = direction.values();
             assert_eq!(values.len(), 3 * 30 + 3 + 7 * 3 + 7);
             for chunk in values.chunks(64) {
                 let bits = reference.next_u64();
@@ -811,18 +852,11 @@ mod tests {
 
     #[test]
     fn the_bit_directions_are_the_rademacher_vectors_of_the_same_stream() {
-        let params: ParamTensors = [(5, 13), (70, 5), (2, 70)]
-            .iter()
-            .map(|&(outputs, inputs)| LayerParams::zeros(outputs, inputs))
-            .collect();
-        let count: usize = params.iter().map(LayerParams::len).sum();
-        let directions = Directions::draw(count, 3, &mut crate::rng::stream_rng(4, 5, 6));
+        let layout = linear_layout(&[(5, 13), (70, 5), (2, 70)]);
+        let directions = Directions::draw(layout.len(), 3, &mut crate::rng::stream_rng(4, 5, 6));
         let mut rng = crate::rng::stream_rng(4, 5, 6);
         for m in 0..3 {
-            let vector: Vec<f64> = rademacher_like(&params, &mut rng)
-                .iter()
-                .flat_map(|layer| layer.weight.iter().chain(&layer.bias).copied())
-                .collect();
+            let vector = rademacher_like(&layout, &mut rng).values().to_vec();
             for (k, &value) in vector.iter().enumerate() {
                 assert_eq!(directions.sign(m, k), value, "direction {m}, parameter {k}");
                 assert_eq!(

@@ -7,8 +7,8 @@ use ndarray::Axis;
 use rand_chacha::ChaCha8Rng;
 
 use crate::methods::diagonal::KroneckerFactors;
-use crate::methods::{ggn_mc, CostClass, Diagonal, Draws, MethodDef};
-use crate::nn::Linearization;
+use crate::methods::{ggn_mc, CostClass, Diagonal, Draws, Estimate, MethodDef};
+use crate::nn::{Linearization, SquareRootFactor};
 
 /// The diagonal of the KFAC factors.
 pub const KFAC: MethodDef = MethodDef {
@@ -16,17 +16,22 @@ pub const KFAC: MethodDef = MethodDef {
     estimates: "GGN diagonal: diagonal of the KFAC factors G_oo * A_ii from M Monte-Carlo columns",
     cost: CostClass::BackwardPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate,
+    estimate: Estimate::WithSquareRootFactor(estimate),
     work: ggn_mc::work,
     memory: ggn_mc::memory,
 };
 
 /// `G_oo = Σ_n D_n[o]` from the sampled per-sample diagonals of ggn_mc (its own draws),
 /// `A_ii = (1/N) Σ_n h_{n,i}²`.
-fn estimate(linearization: &Linearization, draws: usize, rng: &mut ChaCha8Rng) -> Diagonal {
+fn estimate(
+    linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
+    draws: usize,
+    rng: &mut ChaCha8Rng,
+) -> Diagonal {
     let samples = linearization.batch_size() as f64;
     Diagonal::Kronecker(
-        ggn_mc::sampled_preact_diags(linearization, draws, rng)
+        ggn_mc::sampled_preact_diags(linearization, factor, draws, rng)
             .iter()
             .zip(linearization.squared_inputs())
             .map(|(diag, squared)| KroneckerFactors {

@@ -1,10 +1,11 @@
 //! The Hessian-diagonal methods of SPEC §2. Each method's file declares everything about
 //! itself in one [`MethodDef`] (its name, whether it takes Monte-Carlo draws, what it
 //! estimates, its cost class, its work and memory estimates, and its estimate from a
-//! [`Linearization`]); [`REGISTRY`] lists them, and everything else (parsing, `list`,
-//! `all`, memory checks, the cost caps) asks the registry. A method only composes the layer
-//! and loss rules of `crate::nn`; a variant is a parameter (hesscale_gn is hesscale
-//! without the residual term, bl89 is hesscale with another output seed).
+//! [`Linearization`], with what it needs of the loss); [`REGISTRY`] lists them, and
+//! everything else (parsing, `list`, `all`, memory checks, the cost caps, which losses a
+//! method serves) asks the registry. A method only composes the layer and loss rules of
+//! `crate::nn`; a variant is a parameter (hesscale_gn is hesscale without the residual
+//! term, bl89 is hesscale with another output seed).
 
 pub mod diagonal;
 pub mod exact;
@@ -25,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::nn::{Linearization, ParamTensors, Problem};
+use crate::nn::{Linearization, LossKind, Need, Params, Problem, SquareRootFactor};
 pub use diagonal::Diagonal;
 
 /// Every method, in the order `list`, `all` and the output files use.
@@ -71,8 +72,29 @@ pub enum Draws {
 }
 
 /// A method's estimate from the shared linearization of a batch, drawing (if stochastic)
-/// `draws` samples from the method's own random stream only.
-pub type EstimateFn = fn(&Linearization, usize, &mut ChaCha8Rng) -> Diagonal;
+/// `draws` samples from the method's own random stream only. The variant is the method's
+/// declaration of what it needs of the loss at the output beyond its value, gradient and
+/// Hessian (every loss gives those): a loss that lacks it is refused with a one-line
+/// error made from this declaration ([`Method::needs`], [`crate::nn::Lack`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Estimate {
+    /// Nothing more.
+    FromLinearization(fn(&Linearization, usize, &mut ChaCha8Rng) -> Diagonal),
+    /// A square-root factor of the output Hessian ([`Need::SquareRootFactor`]).
+    WithSquareRootFactor(
+        fn(&Linearization, &dyn SquareRootFactor, usize, &mut ChaCha8Rng) -> Diagonal,
+    ),
+}
+
+impl Estimate {
+    /// What the estimate needs of the loss beyond value, gradient and Hessian.
+    pub fn needs(self) -> &'static [Need] {
+        match self {
+            Estimate::FromLinearization(_) => &[],
+            Estimate::WithSquareRootFactor(_) => &[Need::SquareRootFactor],
+        }
+    }
+}
 
 /// An estimate of one call's size from the layer widths (input to output), the batch size
 /// and the draws: multiply-adds for [`MethodDef::work`], bytes for [`MethodDef::memory`].
@@ -89,8 +111,8 @@ pub struct MethodDef {
     pub cost: CostClass,
     /// Whether it takes Monte-Carlo draws, and with which counts `all` includes it.
     pub draws: Draws,
-    /// The estimate.
-    pub estimate: EstimateFn,
+    /// The estimate, and what it needs of the loss.
+    pub estimate: Estimate,
     /// The estimated multiply-adds of one call on its own (forward pass included), the
     /// measure behind `cost --max-work`.
     pub work: SizeFn,
@@ -262,19 +284,52 @@ impl Method {
         REGISTRY.iter().map(|&def| Method::of(def).info()).collect()
     }
 
-    /// The method's estimate from a shared linearization (see [`MethodDef::estimate`]).
-    /// Stochastic methods draw from `rng` only; the others ignore it.
-    pub fn estimate_from(self, linearization: &Linearization, rng: &mut ChaCha8Rng) -> Diagonal {
-        (self.def.estimate)(linearization, self.draws, rng)
+    /// What the method needs of the loss at the output beyond value, gradient and Hessian.
+    pub fn needs(self) -> &'static [Need] {
+        self.def.estimate.needs()
     }
 
-    /// The method's diagonal estimate for a whole batch on its own, shaped like the
-    /// parameters: a linearization of the problem, the estimate, and the parameter
-    /// tensors it stands for.
-    pub fn estimate(self, problem: &Problem, rng: &mut ChaCha8Rng) -> ParamTensors {
+    /// An error (one line, made from [`Method::needs`]) if the method cannot run on a loss
+    /// of `kind`.
+    pub fn serves(self, kind: &impl LossKind) -> Result<()> {
+        match kind.unserved(self.needs()) {
+            Some((need, lack)) => Err(lack.error(self, need)),
+            None => Ok(()),
+        }
+    }
+
+    /// The method's estimate from a shared linearization (see [`MethodDef::estimate`]).
+    /// Stochastic methods draw from `rng` only; the others ignore it. An error if the
+    /// loss lacks what the method needs.
+    pub fn estimate_from(
+        self,
+        linearization: &Linearization,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Diagonal> {
+        match self.def.estimate {
+            Estimate::FromLinearization(estimate) => Ok(estimate(linearization, self.draws, rng)),
+            Estimate::WithSquareRootFactor(estimate) => {
+                match linearization.loss().square_root_factor() {
+                    Ok(factor) => Ok(estimate(linearization, factor, self.draws, rng)),
+                    Err(lack) => Err(lack.error(self, Need::SquareRootFactor)),
+                }
+            }
+        }
+    }
+
+    /// The method's diagonal estimate for a whole batch of a supervised problem on its
+    /// own, shaped like the parameters: a linearization of the problem, the estimate, and
+    /// the parameter tensors it stands for. A supervised loss serves every method (it is
+    /// its own square-root factor); for any other loss, see [`Method::estimate_from`].
+    pub fn estimate(self, problem: &Problem, rng: &mut ChaCha8Rng) -> Params {
         let linearization = Linearization::new(problem);
-        self.estimate_from(&linearization, rng)
-            .into_params(&linearization)
+        let diagonal = match self.def.estimate {
+            Estimate::FromLinearization(estimate) => estimate(&linearization, self.draws, rng),
+            Estimate::WithSquareRootFactor(estimate) => {
+                estimate(&linearization, problem.loss(), self.draws, rng)
+            }
+        };
+        diagonal.into_params(&linearization)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use crate::methods::{CostClass, Diagonal, Draws, MethodDef};
+use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 
 /// Zero everywhere: a scale reference.
 pub const ZERO: MethodDef = MethodDef {
@@ -11,17 +11,21 @@ pub const ZERO: MethodDef = MethodDef {
     estimates: "zero everywhere: a scale reference",
     cost: CostClass::None,
     draws: Draws::None,
-    estimate: |linearization, _, _| {
+    estimate: Estimate::FromLinearization(|linearization, _, _| {
         let samples = linearization.batch_size();
         Diagonal::PerSample(
             linearization
-                .pass()
-                .preacts
+                .mlp()
+                .params()
+                .layout()
+                .layers()
                 .iter()
-                .map(|preacts| Array2::zeros((samples, preacts.ncols())))
+                .map(|slot| {
+                    Array2::zeros((samples, linearization.pass().output_of(slot.layer).ncols()))
+                })
                 .collect(),
         )
-    },
+    }),
     work: |_, _, _| 0.0,
     memory: |_, _, _| 0.0,
 };

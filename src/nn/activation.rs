@@ -1,35 +1,26 @@
 //! Elementwise activations φ with their first and second derivatives side by side
-//! (SPEC §1). Each rule takes the pre-activation `a`; the derivatives are written in terms
-//! of `h = φ(a)` where that is the usual form.
+//! (SPEC §1), and the activation layer's rules ([`ActivationLayer`]). Each rule takes the
+//! pre-activation `a`; the derivatives are written in terms of `h = φ(a)` where that is
+//! the usual form.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::Array2;
+use ndarray::{Array2, Zip};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::nn::layer::{LayerCache, LayerRules, Point};
 
 /// Slope of `leaky_relu` for negative inputs (PyTorch's default).
 pub const LEAKY_RELU_SLOPE: f64 = 0.01;
 
 /// An elementwise activation function between two Linear layers.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
 pub enum Activation {
     #[default]
     Tanh,
@@ -103,7 +94,7 @@ impl Activation {
     }
 
     /// φ'(a).
-    /// tanh: 1 − h²; sigmoid: h(1 − h); relu: [a > 0]; leaky_relu: 1 or 0.01;
+    /// tanh: 1 − h²; sigmoid: h(1 − h); relu: `[a > 0]`; leaky_relu: 1 or 0.01;
     /// elu: 1 or eᵃ (a ≤ 0); softplus: σ(a); identity: 1. At a = 0 the PyTorch conventions
     /// hold: relu' = 0, leaky_relu' = 0.01, elu takes the exponential branch (SPEC §1).
     pub fn first_derivative(self, a: f64) -> f64 {
@@ -199,15 +190,188 @@ impl Activation {
     pub fn forward(self, preacts: &Array2<f64>) -> Array2<f64> {
         preacts.mapv(|a| self.value(a))
     }
+}
 
-    /// φ'(a) for every element.
-    pub fn first_derivatives(self, preacts: &Array2<f64>) -> Array2<f64> {
-        preacts.mapv(|a| self.first_derivative(a))
+/// An activation as a layer of a network: φ elementwise on `width` units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActivationLayer {
+    pub activation: Activation,
+    pub width: usize,
+}
+
+impl ActivationLayer {
+    /// `φ′(a)` and `φ″(a)` of the point: as the layer cached them, or made afresh for a
+    /// point without them.
+    fn derivatives<'a>(&self, at: &Point<'a>) -> (Cow<'a, Array2<f64>>, Cow<'a, Array2<f64>>) {
+        match at.cache {
+            LayerCache::Elementwise { first, second } => {
+                (Cow::Borrowed(first), Cow::Borrowed(second))
+            }
+            LayerCache::Nothing => {
+                let (first, second) = self.derivatives_of(at.input, at.output);
+                (Cow::Owned(first), Cow::Owned(second))
+            }
+        }
     }
 
-    /// φ''(a) for every element.
-    pub fn second_derivatives(self, preacts: &Array2<f64>) -> Array2<f64> {
-        preacts.mapv(|a| self.second_derivative(a))
+    /// `φ′(a)` and `φ″(a)` from `a` and the value `h = φ(a)` the forward pass computed
+    /// ([`Activation::derivatives`]).
+    fn derivatives_of(
+        &self,
+        input: &Array2<f64>,
+        output: &Array2<f64>,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let mut first = Array2::zeros(input.raw_dim());
+        let mut second = Array2::zeros(input.raw_dim());
+        Zip::from(&mut first)
+            .and(&mut second)
+            .and(input)
+            .and(output)
+            .for_each(|s, c, &a, &h| (*s, *c) = self.activation.derivatives(a, h));
+        (first, second)
+    }
+}
+
+/// `values[r] ⊙ per_sample[r mod N]` for a row-stack (N = rows of `per_sample`).
+fn times_per_sample(values: &Array2<f64>, per_sample: &Array2<f64>) -> Array2<f64> {
+    if values.nrows() == per_sample.nrows() {
+        return per_sample * values;
+    }
+    let samples = per_sample.nrows();
+    let mut product = values.clone();
+    for (r, mut row) in product.rows_mut().into_iter().enumerate() {
+        row *= &per_sample.row(r % samples);
+    }
+    product
+}
+
+impl LayerRules for ActivationLayer {
+    fn inputs(&self) -> usize {
+        self.width
+    }
+
+    fn outputs(&self) -> usize {
+        self.width
+    }
+
+    /// None: an activation has no parameters.
+    fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>)> {
+        Vec::new()
+    }
+
+    /// `h = φ(a)`.
+    fn forward(&self, _params: &[f64], input: &Array2<f64>) -> Array2<f64> {
+        self.activation.forward(input)
+    }
+
+    /// `φ′(a)` and `φ″(a)`.
+    fn cache(&self, input: &Array2<f64>, output: &Array2<f64>) -> LayerCache {
+        let (first, second) = self.derivatives_of(input, output);
+        LayerCache::Elementwise { first, second }
+    }
+
+    /// `δ = φ′(a) ⊙ γ` for every row.
+    fn backprop_rows(&self, at: &Point, rows: &Array2<f64>) -> Array2<f64> {
+        times_per_sample(rows, &self.derivatives(at).0)
+    }
+
+    /// None: an activation has no parameters.
+    fn param_gradient(&self, _at: &Point, _grad: &Array2<f64>, _out: &mut [f64]) {}
+
+    /// `δ = φ′ ⊙ γ` and `d = φ′² ⊙ c + φ″ ⊙ γ` (the residual term only with `residual`).
+    fn backprop_diag(
+        &self,
+        at: &Point,
+        grad: &Array2<f64>,
+        diag: &Array2<f64>,
+        residual: bool,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let (first, second) = self.derivatives(at);
+        let (first, second) = (first.as_ref(), second.as_ref());
+        let mut below = Array2::zeros(diag.raw_dim());
+        Zip::from(&mut below)
+            .and(first)
+            .and(diag)
+            .and(second)
+            .and(grad)
+            .for_each(|d, &s, &c, &k, &g| {
+                let gauss_newton = s * s * c;
+                *d = if residual {
+                    gauss_newton + k * g
+                } else {
+                    gauss_newton
+                };
+            });
+        (first * grad, below)
+    }
+
+    /// None: an activation has no parameters.
+    fn param_diag(&self, _diag: &Array2<f64>, _squared_input: &Array2<f64>, _out: &mut [f64]) {}
+
+    /// Vacuously: it has no parameters.
+    fn diag_is_outer_product(&self) -> bool {
+        true
+    }
+
+    /// `ḣ = φ′(a) ⊙ ȧ`.
+    fn forward_tangent(
+        &self,
+        at: &Point,
+        input_tangent: Option<&Array2<f64>>,
+        _param_tangents: &[&[f64]],
+        rows: usize,
+    ) -> Array2<f64> {
+        match input_tangent {
+            Some(tangent) => times_per_sample(tangent, &self.derivatives(at).0),
+            None => Array2::zeros((rows, self.width)),
+        }
+    }
+
+    /// `δ̇ = φ′ ⊙ γ̇ + φ″ ⊙ ȧ ⊙ γ`.
+    fn backprop_tangent(
+        &self,
+        at: &Point,
+        grad: &Array2<f64>,
+        grad_tangent: &Array2<f64>,
+        input_tangent: Option<&Array2<f64>>,
+        _param_tangents: &[&[f64]],
+    ) -> Array2<f64> {
+        let (first, second) = self.derivatives(at);
+        let (first, second) = (first.as_ref(), second.as_ref());
+        let Some(input_tangent) = input_tangent else {
+            return times_per_sample(grad_tangent, first);
+        };
+        if grad_tangent.nrows() == grad.nrows() {
+            return first * grad_tangent + second * input_tangent * grad;
+        }
+        let samples = grad.nrows();
+        let mut below = grad_tangent.clone();
+        for (r, (mut row, tangent)) in below
+            .rows_mut()
+            .into_iter()
+            .zip(input_tangent.rows())
+            .enumerate()
+        {
+            let n = r % samples;
+            Zip::from(&mut row)
+                .and(&first.row(n))
+                .and(&second.row(n))
+                .and(&tangent)
+                .and(&grad.row(n))
+                .for_each(|value, &s, &c, &t, &g| *value = s * *value + c * t * g);
+        }
+        below
+    }
+
+    /// None: an activation has no parameters.
+    fn param_hessian_vector_product(
+        &self,
+        _at: &Point,
+        _grad: &Array2<f64>,
+        _grad_tangent: &Array2<f64>,
+        _input_tangent: Option<&Array2<f64>>,
+        _out: &mut [&mut [f64]],
+    ) {
     }
 }
 

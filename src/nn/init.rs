@@ -8,7 +8,7 @@ use ndarray_rand::rand_distr::{StandardNormal, Uniform};
 use ndarray_rand::RandomExt;
 
 use crate::error::{Error, Result};
-use crate::nn::{Activation, LayerParams, Loss, Mlp, Targets};
+use crate::nn::{Activation, Loss, Mlp, Targets};
 
 /// The layer widths and activation of a random MLP: `inputs → hidden… → outputs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,23 +34,21 @@ impl Architecture {
     }
 }
 
-/// PyTorch's `nn.Linear` default: weight and bias ~ U(−1/√fan_in, 1/√fan_in), drawn
-/// weight first (row by row), then bias.
+/// PyTorch's `nn.Linear` default: weight `[out, in]` and bias `[out]`
+/// ~ U(−1/√fan_in, 1/√fan_in), drawn weight first (row by row), then bias.
 pub fn init_linear<R: Rng + ?Sized>(
     inputs: usize,
     outputs: usize,
     rng: &mut R,
-) -> Result<LayerParams> {
+) -> Result<(Array2<f64>, Array1<f64>)> {
     let bound = 1.0 / (inputs as f64).sqrt();
     let uniform = Uniform::new(-bound, bound).map_err(|e| {
         Error::input(format!(
             "cannot initialise a layer with {inputs} inputs: {e}"
         ))
     })?;
-    Ok(LayerParams {
-        weight: Array2::random_using((outputs, inputs), uniform, rng),
-        bias: Array1::random_using(outputs, uniform, rng),
-    })
+    let weight = Array2::random_using((outputs, inputs), uniform, rng);
+    Ok((weight, Array1::random_using(outputs, uniform, rng)))
 }
 
 /// A randomly initialised MLP of the given architecture (layers drawn input to output).
@@ -60,10 +58,10 @@ pub fn init_mlp<R: Rng + ?Sized>(architecture: &Architecture, rng: &mut R) -> Re
         .windows(2)
         .map(|w| init_linear(w[0], w[1], rng))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Mlp {
+    Mlp::from_linear(
         layers,
-        activations: vec![architecture.activation; architecture.hidden.len()],
-    })
+        vec![architecture.activation; architecture.hidden.len()],
+    )
 }
 
 /// A batch of the quality protocol: inputs ~ N(0, I), then labels uniform over the
@@ -87,7 +85,6 @@ pub fn sample_batch<R: Rng + ?Sized>(
             StandardNormal,
             rng,
         )),
-        Loss::Policy => unreachable!("policy targets come from an agent's rollouts"),
     };
     (x, targets)
 }

@@ -1,6 +1,7 @@
 //! Dense f64 kernels for one sample: dot products, matrix–vector products and their
-//! transposes, and the squared-weight product of HesScale. Matrices are row-major
-//! `[rows, cols]` slices (a Linear layer's weight is `[out, in]`).
+//! transposes, outer products, and HesScale's fused product with the weights and their
+//! squares. Matrices are row-major `[rows, cols]` slices (a Linear layer's weight is
+//! `[out, in]`).
 //!
 //! Each kernel fixes its order of operations in the source: a dot product keeps
 //! [`LANES`] running sums over `i mod LANES`, added pairwise at the end, then the tail in
@@ -58,15 +59,6 @@ pub fn affine(weight: &[f64], x: &[f64], bias: &[f64], y: &mut [f64]) {
     }
 }
 
-/// `y += α x`.
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    debug_assert_eq!(x.len(), y.len());
-    for (out, &value) in y.iter_mut().zip(x) {
-        *out = value.mul_add(alpha, *out);
-    }
-}
-
 /// `y += Wᵀ d` for `W` of shape `[d.len(), y.len()]`: `y += d_o W_o` row by row, in order.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 pub fn add_transposed_product(weight: &[f64], d: &[f64], y: &mut [f64]) {
@@ -81,47 +73,6 @@ pub fn add_transposed_product(weight: &[f64], d: &[f64], y: &mut [f64]) {
     }
 }
 
-/// `y += (W∘W)ᵀ d`, i.e. `y_i += Σ_o d_o W_oi²`, row by row in order: the curvature pass
-/// of HesScale through a Linear layer (SPEC §2).
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-pub fn add_squared_transposed_product(weight: &[f64], d: &[f64], y: &mut [f64]) {
-    debug_assert_eq!(weight.len(), d.len() * y.len());
-    if y.is_empty() {
-        return;
-    }
-    for (row, &scale) in weight.chunks_exact(y.len()).zip(d) {
-        for (out, &w) in y.iter_mut().zip(row) {
-            *out = (w * w).mul_add(scale, *out);
-        }
-    }
-}
-
-/// The gradient's backward step through one Linear layer for one sample, fused into one
-/// sweep over `W`: `γ += Wᵀ δ` (the input gradient) and, row by row, `G_o = δ_o x`
-/// appended to `weight_grad` (the weight gradient, `[δ.len(), x.len()]` row-major; a zero
-/// product is written as +0, as a matrix kernel's sum starting at 0 would).
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-pub fn backward_step(
-    weight: &[f64],
-    x: &[f64],
-    delta: &[f64],
-    input_grad: &mut [f64],
-    weight_grad: &mut Vec<f64>,
-) {
-    let cols = x.len();
-    debug_assert_eq!(weight.len(), delta.len() * cols);
-    if cols == 0 {
-        return;
-    }
-    weight_grad.reserve(weight.len());
-    for (row, &d) in weight.chunks_exact(cols).zip(delta) {
-        for (out, &w) in input_grad.iter_mut().zip(row) {
-            *out = w.mul_add(d, *out);
-        }
-        weight_grad.extend(x.iter().map(|&h| 0.0 + d * h));
-    }
-}
-
 /// The outer product `u vᵀ` appended row by row to `out` (`[u.len(), v.len()]`
 /// row-major; a zero product is written as +0, as a matrix kernel's sum starting at 0
 /// would).
@@ -130,6 +81,21 @@ pub fn append_outer_product(u: &[f64], v: &[f64], out: &mut Vec<f64>) {
     out.reserve(u.len() * v.len());
     for &scale in u {
         out.extend(v.iter().map(|&value| 0.0 + scale * value));
+    }
+}
+
+/// The outer product `u vᵀ` written over `out` row by row (`[u.len(), v.len()]`
+/// row-major), the same numbers as [`append_outer_product`].
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+pub fn write_outer_product(u: &[f64], v: &[f64], out: &mut [f64]) {
+    debug_assert_eq!(out.len(), u.len() * v.len());
+    if v.is_empty() {
+        return;
+    }
+    for (row, &scale) in out.chunks_exact_mut(v.len()).zip(u) {
+        for (o, &value) in row.iter_mut().zip(v) {
+            *o = 0.0 + scale * value;
+        }
     }
 }
 
@@ -227,33 +193,24 @@ mod tests {
 
         let mut transposed = vec![1.0; cols];
         add_transposed_product(&weight, &d, &mut transposed);
-        let mut squared = vec![1.0; cols];
-        add_squared_transposed_product(&weight, &d, &mut squared);
         let mut column_squares = vec![1.0; cols];
         add_weighted_column_squares(&weight, &d, &mut column_squares);
         for i in 0..cols {
             let t = 1.0 + (0..rows).map(|o| d[o] * w(o, i)).sum::<f64>();
             let s = 1.0 + (0..rows).map(|o| d[o] * w(o, i) * w(o, i)).sum::<f64>();
             assert!((transposed[i] - t).abs() < 1e-14);
-            assert!((squared[i] - s).abs() < 1e-14);
             assert!((column_squares[i] - s).abs() < 1e-14);
         }
 
-        let mut input_grad = vec![0.0; cols];
-        let mut weight_grad = Vec::new();
-        backward_step(&weight, &x, &d, &mut input_grad, &mut weight_grad);
-        assert_eq!(weight_grad.len(), rows * cols);
-        let mut expected_input_grad = vec![0.0; cols];
-        add_transposed_product(&weight, &d, &mut expected_input_grad);
-        assert_eq!(input_grad, expected_input_grad);
+        let mut outer = Vec::new();
+        append_outer_product(&d, &x, &mut outer);
+        let mut written = vec![f64::NAN; rows * cols];
+        write_outer_product(&d, &x, &mut written);
+        assert_eq!(outer, written);
         for o in 0..rows {
             for i in 0..cols {
-                assert_eq!(weight_grad[o * cols + i], d[o] * x[i]);
+                assert_eq!(outer[o * cols + i], d[o] * x[i]);
             }
         }
-
-        let mut sum = x.clone();
-        axpy(2.0, &x, &mut sum);
-        assert!(sum.iter().zip(&x).all(|(s, v)| (s - 3.0 * v).abs() < 1e-15));
     }
 }

@@ -1,12 +1,15 @@
-//! The Linear layer `a = h Wᵀ + b` (SPEC §1) with every rule the methods compose: forward,
-//! gradient, forward tangent, and the three ways curvature passes through it. Batches are
-//! row-major: row n of `h` is sample n, so `a = h Wᵀ + b` is `[N, out]`.
+//! The Linear layer `a = h Wᵀ + b` (SPEC §1) with every rule the methods compose
+//! ([`LayerRules`]): forward, gradient, forward tangent, and curvature through it. Batches
+//! are row-major: row n of `h` is sample n, so `a = h Wᵀ + b` is `[N, out]`. Its parameters
+//! are the weight `W` `[out, in]` (row-major) and then the bias `b` `[out]`.
 
 use std::borrow::Cow;
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::nn::kernels;
+use crate::nn::layer::{LayerCache, LayerRules, Point};
 
 /// `matrix` as one row-major slice (copied only if it is not stored that way).
 pub fn row_major(matrix: ArrayView2<'_, f64>) -> Cow<'_, [f64]> {
@@ -36,7 +39,7 @@ fn one_row(values: Vec<f64>) -> Array2<f64> {
 pub fn affine(
     x: ArrayView2<f64>,
     weight: ArrayView2<f64>,
-    bias: Option<&Array1<f64>>,
+    bias: Option<ArrayView1<f64>>,
 ) -> Array2<f64> {
     if x.nrows() != 1 {
         let product = standard(x.dot(&weight.t()));
@@ -48,7 +51,7 @@ pub fn affine(
     let outputs = weight.nrows();
     let zeros;
     let bias = match bias {
-        Some(bias) => row_major(bias.view().insert_axis(Axis(0))),
+        Some(bias) => row_major(bias.insert_axis(Axis(0))),
         None => {
             zeros = vec![0.0; outputs];
             Cow::Borrowed(zeros.as_slice())
@@ -75,145 +78,141 @@ pub fn times(d: ArrayView2<f64>, weight: ArrayView2<f64>) -> Array2<f64> {
 /// matrix product; a single sample is a plain outer product written row by row, which
 /// gives the same numbers (one rounding per element, zeros as +0 like the matrix
 /// kernel's).
-pub fn summed_outer_products(left: &Array2<f64>, right: &Array2<f64>) -> Array2<f64> {
+pub fn summed_outer_products(left: ArrayView2<f64>, right: ArrayView2<f64>) -> Array2<f64> {
+    let mut product = Array2::zeros((left.ncols(), right.ncols()));
+    write_summed_outer_products(
+        left,
+        right,
+        product.as_slice_mut().expect("fresh arrays are row-major"),
+    );
+    product
+}
+
+/// [`summed_outer_products`] written over `out` (row-major), the same numbers: the matrix
+/// product into `out` directly, or for one sample the outer product row by row.
+pub fn write_summed_outer_products(left: ArrayView2<f64>, right: ArrayView2<f64>, out: &mut [f64]) {
+    let shape = (left.ncols(), right.ncols());
     if left.nrows() != 1 {
-        return left.t().dot(right);
+        let mut product = ArrayViewMut2::from_shape(shape, out).expect("one value per element");
+        general_mat_mul(1.0, &left.t(), &right, 0.0, &mut product);
+        return;
     }
-    let (left, right) = (row_major(left.view()), row_major(right.view()));
-    let mut values = Vec::new();
-    kernels::append_outer_product(&left, &right, &mut values);
-    Array2::from_shape_vec((left.len(), right.len()), values).expect("the length is rows x columns")
+    kernels::write_outer_product(&row_major(left), &row_major(right), out);
 }
 
-/// A weight `[out, in]` and a bias `[out]`: one Linear layer's parameters, or anything
-/// shaped like them (a gradient, a Hessian diagonal).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerParams {
-    pub weight: Array2<f64>,
-    pub bias: Array1<f64>,
+/// `Σ_n rows[n]`, written over `out`.
+fn write_column_sums(rows: ArrayView2<f64>, out: &mut [f64]) {
+    for (o, sum) in out.iter_mut().zip(rows.sum_axis(Axis(0))) {
+        *o = sum;
+    }
 }
 
-impl LayerParams {
-    /// A weight and bias of zeros for a layer with `inputs` inputs and `outputs` outputs.
-    pub fn zeros(outputs: usize, inputs: usize) -> Self {
-        LayerParams {
-            weight: Array2::zeros((outputs, inputs)),
-            bias: Array1::zeros(outputs),
-        }
+/// `(Σ_n left[n]ᵀ right[n], Σ_n left[n])` appended to `out`, the same numbers as
+/// [`write_summed_outer_products`] and [`write_column_sums`]: for one sample each value
+/// written once, row by row (a fresh buffer is not filled first).
+fn append_outer_products_and_sums(
+    left: ArrayView2<f64>,
+    right: ArrayView2<f64>,
+    out: &mut Vec<f64>,
+) {
+    let start = out.len();
+    if left.nrows() == 1 {
+        kernels::append_outer_product(&row_major(left), &row_major(right), out);
+    } else {
+        out.resize(start + left.ncols() * right.ncols(), 0.0);
+        write_summed_outer_products(left, right, &mut out[start..]);
+    }
+    out.extend(left.sum_axis(Axis(0)));
+}
+
+/// A Linear layer `a = h Wᵀ + b` of `inputs` inputs and `outputs` outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Linear {
+    pub inputs: usize,
+    pub outputs: usize,
+}
+
+impl Linear {
+    /// The weight `W` `[out, in]` in the layer's parameters.
+    pub fn weight<'a>(&self, params: &'a [f64]) -> ArrayView2<'a, f64> {
+        ArrayView2::from_shape((self.outputs, self.inputs), &params[..self.weights()])
+            .expect("a Linear layer's parameters start with its weight")
     }
 
-    /// The layer's input width (columns of the weight).
-    pub fn inputs(&self) -> usize {
-        self.weight.ncols()
+    /// The bias `b` `[out]` in the layer's parameters.
+    pub fn bias<'a>(&self, params: &'a [f64]) -> ArrayView1<'a, f64> {
+        ArrayView1::from(&params[self.weights()..])
     }
 
-    /// The layer's output width (rows of the weight).
-    pub fn outputs(&self) -> usize {
-        self.weight.nrows()
+    /// The number of weights, out·in.
+    fn weights(&self) -> usize {
+        self.outputs * self.inputs
+    }
+}
+
+impl LayerRules for Linear {
+    fn inputs(&self) -> usize {
+        self.inputs
     }
 
-    /// The number of scalar parameters: out·in + out.
-    pub fn len(&self) -> usize {
-        self.weight.len() + self.bias.len()
+    fn outputs(&self) -> usize {
+        self.outputs
     }
 
-    /// True for a layer of no parameters (never the case for a checked model).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![
+            ("weight", vec![self.outputs, self.inputs]),
+            ("bias", vec![self.outputs]),
+        ]
     }
 
-    /// True when every weight and bias is a finite number (no NaN, no infinity).
-    pub fn is_finite(&self) -> bool {
-        self.weight.iter().chain(&self.bias).all(|v| v.is_finite())
+    /// `a = h Wᵀ + b`.
+    fn forward(&self, params: &[f64], input: &Array2<f64>) -> Array2<f64> {
+        affine(input.view(), self.weight(params), Some(self.bias(params)))
     }
 
-    /// Forward: `a = h Wᵀ + b`.
-    pub fn forward(&self, inputs: &Array2<f64>) -> Array2<f64> {
-        affine(inputs.view(), self.weight.view(), Some(&self.bias))
+    fn cache(&self, _input: &Array2<f64>, _output: &Array2<f64>) -> LayerCache {
+        LayerCache::Nothing
     }
 
-    /// Gradient with respect to the input: `γ = ∂L/∂h = δ W`.
-    pub fn input_gradient(&self, preact_grad: &Array2<f64>) -> Array2<f64> {
-        times(preact_grad.view(), self.weight.view())
+    fn param_count(&self) -> usize {
+        self.weights() + self.outputs
     }
 
-    /// Gradient with respect to the parameters: `∂L/∂W = δᵀ h`, `∂L/∂b = Σ_n δ_n`.
-    pub fn param_gradient(preact_grad: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
-        LayerParams {
-            weight: summed_outer_products(preact_grad, inputs),
-            bias: preact_grad.sum_axis(Axis(0)),
-        }
+    /// `γ = δ W` for every row.
+    fn backprop_rows(&self, at: &Point, rows: &Array2<f64>) -> Array2<f64> {
+        times(rows.view(), self.weight(at.params))
     }
 
-    /// Forward tangent (R-op) of the layer: `ȧ = ḣ Wᵀ + h Ẇᵀ + ḃ` for a tangent of the
-    /// input `ḣ` and of the parameters `(Ẇ, ḃ)`.
-    pub fn forward_tangent(
+    /// `∂L/∂W = δᵀ h`, `∂L/∂b = Σ_n δ_n`.
+    fn param_gradient(&self, at: &Point, grad: &Array2<f64>, out: &mut [f64]) {
+        let (weight, bias) = out.split_at_mut(self.weights());
+        write_summed_outer_products(grad.view(), at.input.view(), weight);
+        write_column_sums(grad.view(), bias);
+    }
+
+    fn append_param_gradient(&self, at: &Point, grad: &Array2<f64>, out: &mut Vec<f64>) {
+        append_outer_products_and_sums(grad.view(), at.input.view(), out);
+    }
+
+    /// In one sweep over `W` per sample, `γ = δ W` and `c = d (W∘W)`: the curvature with
+    /// the off-diagonal terms of `Wᵀ diag(d) W` dropped (an affine map has no residual).
+    fn backprop_diag(
         &self,
-        inputs: &Array2<f64>,
-        input_tangent: &Array2<f64>,
-        param_tangent: &LayerParams,
-    ) -> Array2<f64> {
-        affine(input_tangent.view(), self.weight.view(), None)
-            + affine(
-                inputs.view(),
-                param_tangent.weight.view(),
-                Some(&param_tangent.bias),
-            )
-    }
-
-    /// Tangent (R-op) of the input gradient `γ = δ W`: `γ̇ = δ̇ W + δ Ẇ`, for the gradient
-    /// `δ` at the pre-activations, its tangent `δ̇` and the parameters' tangent `Ẇ`.
-    pub fn input_gradient_tangent(
-        &self,
-        preact_grad: &Array2<f64>,
-        preact_grad_tangent: &Array2<f64>,
-        param_tangent: &LayerParams,
-    ) -> Array2<f64> {
-        self.input_gradient(preact_grad_tangent)
-            + times(preact_grad.view(), param_tangent.weight.view())
-    }
-
-    /// Tangent (R-op) of the parameter gradient: `(∂L/∂W)˙ = δ̇ᵀ h + δᵀ ḣ`,
-    /// `(∂L/∂b)˙ = Σ_n δ̇_n` — a block of the Hessian-vector product.
-    pub fn param_gradient_tangent(
-        preact_grad: &Array2<f64>,
-        preact_grad_tangent: &Array2<f64>,
-        inputs: &Array2<f64>,
-        input_tangent: &Array2<f64>,
-    ) -> LayerParams {
-        let mut tangent = LayerParams::param_gradient(preact_grad_tangent, inputs);
-        tangent.weight += &summed_outer_products(preact_grad, input_tangent);
-        tangent
-    }
-
-    /// SPEC §1.1: `a` is affine in `W` and samples do not interact, so exactly
-    /// `∂²L/∂W_oi² = Σ_n h_{n,i}² · D_n[o]` and `∂²L/∂b_o² = Σ_n D_n[o]`, where `D_n` is
-    /// (an estimate of) the diagonal of the per-sample Hessian w.r.t. the pre-activations.
-    pub fn param_diag(preact_diag: &Array2<f64>, inputs: &Array2<f64>) -> LayerParams {
-        let inputs_squared = inputs.mapv(|h| h * h);
-        LayerParams {
-            weight: summed_outer_products(preact_diag, &inputs_squared),
-            bias: preact_diag.sum_axis(Axis(0)),
-        }
-    }
-
-    /// The HesScale pass through the layer, fused with the gradient's (SPEC §2): in one
-    /// sweep over `W` per sample, `γ = δ W` and `c = d (W∘W)` (curvature with the
-    /// off-diagonal terms of `Wᵀ diag(d) W` dropped). Returns `(γ, c)`.
-    pub fn backprop_gradient_and_diag(
-        &self,
-        preact_grad: &Array2<f64>,
-        preact_diag: &Array2<f64>,
+        at: &Point,
+        grad: &Array2<f64>,
+        diag: &Array2<f64>,
+        _residual: bool,
     ) -> (Array2<f64>, Array2<f64>) {
-        let samples = preact_grad.nrows();
-        let weight = row_major(self.weight.view());
-        let mut input_grad = Array2::zeros((samples, self.inputs()));
-        let mut input_diag = Array2::zeros((samples, self.inputs()));
+        let samples = grad.nrows();
+        let weight = row_major(self.weight(at.params));
+        let mut input_grad = Array2::zeros((samples, self.inputs));
+        let mut input_diag = Array2::zeros((samples, self.inputs));
         for n in 0..samples {
             kernels::add_transposed_and_squared_products(
                 &weight,
-                &row_major(preact_grad.row(n).insert_axis(Axis(0))),
-                &row_major(preact_diag.row(n).insert_axis(Axis(0))),
+                &row_major(grad.row(n).insert_axis(Axis(0))),
+                &row_major(diag.row(n).insert_axis(Axis(0))),
                 input_grad
                     .row_mut(n)
                     .as_slice_mut()
@@ -225,6 +224,95 @@ impl LayerParams {
             );
         }
         (input_grad, input_diag)
+    }
+
+    /// SPEC §1.1: `a` is affine in `W` and samples do not interact, so exactly
+    /// `∂²L/∂W_oi² = Σ_n h_{n,i}² · D_n[o]` and `∂²L/∂b_o² = Σ_n D_n[o]`.
+    fn param_diag(&self, diag: &Array2<f64>, squared_input: &Array2<f64>, out: &mut [f64]) {
+        let (weight, bias) = out.split_at_mut(self.weights());
+        write_summed_outer_products(diag.view(), squared_input.view(), weight);
+        write_column_sums(diag.view(), bias);
+    }
+
+    fn append_param_diag(
+        &self,
+        diag: &Array2<f64>,
+        squared_input: &Array2<f64>,
+        out: &mut Vec<f64>,
+    ) {
+        append_outer_products_and_sums(diag.view(), squared_input.view(), out);
+    }
+
+    fn diag_is_outer_product(&self) -> bool {
+        true
+    }
+
+    /// `ȧ = ḣ Wᵀ + h Ẇ_mᵀ + ḃ_m` (direction m's rows).
+    fn forward_tangent(
+        &self,
+        at: &Point,
+        input_tangent: Option<&Array2<f64>>,
+        param_tangents: &[&[f64]],
+        rows: usize,
+    ) -> Array2<f64> {
+        let mut tangent = match input_tangent {
+            Some(tangent) => affine(tangent.view(), self.weight(at.params), None),
+            None => Array2::zeros((rows, self.outputs)),
+        };
+        let samples = at.input.nrows();
+        for (m, direction) in param_tangents.iter().enumerate() {
+            let own = affine(
+                at.input.view(),
+                self.weight(direction),
+                Some(self.bias(direction)),
+            );
+            let mut block = tangent.slice_mut(s![m * samples..(m + 1) * samples, ..]);
+            block += &own;
+        }
+        tangent
+    }
+
+    /// `γ̇ = δ̇ W + δ Ẇ_m` (direction m's rows).
+    fn backprop_tangent(
+        &self,
+        at: &Point,
+        grad: &Array2<f64>,
+        grad_tangent: &Array2<f64>,
+        _input_tangent: Option<&Array2<f64>>,
+        param_tangents: &[&[f64]],
+    ) -> Array2<f64> {
+        let mut tangent = times(grad_tangent.view(), self.weight(at.params));
+        let samples = grad.nrows();
+        for (m, direction) in param_tangents.iter().enumerate() {
+            let own = times(grad.view(), self.weight(direction));
+            let mut block = tangent.slice_mut(s![m * samples..(m + 1) * samples, ..]);
+            block += &own;
+        }
+        tangent
+    }
+
+    /// `(∂L/∂W)˙ = δ̇_mᵀ h + δᵀ ḣ_m`, `(∂L/∂b)˙ = Σ_n δ̇_m`.
+    fn param_hessian_vector_product(
+        &self,
+        at: &Point,
+        grad: &Array2<f64>,
+        grad_tangent: &Array2<f64>,
+        input_tangent: Option<&Array2<f64>>,
+        out: &mut [&mut [f64]],
+    ) {
+        let samples = grad.nrows();
+        for (m, out) in out.iter_mut().enumerate() {
+            let rows = s![m * samples..(m + 1) * samples, ..];
+            let (weight, bias) = out.split_at_mut(self.weights());
+            write_summed_outer_products(grad_tangent.slice(rows), at.input.view(), weight);
+            if let Some(tangent) = input_tangent {
+                let second = summed_outer_products(grad.view(), tangent.slice(rows));
+                for (w, &v) in weight.iter_mut().zip(&second) {
+                    *w += v;
+                }
+            }
+            write_column_sums(grad_tangent.slice(rows), bias);
+        }
     }
 }
 
@@ -264,7 +352,7 @@ mod tests {
             let a = filled(rows, inner, &mut state);
             let weight = filled(columns, inner, &mut state);
             let bias = filled(1, columns, &mut state).row(0).to_owned();
-            let product = affine(a.view(), weight.view(), Some(&bias));
+            let product = affine(a.view(), weight.view(), Some(bias.view()));
             assert!(product.is_standard_layout());
             let expected = a.dot(&weight.t()) + &bias;
             assert!(
@@ -281,11 +369,20 @@ mod tests {
         let one_left = array![[0.3, -0.0, 0.0, -1.7, 1e-300]];
         let one_right = array![[-2.5, 0.0, -0.0, 0.1, 1e300, 3.0, -1e-300]];
         assert_same_bits(
-            &summed_outer_products(&one_left, &one_right),
+            &summed_outer_products(one_left.view(), one_right.view()),
             &one_left.t().dot(&one_right),
         );
         let left = array![[0.3, -0.0], [1.1, 2.0], [-0.7, 0.5]];
         let right = array![[1.0, -2.0, 0.0], [0.25, 0.0, -3.0], [4.0, 1.5, 0.5]];
-        assert_same_bits(&summed_outer_products(&left, &right), &left.t().dot(&right));
+        assert_same_bits(
+            &summed_outer_products(left.view(), right.view()),
+            &left.t().dot(&right),
+        );
+        // A single column on the right: the matrix kernel's product is column-major then.
+        let column = array![[0.5], [-1.5], [2.0]];
+        assert_same_bits(
+            &summed_outer_products(left.view(), column.view()),
+            &left.t().dot(&column),
+        );
     }
 }

@@ -28,13 +28,104 @@
 //!
 //! Unlike cross_entropy's and mse's, these output Hessians are indefinite where an
 //! advantage is negative: the Gauss–Newton diagonals (ggn, hesscale_gn) are not ≥ 0 on
-//! them, and ggn_mc and kfac, which need a square-root factor, do not apply.
+//! them, and they have no square-root factor ([`Policy`] lacks [`Need::SquareRootFactor`]),
+//! so the methods that need one (ggn_mc, kfac) refuse them with a one-line error.
 
 use ndarray::{s, Array1, Array2, ArrayView1, Zip};
 
 use crate::error::{Error, Result};
-use crate::nn::loss::softmax;
+use crate::nn::loss::{
+    check_count, softmax, Lack, LossKind, Need, OutputLoss, Reduction, SquareRootFactor,
+};
 use crate::nn::Activation;
+
+/// The policy losses as a kind of loss: targets [`PolicyTargets`], bound as [`PolicyLoss`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy;
+
+/// What a policy loss lacks for a square-root factor, and why.
+pub const NO_SQUARE_ROOT: Lack = Lack {
+    losses: "policy losses",
+    reason: "their output Hessian is indefinite where an advantage is negative",
+};
+
+impl LossKind for Policy {
+    type Targets = PolicyTargets;
+    type Bound = PolicyLoss;
+
+    fn bind(
+        &self,
+        reduction: Reduction,
+        targets: PolicyTargets,
+        samples: usize,
+        outputs: usize,
+    ) -> Result<PolicyLoss> {
+        check_count(targets.len(), samples)?;
+        targets.check(outputs)?;
+        Ok(PolicyLoss { reduction, targets })
+    }
+
+    fn lack(&self, need: Need) -> Option<Lack> {
+        match need {
+            Need::SquareRootFactor => Some(NO_SQUARE_ROOT),
+        }
+    }
+}
+
+/// A policy loss bound to a batch: its targets, reduced like cross_entropy (mean: 1/N).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyLoss {
+    reduction: Reduction,
+    targets: PolicyTargets,
+}
+
+impl PolicyLoss {
+    /// The targets of the batch.
+    pub fn targets(&self) -> &PolicyTargets {
+        &self.targets
+    }
+
+    /// The reduction factor: 1/N for the mean, 1 for the sum.
+    fn scale_for(&self, outputs: &Array2<f64>) -> f64 {
+        match self.reduction {
+            Reduction::Mean => 1.0 / outputs.nrows() as f64,
+            Reduction::Sum => 1.0,
+        }
+    }
+}
+
+impl OutputLoss for PolicyLoss {
+    fn value(&self, outputs: &Array2<f64>) -> f64 {
+        self.scale_for(outputs) * self.targets.value(outputs, 1.0)
+    }
+
+    fn gradient(&self, outputs: &Array2<f64>) -> Array2<f64> {
+        self.targets.gradient(outputs, self.scale_for(outputs))
+    }
+
+    fn hessian_diag(&self, outputs: &Array2<f64>) -> Array2<f64> {
+        self.targets.hessian_diag(outputs, self.scale_for(outputs))
+    }
+
+    fn hessian(&self, outputs: &Array2<f64>, sample: usize) -> Array2<f64> {
+        self.targets
+            .hessian(outputs, self.scale_for(outputs), sample)
+    }
+
+    fn hessian_vector_product(&self, outputs: &Array2<f64>, tangents: &Array2<f64>) -> Array2<f64> {
+        self.targets
+            .hessian_vector_product(outputs, self.scale_for(outputs), tangents)
+    }
+
+    fn gauss_newton_diag(&self, outputs: &Array2<f64>, jacobians: &Array2<f64>) -> Array2<f64> {
+        self.targets
+            .gauss_newton_diag(outputs, self.scale_for(outputs), jacobians)
+    }
+
+    fn square_root_factor(&self) -> std::result::Result<&dyn SquareRootFactor, Lack> {
+        Err(NO_SQUARE_ROOT)
+    }
+}
 
 /// The policy whose log-likelihood of the actions taken the loss is built on.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +178,14 @@ impl VarianceHead {
         match self {
             VarianceHead::Softplus => "softplus",
             VarianceHead::Exp => "exp",
+        }
+    }
+
+    /// What the head is, in one line.
+    pub fn about(self) -> &'static str {
+        match self {
+            VarianceHead::Softplus => "v = softplus(z) on two hidden layers",
+            VarianceHead::Exp => "v = exp(z) on one hidden layer (the ICML 2024 code's)",
         }
     }
 
@@ -169,7 +268,7 @@ pub enum Surrogate {
     },
 }
 
-/// The per-sample data of a policy loss: the targets of [`crate::nn::Loss::Policy`].
+/// The per-sample data of a policy loss: the targets of [`Policy`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct PolicyTargets {
     /// The policy head and the actions taken.
@@ -546,7 +645,7 @@ impl PolicyTargets {
     }
 
     /// For each sample n, `diag(J_nᵀ ∇²_z ℓ_n J_n)` from the stacked output Jacobians
-    /// (rows `n·D .. (n+1)·D` hold `J_n`, `[N·D, w]`), `[N, w]`:
+    /// (row `c·N + n` holds row c of `J_n`, `[D·N, w]`), `[N, w]`:
     /// `scale · (s' diag(J_nᵀ ∇²f J_n) + s'' (∇fᵀ J_n)²)`.
     pub fn gauss_newton_diag(
         &self,
@@ -554,11 +653,11 @@ impl PolicyTargets {
         scale: f64,
         jacobians: &Array2<f64>,
     ) -> Array2<f64> {
-        let (samples, width) = outputs.dim();
+        let samples = outputs.nrows();
         let mut diag = Array2::zeros((samples, jacobians.ncols()));
         for (n, mut out) in diag.rows_mut().into_iter().enumerate() {
             let terms = self.terms(outputs, n);
-            let block = jacobians.slice(s![n * width..(n + 1) * width, ..]);
+            let block = jacobians.slice(s![n..; samples, ..]);
             let projected = terms.log_likelihood.gradient.dot(&block);
             let curved = terms.log_likelihood.hessian.through(block);
             out.assign(
@@ -691,7 +790,7 @@ mod tests {
                         assert_abs_diff_eq!(products[[r, c]], want[c], epsilon = 1e-14);
                     }
                 }
-                let block = jacobians.slice(s![2 * n..2 * n + 2, ..]);
+                let block = jacobians.slice(s![n..; 2, ..]);
                 let want = block.t().dot(&hessian).dot(&block).diag().to_owned();
                 for i in 0..3 {
                     assert_abs_diff_eq!(through[[n, i]], want[i], epsilon = 1e-13);

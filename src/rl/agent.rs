@@ -27,11 +27,11 @@ use crate::error::{Error, Result};
 use crate::nn::init::{init_mlp, Architecture};
 use crate::nn::loss::{sample_categorical, softmax};
 use crate::nn::{
-    Activation, Likelihood, Loss, Mlp, PolicyTargets, Surrogate, Targets, VarianceHead,
+    Activation, Likelihood, Loss, Mlp, Policy, PolicyTargets, Surrogate, Targets, VarianceHead,
 };
 use crate::rl::normalize::{ObservationNormalizer, RewardNormalizer};
 use crate::rng::{stream_id, stream_rng};
-use crate::train::{Learner, Optimizer, OptimizerConfig, StepOutcome};
+use crate::train::{Learner, OptimizerConfig, StepOutcome};
 
 /// The agents of the study; [`AgentKind::name`] is their name for `Display`, `FromStr`
 /// and serde.
@@ -225,13 +225,13 @@ enum Actor {
     /// A Gaussian: a mean network and a variance network `v = head(z)`, and the action box
     /// the sampled actions are clipped to.
     Gaussian {
-        mean: Box<Learner>,
-        variance: Box<Learner>,
+        mean: Box<Learner<Policy>>,
+        variance: Box<Learner<Policy>>,
         low: Vec<f64>,
         high: Vec<f64>,
     },
     /// A softmax over the discrete actions.
-    Softmax { logits: Box<Learner> },
+    Softmax { logits: Box<Learner<Policy>> },
 }
 
 /// The cell a network's learner keys its curvature streams with: distinct per network, so
@@ -259,9 +259,10 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// An agent of `config` on `task`, every network trained by `optimizer`. adaggnmc is
-    /// refused: a policy loss's output Hessian is indefinite where an advantage is
-    /// negative, so it has no Monte-Carlo square-root factor.
+    /// An agent of `config` on `task`, every network trained by `optimizer`. An optimizer
+    /// whose curvature a policy loss cannot serve (adaggnmc: a policy loss's output
+    /// Hessian is indefinite where an advantage is negative, so it has no square-root
+    /// factor) is refused by its learners ([`OptimizerConfig::serves`]).
     pub fn new(
         task: Task,
         config: AgentConfig,
@@ -269,15 +270,10 @@ impl Agent {
         seed: u64,
         cell: u64,
     ) -> Result<Agent> {
-        if optimizer.optimizer == Optimizer::AdaGgnMc {
-            return Err(Error::input(
-                "adaggnmc does not apply to policy losses (their output Hessian is indefinite)",
-            ));
-        }
         optimizer.check()?;
         let mut env = task.make();
         let inputs = env.observation_dim();
-        let network = |name: &str, hidden: usize, outputs: usize, loss: Loss| -> Result<Learner> {
+        let network = |name: &str, hidden: usize, outputs: usize| -> Result<Mlp> {
             let architecture = Architecture {
                 inputs,
                 hidden: vec![config.width; hidden],
@@ -285,26 +281,32 @@ impl Agent {
                 activation: Activation::Tanh,
             };
             let mut rng = stream_rng(seed, cell, stream_id(&format!("rl/init/{name}")));
-            let mlp = init_mlp(&architecture, &mut rng)?;
-            Learner::new(mlp, loss, optimizer, seed, network_cell(cell, name))
+            init_mlp(&architecture, &mut rng)
+        };
+        let policy = |name: &str, hidden: usize, outputs: usize| -> Result<Box<Learner<Policy>>> {
+            let mlp = network(name, hidden, outputs)?;
+            let learner = Learner::new(mlp, Policy, optimizer, seed, network_cell(cell, name))?;
+            Ok(Box::new(learner))
         };
         let actor = match env.action_space() {
             ActionSpace::Continuous { low, high } => Actor::Gaussian {
-                mean: Box::new(network("mean", 2, low.len(), Loss::Policy)?),
-                variance: Box::new(network(
-                    "variance",
-                    config.variance_hidden_layers(),
-                    low.len(),
-                    Loss::Policy,
-                )?),
+                mean: policy("mean", 2, low.len())?,
+                variance: policy("variance", config.variance_hidden_layers(), low.len())?,
                 low,
                 high,
             },
             ActionSpace::Discrete(actions) => Actor::Softmax {
-                logits: Box::new(network("policy", 2, actions, Loss::Policy)?),
+                logits: policy("policy", 2, actions)?,
             },
         };
-        let critic = network("critic", 2, 1, Loss::Mse)?;
+        let critic_cell = network_cell(cell, "critic");
+        let critic = Learner::new(
+            network("critic", 2, 1)?,
+            Loss::Mse,
+            optimizer,
+            seed,
+            critic_cell,
+        )?;
         let mut env_rng = stream_rng(seed, cell, stream_id("rl/env"));
         let mut observations = ObservationNormalizer::new(inputs);
         let observation = observations.normalize(&env.reset(&mut env_rng));
@@ -494,12 +496,10 @@ impl Agent {
                         clip,
                     },
                 };
-                let policy = |likelihood| {
-                    Targets::Policy(Box::new(PolicyTargets {
-                        likelihood,
-                        advantages: batch_advantages.clone(),
-                        surrogate: surrogate.clone(),
-                    }))
+                let policy = |likelihood| PolicyTargets {
+                    likelihood,
+                    advantages: batch_advantages.clone(),
+                    surrogate: surrogate.clone(),
                 };
                 let actor_taken = match (&mut self.actor, &rollout.actions) {
                     (Actor::Gaussian { mean, variance, .. }, Actions::Continuous(actions)) => {
@@ -584,6 +584,7 @@ mod tests {
     use ndarray::array;
 
     use super::*;
+    use crate::train::Optimizer;
     use crate::train::Scaling;
 
     /// γ = 0.9, a done at t = 1: `δ_2 = 3 + 0.9·2 − 1.5 = 3.3`, `δ_1 = 2 − 1 = 1`,
@@ -620,15 +621,8 @@ mod tests {
     fn distance(a: &Agent, b: &Agent) -> f64 {
         let mut largest: f64 = 0.0;
         for (x, y) in a.networks().into_iter().zip(b.networks()) {
-            for (p, q) in x.layers.iter().zip(&y.layers) {
-                for (u, v) in p
-                    .weight
-                    .iter()
-                    .chain(&p.bias)
-                    .zip(q.weight.iter().chain(&q.bias))
-                {
-                    largest = largest.max((u - v).abs());
-                }
+            for (u, v) in x.params().values().iter().zip(y.params().values()) {
+                largest = largest.max((u - v).abs());
             }
         }
         largest
@@ -699,12 +693,10 @@ mod tests {
                 .forward(x)
                 .output()
                 .mapv(|z| head.variance(z));
-            let targets = |likelihood| {
-                Targets::Policy(Box::new(PolicyTargets {
-                    likelihood,
-                    advantages: advantages.clone(),
-                    surrogate: Surrogate::AdvantageWeighted,
-                }))
+            let targets = |likelihood| PolicyTargets {
+                likelihood,
+                advantages: advantages.clone(),
+                surrogate: Surrogate::AdvantageWeighted,
             };
             let likelihood = Likelihood::GaussianMean {
                 actions: actions.clone(),
@@ -863,7 +855,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             error.to_string(),
-            "adaggnmc does not apply to policy losses (their output Hessian is indefinite)"
+            "adaggnmc does not apply to policy losses: ggn_mc:1 needs a square-root factor of \
+             the output Hessian, which policy losses do not have (their output Hessian is \
+             indefinite where an advantage is negative)"
         );
     }
 }

@@ -11,6 +11,7 @@ use crate::study::quality::{rows::SUMMARY_FILE, SUMMARY_HEADER};
 /// The layout of `quality_summary.csv`: its first fifteen columns (`activation` …
 /// `samples`) identify a row.
 const QUALITY_SUMMARY: Layout = Layout {
+    file: SUMMARY_FILE,
     header: SUMMARY_HEADER,
     key_columns: 15,
 };

@@ -8,11 +8,11 @@ use crate::study::engine;
 /// Time every case of the spec and write `cost.csv` and `cost.meta.json`.
 pub fn run(spec: &CostSpec) -> Result<()> {
     let report = engine::run(&CostStudy { spec: spec.clone() }, &spec.run)?;
-    eprintln!(
+    crate::io::console::line(&format!(
         "cost: {} networks ({} timed now) -> {}",
         report.cells,
         report.run_now,
         spec.run.out_dir.display()
-    );
+    ));
     Ok(())
 }

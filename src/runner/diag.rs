@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::io::diagonals::diagonals_to_json;
 use crate::io::output::Output;
 use crate::methods::Method;
-use crate::nn::{LayerParams, ParamTensors, Problem};
+use crate::nn::{Params, Problem};
 use crate::rng::{stream_id, stream_rng};
 
 /// The diagonal of each method, in the order given. A method whose numbers overflow is
@@ -19,13 +19,13 @@ pub fn compute_diagonals(
     problem: &Problem,
     methods: &[Method],
     seed: u64,
-) -> Result<Vec<(Method, ParamTensors)>> {
+) -> Result<Vec<(Method, Params)>> {
     methods
         .par_iter()
         .map(|&method| {
             let mut rng = stream_rng(seed, 0, stream_id(&method.to_string()));
             let diagonal = method.estimate(problem, &mut rng);
-            if diagonal.iter().all(LayerParams::is_finite) {
+            if diagonal.is_finite() {
                 Ok((method, diagonal))
             } else {
                 Err(Error::runtime(format!(
@@ -38,13 +38,8 @@ pub fn compute_diagonals(
 
 /// The `--against` table: per method, `Σ|x − reference|` over every weight and bias, that
 /// relative to `Σ|reference|`, and the largest `|x − reference|`.
-pub fn comparison_table(diagonals: &[(Method, ParamTensors)], reference: Method) -> String {
-    let values = |params: &ParamTensors| -> Vec<f64> {
-        params
-            .iter()
-            .flat_map(|layer| layer.weight.iter().chain(&layer.bias).copied())
-            .collect()
-    };
+pub fn comparison_table(diagonals: &[(Method, Params)], reference: Method) -> String {
+    let values = |params: &Params| -> Vec<f64> { params.values().to_vec() };
     let reference_values = diagonals
         .iter()
         .find(|(method, _)| *method == reference)
@@ -94,7 +89,7 @@ pub fn run(spec: &DiagSpec) -> Result<()> {
             "batch_size": spec.problem.batch_size(),
             "seed": spec.seed,
         });
-        let named: Vec<(String, ParamTensors)> = diagonals
+        let named: Vec<(String, Params)> = diagonals
             .iter()
             .map(|(method, diagonal)| (method.to_string(), diagonal.clone()))
             .collect();

@@ -5,14 +5,18 @@ use crate::config::merge::MergeSpec;
 use crate::error::Result;
 use crate::study;
 
-/// Merge the directories a spec names into its out-dir.
+/// Merge the directories a spec names into its out-dir; print what the merge notes and one
+/// line of what it did on stderr.
 pub fn run(spec: &MergeSpec) -> Result<()> {
-    let report = study::merge_dirs(&spec.study, &spec.dirs, &spec.out_dir)?;
-    eprintln!(
+    let report = study::merge_dirs(&spec.study, &spec.dirs, &spec.out_dir, spec.partial)?;
+    for note in &report.notes {
+        crate::io::console::line(note);
+    }
+    crate::io::console::line(&format!(
         "merge: {} directories, {} cells -> {}",
         spec.dirs.len(),
         report.cells,
         spec.out_dir.display()
-    );
+    ));
     Ok(())
 }

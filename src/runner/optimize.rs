@@ -11,16 +11,16 @@ pub fn run(spec: &OptimizeSpec) -> Result<()> {
     let mut study = OptimizeStudy::new(spec.grid.clone());
     study.load_data()?;
     let report = engine::run(&study, &spec.run)?;
-    eprintln!(
+    crate::io::console::line(&format!(
         "optimize: {} runs ({} run now) of {} in the grid -> {}",
         report.cells,
         report.run_now,
         report.grid_cells,
         spec.run.out_dir.display()
-    );
+    ));
     if !spec.run.quiet {
         if let Some(table) = study.report(&report.summaries) {
-            print!("{table}");
+            crate::io::console::show(&table);
         }
     }
     Ok(())

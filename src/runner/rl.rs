@@ -10,16 +10,16 @@ use crate::study::rl::RlStudy;
 pub fn run(spec: &RlSpec) -> Result<()> {
     let study = RlStudy::new(spec.grid.clone());
     let report = engine::run(&study, &spec.run)?;
-    eprintln!(
+    crate::io::console::line(&format!(
         "rl: {} runs ({} run now) of {} in the grid -> {}",
         report.cells,
         report.run_now,
         report.grid_cells,
         spec.run.out_dir.display()
-    );
+    ));
     if !spec.run.quiet {
         if let Some(table) = study.report(&report.summaries) {
-            print!("{table}");
+            crate::io::console::show(&table);
         }
     }
     Ok(())

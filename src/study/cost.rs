@@ -220,12 +220,10 @@ fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
         (Subject::Method(method), false) => drop(black_box(method.estimate(problem, rng))),
         (Subject::Method(method), true) => {
             let linearization = Linearization::new(problem);
-            let gradient = problem
-                .mlp()
-                .param_gradient(linearization.pass(), linearization.backward());
+            let gradient = linearization.param_gradient();
             let diagonal = method
                 .estimate_from(&linearization, rng)
-                .into_params(&linearization);
+                .map(|diagonal| diagonal.into_params(&linearization));
             drop(black_box((gradient, diagonal)));
         }
     }
@@ -247,10 +245,10 @@ impl CostStudy {
         for &method in &spec.methods {
             let skip = spec.skip_reason(case, method);
             if let Some(reason) = &skip {
-                eprintln!(
+                crate::io::console::line(&format!(
                     "note: {method} skipped on the {} sweep at size {} ({reason})",
                     case.sweep, case.size
-                );
+                ));
             }
             subjects.push((Subject::Method(method), skip));
         }
@@ -325,6 +323,7 @@ impl Study for CostStudy {
         vec![Table {
             file: COST_FILE,
             header: table::header(&CostRow::default()),
+            timing: true,
         }]
     }
 
@@ -375,14 +374,21 @@ impl Study for CostStudy {
         expected.extend(self.spec.methods.iter().map(Method::to_string));
         let names: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
         if names != expected {
-            return Err(format!("methods {names:?}, expected {expected:?}"));
+            return Err(format!(
+                "methods {}, expected {}",
+                names.join(","),
+                expected.join(",")
+            ));
         }
         match rows.iter().find(|r| {
             r.sweep != case.sweep.name()
                 || r.n_params != case.n_params()
                 || r.batch_size != case.batch_size
         }) {
-            Some(row) => Err(format!("a row of another network: {row:?}")),
+            Some(row) => Err(format!(
+                "a row of another network ('{}')",
+                table::lines(std::slice::from_ref(row)).trim_end()
+            )),
             None => Ok(()),
         }
     }

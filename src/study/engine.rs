@@ -30,6 +30,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::config::run::RunOptions;
+use crate::data::DataDigest;
 use crate::error::{Error, Result};
 use crate::io::confirm::confirm_long_run;
 use crate::io::format::{duration, estimate};
@@ -47,7 +48,13 @@ pub struct Table {
     pub file: &'static str,
     /// The header line (no newline).
     pub header: String,
+    /// Whether the rows are timings (which differ from run to run and machine to machine,
+    /// so a merge does not compare them between inputs holding the same cell).
+    pub timing: bool,
 }
+
+/// The data sets a study read, by name, with their digests.
+pub type DataDigests = BTreeMap<String, DataDigest>;
 
 /// A study: what its cells are, how one cell runs, what rows it yields, how they summarise.
 pub trait Study: Sync {
@@ -83,6 +90,42 @@ pub trait Study: Sync {
         cell: &Self::Cell,
         block: &str,
     ) -> std::result::Result<(), String>;
+
+    /// Check a cell's blocks (one per table, each already checked by
+    /// [`Study::check_block`]) against each other: counts, steps and outcomes that two
+    /// tables both record must agree. The message says what is wrong.
+    fn check_cell(
+        &self,
+        _cell: &Self::Cell,
+        _blocks: &[String],
+    ) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    /// The data sets the study reads, by name, with their digests (recorded in the
+    /// metadata; a resume or merge on other data is refused).
+    fn data_digests(&self) -> DataDigests {
+        DataDigests::new()
+    }
+
+    /// The name of the data set a cell reads, if any (its digest goes in the ledger).
+    fn cell_data(&self, _cell: &Self::Cell) -> Option<String> {
+        None
+    }
+
+    /// The keys of [`Study::config`] a `--resume` may change besides the grid axes,
+    /// growing them as grid lists grow; the cells whose rows then change are named by
+    /// [`Study::recompute`].
+    fn resumable_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether a cell finished under the recorded configuration `recorded` must be
+    /// computed again under this one (its rows depend on a [`Study::resumable_keys`] key
+    /// that grew).
+    fn recompute(&self, _recorded: &Value, _cell: &Self::Cell) -> bool {
+        false
+    }
 
     /// The summary files, from each table's rows (every cell, canonical order, no header).
     fn summaries(&self, tables: &[String]) -> Result<Vec<(&'static str, Vec<u8>)>>;
@@ -129,9 +172,10 @@ pub fn ledger_file<S: Study>(study: &S) -> String {
     format!("{}.ledger.csv", study.name())
 }
 
-/// The ledger's header: `cell`, then for each table `FILE:rows` and `FILE:sha256`.
+/// The ledger's header: `cell`, `data_sha256` (the digest of the data set the cell read,
+/// empty for none), then for each table `FILE:rows` and `FILE:sha256`.
 fn ledger_header<S: Study>(study: &S) -> String {
-    let mut columns = vec!["cell".to_string()];
+    let mut columns = vec!["cell".to_string(), "data_sha256".to_string()];
     for table in study.tables() {
         columns.push(format!("{}:rows", table.file));
         columns.push(format!("{}:sha256", table.file));
@@ -147,9 +191,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The digest of the data set `cell` reads, as its ledger records it (empty for none).
+fn cell_data_sha256<S: Study>(study: &S, cell: &S::Cell, data: &DataDigests) -> String {
+    study
+        .cell_data(cell)
+        .and_then(|name| data.get(&name))
+        .map_or_else(String::new, |digest| digest.sha256.clone())
+}
+
 /// The ledger line of a cell (with its newline).
-fn ledger_line(key: &str, blocks: &[String]) -> String {
-    let mut line = key.to_string();
+fn ledger_line(key: &str, data_sha256: &str, blocks: &[String]) -> String {
+    let mut line = format!("{key},{data_sha256}");
     for block in blocks {
         line += &format!(
             ",{},{}",
@@ -165,15 +217,23 @@ pub struct Finished {
     /// Per finished cell, in file order: its index among the given cells and its block of
     /// rows in each table.
     pub cells: Vec<(usize, Vec<String>)>,
+    /// The indices of the finished cells that must be computed again
+    /// ([`Study::recompute`]); their blocks were checked against their digests only.
+    pub recompute: Vec<usize>,
     /// Per table, the byte offset just past the last finished cell's rows.
     pub table_ends: Vec<u64>,
     /// The byte offset just past the last complete ledger line.
     pub ledger_end: u64,
+    /// The rows the tables hold that no ledger line accounts for, one text per table
+    /// (`'FILE': 3 rows no ledger line accounts for`): the rows of a cell a kill cut short
+    /// before its ledger line, or rows added after the run. (Ledger lines whose rows a
+    /// table no longer holds in full only make their cells unfinished.)
+    pub unledgered: Vec<String>,
 }
 
 /// A file's complete lines after its header, each with the offset just past its newline;
 /// a last line without a newline (a write cut short) is left out. The header must be
-/// `header`.
+/// `header`; the file must be a regular file.
 fn read_lines(path: &Path, header: &str) -> Result<(u64, Vec<(String, u64)>)> {
     let bytes = crate::io::output::read_bounded(path, crate::io::output::MAX_RESULT_BYTES)?;
     let text = String::from_utf8(bytes)
@@ -201,13 +261,35 @@ fn read_lines(path: &Path, header: &str) -> Result<(u64, Vec<(String, u64)>)> {
     Ok((header_end, lines))
 }
 
+/// The rows of a table beyond the `recorded` rows of every ledger line, as a text for
+/// [`Finished::unledgered`], if any.
+fn unaccounted(path: &Path, rows: usize, recorded: usize) -> Option<String> {
+    match rows.saturating_sub(recorded) {
+        0 => None,
+        n => Some(format!(
+            "'{}': {n} row{} no ledger line accounts for",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        )),
+    }
+}
+
 /// Read the finished cells of `dir` back: the ledger, then each table's blocks, each
-/// checked against its digest and by the study. `cells` are the cells the directory may
-/// hold; a ledger entry for any other cell, a repeated one, a block whose digest differs
-/// (an edited row) or that the study refuses is an input error naming the cell and file.
-/// Cells whose rows a table no longer holds in full (it was cut short) and every cell
-/// after them are not finished.
-pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Result<Finished> {
+/// checked against its digest and by the study (each block, then the cell's blocks
+/// together). `cells` are the cells the directory may hold; a ledger entry for any other
+/// cell, a repeated one, one whose data set is not `data`'s (by digest), a block whose
+/// digest differs (an edited row) or that the study refuses is an input error naming the
+/// cell and file. Cells for which `recompute` holds are checked against their digests
+/// only and listed in [`Finished::recompute`]. Cells whose rows a table no longer holds in
+/// full (it was cut short) and every cell after them are not finished; rows beyond those
+/// of every ledger line are described in [`Finished::unledgered`].
+pub fn read_finished<S: Study>(
+    study: &S,
+    dir: &Path,
+    cells: &[S::Cell],
+    data: &DataDigests,
+    recompute: &dyn Fn(&S::Cell) -> bool,
+) -> Result<Finished> {
     let index: HashMap<String, usize> = cells
         .iter()
         .enumerate()
@@ -227,11 +309,11 @@ pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Resu
             ))
         };
         let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 1 + 2 * tables.len() {
+        if fields.len() != 2 + 2 * tables.len() {
             return Err(bad(format!(
                 "has {} fields, expected {}",
                 fields.len(),
-                1 + 2 * tables.len()
+                2 + 2 * tables.len()
             )));
         }
         let &position = index.get(fields[0]).ok_or_else(|| {
@@ -243,8 +325,27 @@ pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Resu
         if std::mem::replace(&mut seen[position], true) {
             return Err(bad(format!("cell '{}' is recorded twice", fields[0])));
         }
+        let expected = cell_data_sha256(study, &cells[position], data);
+        if fields[1] != expected {
+            let name = study.cell_data(&cells[position]).unwrap_or_default();
+            return Err(bad(format!(
+                "cell '{}' was computed on data set '{name}' with SHA-256 {}, but that data \
+                 set is now {}: its files were changed or replaced",
+                fields[0],
+                if fields[1].is_empty() {
+                    "(none)"
+                } else {
+                    fields[1]
+                },
+                if expected.is_empty() {
+                    "(none)"
+                } else {
+                    &expected
+                }
+            )));
+        }
         let mut counts = Vec::with_capacity(tables.len());
-        for pair in fields[1..].chunks(2) {
+        for pair in fields[2..].chunks(2) {
             let rows: usize = pair[0]
                 .parse()
                 .map_err(|_| bad(format!("'{}' is not a row count", pair[0])))?;
@@ -259,9 +360,12 @@ pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Resu
     // ledger records: those cells count as unfinished, and so does every later one.
     let mut table_lines = Vec::with_capacity(tables.len());
     let mut complete = entries.len();
+    let mut unledgered: Vec<String> = Vec::new();
     for (t, table) in tables.iter().enumerate() {
         let path = dir.join(table.file);
         let (header_end, lines) = read_lines(&path, &table.header)?;
+        let recorded = entries.iter().map(|(_, counts)| counts[t].0).sum();
+        unledgered.extend(unaccounted(&path, lines.len(), recorded));
         let mut rows = 0;
         let present = entries
             .iter()
@@ -285,7 +389,8 @@ pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Resu
         let mut end = *header_end;
         for ((position, counts), cell_blocks) in entries.iter().zip(&mut blocks) {
             let (rows, digest) = &counts[t];
-            let key = study.cell_key(&cells[*position]);
+            let cell = &cells[*position];
+            let key = study.cell_key(cell);
             let mut block = String::new();
             for (line, _) in &lines[next..next + rows] {
                 block.push_str(line);
@@ -301,11 +406,11 @@ pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Resu
                     ledger_path.display()
                 )));
             }
-            study
-                .check_block(t, &cells[*position], &block)
-                .map_err(|why| {
+            if !recompute(cell) {
+                study.check_block(t, cell, &block).map_err(|why| {
                     Error::input(format!("'{}', cell '{key}': {why}", path.display()))
                 })?;
+            }
             if *rows > 0 {
                 end = lines[next + rows - 1].1;
             }
@@ -314,14 +419,31 @@ pub fn read_finished<S: Study>(study: &S, dir: &Path, cells: &[S::Cell]) -> Resu
         }
         table_ends.push(end);
     }
+    let mut again = Vec::new();
+    for ((position, _), cell_blocks) in entries.iter().zip(&blocks) {
+        let cell = &cells[*position];
+        if recompute(cell) {
+            again.push(*position);
+        } else {
+            study.check_cell(cell, cell_blocks).map_err(|why| {
+                Error::input(format!(
+                    "'{}', cell '{}': {why}",
+                    dir.display(),
+                    study.cell_key(cell)
+                ))
+            })?;
+        }
+    }
     Ok(Finished {
         cells: entries
             .into_iter()
             .map(|(position, _)| position)
             .zip(blocks)
             .collect(),
+        recompute: again,
         table_ends,
         ledger_end,
+        unledgered,
     })
 }
 
@@ -339,28 +461,50 @@ pub fn create_out_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::input(format!("--out-dir: cannot create '{}': {e}", dir.display())))
 }
 
-/// Start a fresh run: the metadata, then each table and the ledger with their headers.
-fn start_fresh<S: Study>(study: &S, options: &RunOptions, cells: usize) -> Result<Meta> {
-    let dir = &options.out_dir;
-    let meta = Meta::new(study, options, cells);
-    meta.write(&dir.join(meta_file(study)))?;
+/// Write the ledger and every table with their headers alone, the ledger first: a run
+/// has started once its metadata is written after them, so a start cut short (a full
+/// disk) leaves no metadata, or files without rows ([`holds_no_results`]).
+fn write_headers<S: Study>(study: &S, dir: &Path) -> Result<()> {
+    write_atomically(
+        &dir.join(ledger_file(study)),
+        format!("{}\n", ledger_header(study)).as_bytes(),
+    )?;
     for table in study.tables() {
         write_atomically(
             &dir.join(table.file),
             format!("{}\n", table.header).as_bytes(),
         )?;
     }
-    write_atomically(
-        &dir.join(ledger_file(study)),
-        format!("{}\n", ledger_header(study)).as_bytes(),
-    )?;
+    Ok(())
+}
+
+/// Start a fresh run: the ledger and the tables with their headers, then the metadata.
+fn start_fresh<S: Study>(study: &S, options: &RunOptions, cells: usize) -> Result<Meta> {
+    let dir = &options.out_dir;
+    write_headers(study, dir)?;
+    let meta = Meta::new(study, options, cells);
+    meta.write(&dir.join(meta_file(study)))?;
     Ok(meta)
 }
 
+/// Whether the study's files in `dir` hold no results at all: no summary, and no ledger
+/// line or table row (each file missing, empty or a header at most). What a start cut
+/// short by a full disk leaves: nothing is lost by starting afresh over it.
+fn holds_no_results<S: Study>(study: &S, dir: &Path) -> bool {
+    let no_rows = |file: &str| match crate::io::output::read_bounded(&dir.join(file), 1 << 20) {
+        Ok(bytes) => bytes.iter().filter(|&&b| b == b'\n').count() <= 1,
+        Err(_) => !dir.join(file).exists(),
+    };
+    study.summary_files().iter().all(|f| !dir.join(f).exists())
+        && no_rows(&ledger_file(study))
+        && study.tables().iter().all(|t| no_rows(t.file))
+}
+
 /// Continue the run recorded in the out-dir: the configuration must match except for
-/// grid axes, which may grow as long as every finished cell is still one of the run's;
-/// the files are cut back to the finished cells. Returns the metadata (with this session
-/// recorded) and the finished cells' positions.
+/// grid axes, which may grow as long as every finished cell is still one of the run's, and
+/// resumable keys, which may grow too (the cells they change are computed again); the data
+/// sets must be the ones recorded; the files are cut back to the finished cells. Returns
+/// the metadata (with this session recorded) and the finished cells' positions.
 fn resume<S: Study>(
     study: &S,
     options: &RunOptions,
@@ -370,7 +514,13 @@ fn resume<S: Study>(
     let meta_path = dir.join(meta_file(study));
     let mut meta = Meta::read(&meta_path)?;
     let config = study.config();
-    let differences = config_differences(&meta.config, &config, study.grid_keys());
+    let growable: Vec<&str> = study
+        .grid_keys()
+        .iter()
+        .chain(study.resumable_keys())
+        .copied()
+        .collect();
+    let differences = config_differences(&meta.config, &config, &growable);
     if !differences.is_empty() {
         return Err(Error::input(format!(
             "--resume: '{}' records another configuration ({}; recorded vs now); rerun \
@@ -387,13 +537,28 @@ fn resume<S: Study>(
             options.shard
         )));
     }
+    let data = study.data_digests();
+    for (name, now) in &data {
+        if let Some(then) = meta.data.get(name).filter(|then| *then != now) {
+            return Err(Error::input(format!(
+                "--resume: data set '{name}' is not the one the run in '{}' read (SHA-256 \
+                 {} then, {} now): its files were changed or replaced; restore them or \
+                 choose another --out-dir",
+                dir.display(),
+                then.sha256,
+                now.sha256
+            )));
+        }
+    }
     let tables = study.tables();
     let mut paths: Vec<PathBuf> = tables.iter().map(|t| dir.join(t.file)).collect();
     paths.push(dir.join(ledger_file(study)));
     let present: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
     let mut done = vec![false; cells.len()];
     if present.iter().all(|&p| p) {
-        let finished = read_finished(study, dir, cells).map_err(|e| {
+        let recorded = meta.config.clone();
+        let recompute = |cell: &S::Cell| study.recompute(&recorded, cell);
+        let finished = read_finished(study, dir, cells, &data, &recompute).map_err(|e| {
             let message = e.to_string();
             if message.contains("is not part of this run's grid") {
                 Error::input(format!(
@@ -403,14 +568,37 @@ fn resume<S: Study>(
                 e
             }
         })?;
+        if meta.finished.is_some() && !finished.unledgered.is_empty() {
+            return Err(Error::input(format!(
+                "--resume: the run in '{}' finished, but its files hold rows its ledger does \
+                 not account for ({}): they were added after the run; remove them or \
+                 choose another --out-dir",
+                dir.display(),
+                finished.unledgered.join("; ")
+            )));
+        }
         for (position, _) in &finished.cells {
-            done[*position] = true;
+            done[*position] = !finished.recompute.contains(position);
         }
-        for (path, end) in paths.iter().zip(finished.table_ends.iter()) {
-            truncate(path, *end)?;
+        if finished.recompute.is_empty() {
+            for (path, end) in paths.iter().zip(finished.table_ends.iter()) {
+                truncate(path, *end)?;
+            }
+            truncate(&dir.join(ledger_file(study)), finished.ledger_end)?;
+        } else {
+            // Cells to compute again sit among the kept ones: rewrite the files without
+            // them (the kept cells in file order; the finish puts everything in order).
+            let (kept, blocks): (Vec<S::Cell>, Vec<Vec<String>>) = finished
+                .cells
+                .into_iter()
+                .filter(|(position, _)| done[*position])
+                .map(|(position, blocks)| (cells[position].clone(), blocks))
+                .unzip();
+            for (file, bytes) in assemble(study, &kept, &blocks, &data) {
+                write_atomically(&dir.join(file), &bytes)?;
+            }
         }
-        truncate(&dir.join(ledger_file(study)), finished.ledger_end)?;
-    } else if present.iter().any(|&p| p) {
+    } else if present.iter().any(|&p| p) && !holds_no_results(study, dir) {
         let missing: Vec<String> = paths
             .iter()
             .zip(&present)
@@ -425,30 +613,22 @@ fn resume<S: Study>(
             dir.display()
         )));
     } else {
-        for table in &tables {
-            write_atomically(
-                &dir.join(table.file),
-                format!("{}\n", table.header).as_bytes(),
-            )?;
-        }
-        write_atomically(
-            &dir.join(ledger_file(study)),
-            format!("{}\n", ledger_header(study)).as_bytes(),
-        )?;
+        write_headers(study, dir)?;
     }
     let last_revision = meta.last_revision();
     if last_revision != crate::build::git_revision() {
-        eprintln!(
+        crate::io::console::line(&format!(
             "warning: resuming a run last written by revision {last_revision} with revision \
              {}: its files will mix the results of both builds (see 'sessions' in '{}')",
             crate::build::git_revision(),
             meta_path.display()
-        );
+        ));
     }
     meta.config = config;
     meta.config_sha256 = sha256_hex(meta.config.to_string().as_bytes());
     meta.cells.grid = study.grid_cells().len();
     meta.cells.shard = cells.len();
+    meta.data = data;
     meta.finished = None;
     meta.sessions.push(Session::now(
         options.threads,
@@ -458,8 +638,9 @@ fn resume<S: Study>(
     Ok((meta, done))
 }
 
-/// Prepare the out-dir: create it, refuse to overwrite results unless resuming, and
-/// return the metadata and which cells are already done.
+/// Prepare the out-dir: refuse to overwrite results unless resuming (files without any
+/// result, left by a start cut short, are started over), and return the metadata and
+/// which cells are already done.
 fn prepare<S: Study>(
     study: &S,
     options: &RunOptions,
@@ -483,7 +664,7 @@ fn prepare<S: Study>(
         .into_iter()
         .filter(|file| dir.join(file).exists())
         .collect();
-    if !existing.is_empty() {
+    if !existing.is_empty() && !holds_no_results(study, dir) {
         let hint = if options.resume {
             format!(
                 "--resume needs its {}, which is missing: choose another --out-dir",
@@ -508,7 +689,8 @@ fn prepare<S: Study>(
 /// written; each cell is one write (and flush) per table, then its ledger line.
 struct OrderedWriter {
     next: usize,
-    pending: BTreeMap<usize, (String, Vec<String>)>,
+    /// Per cell waiting for its turn: its key, the digest of its data and its blocks.
+    pending: BTreeMap<usize, (String, String, Vec<String>)>,
     tables: Vec<Appender>,
     ledger: Appender,
 }
@@ -516,13 +698,13 @@ struct OrderedWriter {
 impl OrderedWriter {
     /// Accept the rows of the `index`-th cell still to do and write every cell now next in
     /// line.
-    fn submit(&mut self, index: usize, key: String, blocks: Vec<String>) -> Result<()> {
-        self.pending.insert(index, (key, blocks));
-        while let Some((key, blocks)) = self.pending.remove(&self.next) {
+    fn submit(&mut self, index: usize, cell: (String, String), blocks: Vec<String>) -> Result<()> {
+        self.pending.insert(index, (cell.0, cell.1, blocks));
+        while let Some((key, data, blocks)) = self.pending.remove(&self.next) {
             for (table, block) in self.tables.iter_mut().zip(&blocks) {
                 table.append(block)?;
             }
-            self.ledger.append(&ledger_line(&key, &blocks))?;
+            self.ledger.append(&ledger_line(&key, &data, &blocks))?;
             self.next += 1;
         }
         Ok(())
@@ -537,6 +719,7 @@ fn run_cells<S: Study>(
     done: &[bool],
 ) -> Result<usize> {
     let dir = &options.out_dir;
+    let data = study.data_digests();
     let todo: Vec<&S::Cell> = cells
         .iter()
         .zip(done)
@@ -583,7 +766,11 @@ fn run_cells<S: Study>(
                 writer
                     .lock()
                     .map_err(|_| Error::runtime("a worker failed while writing"))?
-                    .submit(index, study.cell_key(cell), blocks)?;
+                    .submit(
+                        index,
+                        (study.cell_key(cell), cell_data_sha256(study, cell, &data)),
+                        blocks,
+                    )?;
                 progress.cell_done(work(cell));
                 Ok(())
             })
@@ -606,7 +793,8 @@ fn finish<S: Study>(
     dir: &Path,
     cells: &[S::Cell],
 ) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    let finished = read_finished(study, dir, cells)?;
+    let data = study.data_digests();
+    let finished = read_finished(study, dir, cells, &data, &|_| false)?;
     if finished.cells.len() != cells.len() {
         return Err(Error::runtime(format!(
             "{} of {} cells are finished after the run",
@@ -619,7 +807,7 @@ fn finish<S: Study>(
         ordered[position] = Some(blocks);
     }
     let ordered: Vec<Vec<String>> = ordered.into_iter().flatten().collect();
-    let files = assemble(study, cells, &ordered);
+    let files = assemble(study, cells, &ordered, &data);
     for (file, bytes) in &files {
         write_atomically(&dir.join(file), bytes)?;
     }
@@ -633,11 +821,13 @@ fn finish<S: Study>(
     Ok(summaries)
 }
 
-/// The bytes of every table and of the ledger for the given cells' blocks, in order.
+/// The bytes of every table and of the ledger for the given cells' blocks, in order;
+/// `data`: the digests of the data sets the cells read.
 pub fn assemble<S: Study>(
     study: &S,
     cells: &[S::Cell],
     blocks: &[Vec<String>],
+    data: &DataDigests,
 ) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = study
         .tables()
@@ -653,34 +843,45 @@ pub fn assemble<S: Study>(
         .collect();
     let mut ledger = format!("{}\n", ledger_header(study));
     for (cell, cell_blocks) in cells.iter().zip(blocks) {
-        ledger.push_str(&ledger_line(&study.cell_key(cell), cell_blocks));
+        ledger.push_str(&ledger_line(
+            &study.cell_key(cell),
+            &cell_data_sha256(study, cell, data),
+            cell_blocks,
+        ));
     }
     files.push((ledger_file(study), ledger.into_bytes()));
     files
 }
 
 /// The plan of a run (cells to run, estimated CPU and wall time) as one line, after the
-/// question before a long run ([`confirm_long_run`]). Nothing is written before this.
+/// question before a long run ([`confirm_long_run`]), and its estimated CPU seconds.
+/// `done`: which cells are already finished. Nothing is written before this.
 fn plan<S: Study>(
     study: &S,
     options: &RunOptions,
     cells: &[S::Cell],
-    done: usize,
-) -> Result<String> {
-    let work: f64 = cells.iter().map(|c| study.cell_work(c).max(0.0)).sum();
-    let remaining = work * (cells.len() - done) as f64 / cells.len().max(1) as f64;
+    done: &[bool],
+) -> Result<(String, f64)> {
+    let remaining: f64 = cells
+        .iter()
+        .zip(done)
+        .filter(|(_, &done)| !done)
+        .map(|(c, _)| study.cell_work(c).max(0.0))
+        .sum();
+    let to_run = done.iter().filter(|&&d| !d).count();
+    let done = cells.len() - to_run;
     let cpu = remaining / WORK_PER_SECOND;
-    let wall = cpu / options.threads.min(cells.len() - done).max(1) as f64;
+    let wall = cpu / options.threads.min(to_run).max(1) as f64;
     let line = format!(
         "{}: {} cells to run ({done} already finished), estimated {} of CPU time, {} on {} threads",
         study.name(),
-        cells.len() - done,
+        to_run,
         duration(cpu),
         estimate(wall),
         options.threads
     );
     confirm_long_run(&line, cpu, options.yes)?;
-    Ok(line)
+    Ok((line, cpu))
 }
 
 /// Run a study: prepare the out-dir (fresh, or resumed where a run stopped), run the
@@ -696,16 +897,23 @@ pub fn run<S: Study>(study: &S, options: &RunOptions) -> Result<RunReport> {
         .filter(|(position, _)| options.shard.contains(*position))
         .map(|(_, cell)| cell)
         .collect();
-    let finished_before = if options.resume && options.out_dir.join(meta_file(study)).exists() {
-        read_finished(study, &options.out_dir, &cells).map_or(0, |f| f.cells.len())
-    } else {
-        0
-    };
-    let plan = plan(study, options, &cells, finished_before)?;
+    let mut finished_before = vec![false; cells.len()];
+    if options.resume && options.out_dir.join(meta_file(study)).exists() {
+        let data = study.data_digests();
+        if let Ok(finished) = read_finished(study, &options.out_dir, &cells, &data, &|_| false) {
+            for (position, _) in finished.cells {
+                finished_before[position] = true;
+            }
+        }
+    }
+    let (plan, estimated_cpu) = plan(study, options, &cells, &finished_before)?;
     create_out_dir(&options.out_dir)?;
     let _lock = DirLock::acquire(&options.out_dir, "--out-dir")?;
     let (mut meta, done) = prepare(study, options, &cells)?;
-    eprintln!("{plan}");
+    if let Some(session) = meta.sessions.last_mut() {
+        session.estimated_cpu_seconds = Some(estimated_cpu);
+    }
+    crate::io::console::line(&plan);
     let run_now = run_cells(study, options, &cells, &done)?;
     let summaries = finish(study, &options.out_dir, &cells)?;
     meta.summaries = summaries

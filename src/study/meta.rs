@@ -1,7 +1,9 @@
 //! The metadata record of a study's out-dir (`NAME.meta.json`): what was run (the
 //! configuration and its digest, the shard, the cells), by which build, on which machine,
 //! when, for how long, and every session that wrote cells (the first run, then each
-//! `--resume`). Read back through serde; an unknown or missing key is an error.
+//! `--resume`), the digest of every data set it read, and the SHA-256 of the whole
+//! record (`sha256`), so that no count, digest or configuration in it can be changed
+//! unnoticed. Read back through serde; an unknown or missing key is an error.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use serde_json::Value;
 use crate::build::{git_revision, tool_version};
 use crate::config::run::RunOptions;
 use crate::config::shard::Shard;
+use crate::data::DataDigest;
 use crate::error::{Error, Result};
 use crate::io::format::utc_now;
 use crate::io::machine::Machine;
@@ -39,6 +42,8 @@ pub struct Session {
     pub threads: usize,
     /// Cells already finished when it started.
     pub cells_done: usize,
+    /// The CPU time its plan estimated for the cells it had to run.
+    pub estimated_cpu_seconds: Option<f64>,
     /// Its wall time, once it finished.
     pub elapsed_seconds: Option<f64>,
     /// The CPU time it used, once it finished (where the system reports it).
@@ -54,6 +59,7 @@ impl Session {
             git_revision: git_revision().to_string(),
             threads,
             cells_done,
+            estimated_cpu_seconds: None,
             elapsed_seconds: None,
             cpu_seconds: None,
         }
@@ -103,6 +109,13 @@ pub struct Meta {
     /// The SHA-256 of each summary file written at the end, for `check` to verify.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub summaries: BTreeMap<String, String>,
+    /// Every data set the study read, by name, with its digest; `--resume` and `merge`
+    /// refuse other data under the same name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, DataDigest>,
+    /// The SHA-256 of the record itself: its compact JSON with this field empty. Covers
+    /// every count, digest and time in it.
+    pub sha256: String,
 }
 
 impl Meta {
@@ -131,6 +144,8 @@ impl Meta {
             sessions: vec![first],
             merged_from: Vec::new(),
             summaries: BTreeMap::new(),
+            data: study.data_digests(),
+            sha256: String::new(),
         }
     }
 
@@ -181,9 +196,26 @@ impl Meta {
             .expect("there is always at least one revision")
     }
 
-    /// The record as pretty JSON with a final newline.
+    /// The SHA-256 of the record with its own digest left empty.
+    fn digest(&self) -> String {
+        let body = Meta {
+            sha256: String::new(),
+            ..self.clone()
+        };
+        sha256_hex(
+            serde_json::to_string(&body)
+                .expect("the record serialises")
+                .as_bytes(),
+        )
+    }
+
+    /// The record as pretty JSON with a final newline, its digest (`sha256`) filled in.
     pub fn to_bytes(&self) -> Vec<u8> {
-        (serde_json::to_string_pretty(self).expect("the record serialises") + "\n").into_bytes()
+        let sealed = Meta {
+            sha256: self.digest(),
+            ..self.clone()
+        };
+        (serde_json::to_string_pretty(&sealed).expect("the record serialises") + "\n").into_bytes()
     }
 
     /// Write the record atomically.
@@ -191,13 +223,33 @@ impl Meta {
         write_atomically(path, &self.to_bytes())
     }
 
-    /// Read and check a record: bounded in size, every key known, the configuration's
-    /// digest matching.
+    /// Read and check a record: bounded in size, every key known, the record's and the
+    /// configuration's digests matching.
     pub fn read(path: &Path) -> Result<Meta> {
         let shown = path.display();
         let bytes = read_bounded(path, MAX_META_BYTES)?;
-        let meta: Meta = serde_json::from_slice(&bytes)
+        let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::input(format!("'{shown}': not a metadata record: {e}")))?;
+        if value.is_object() && value.get("sha256").is_none() {
+            return Err(Error::input(format!(
+                "'{shown}' has no digest of its own (sha256): it was written by an earlier \
+                 version of hesscale-cli, whose records cannot be checked; rerun the study"
+            )));
+        }
+        let meta: Meta = serde_json::from_value(value)
+            .map_err(|e| Error::input(format!("'{shown}': not a metadata record: {e}")))?;
+        if meta.digest() != meta.sha256 {
+            return Err(Error::input(format!(
+                "'{shown}' does not match its digest (sha256): the file was changed after the \
+                 run wrote it"
+            )));
+        }
+        if meta.shard.index == 0 || meta.shard.index > meta.shard.count {
+            return Err(Error::input(format!(
+                "'{shown}': shard {} is not one of 1/N … N/N",
+                meta.shard
+            )));
+        }
         if sha256_hex(meta.config.to_string().as_bytes()) != meta.config_sha256 {
             return Err(Error::input(format!(
                 "'{shown}': the configuration does not match its digest (config_sha256): \

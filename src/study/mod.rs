@@ -14,6 +14,7 @@
 
 pub mod cost;
 pub mod engine;
+pub mod estimate;
 pub mod merge;
 pub mod meta;
 pub mod optimize;
@@ -30,19 +31,24 @@ use crate::error::{Error, Result};
 use merge::MergeReport;
 
 /// Merge the out-dirs of the study named `name` (see [`merge::merge`]).
-pub fn merge_dirs(name: &str, dirs: &[PathBuf], out_dir: &Path) -> Result<MergeReport> {
+pub fn merge_dirs(
+    name: &str,
+    dirs: &[PathBuf],
+    out_dir: &Path,
+    partial: bool,
+) -> Result<MergeReport> {
     match name {
-        "quality" => merge::merge(name, dirs, out_dir, |config| {
+        "quality" => merge::merge(name, dirs, out_dir, partial, |config| {
             Ok(quality::QualityStudy::without_data(QualityGrid::from_json(
                 config,
             )?))
         }),
-        "optimize" => merge::merge(name, dirs, out_dir, |config| {
+        "optimize" => merge::merge(name, dirs, out_dir, partial, |config| {
             Ok(optimize::OptimizeStudy::new(OptimizeGrid::from_json(
                 config,
             )?))
         }),
-        "rl" => merge::merge(name, dirs, out_dir, |config| {
+        "rl" => merge::merge(name, dirs, out_dir, partial, |config| {
             Ok(rl::RlStudy::new(RlGrid::from_json(config)?))
         }),
         other => Err(Error::input(format!(

@@ -128,12 +128,12 @@ impl Progress {
                 || fraction - state.last_line_fraction >= 0.1
                 || state.last_line.elapsed() >= LINE_EVERY
             {
-                eprintln!(
+                crate::io::console::line(&format!(
                     "{}: {}, {} elapsed",
                     self.name,
                     self.describe(&state),
                     duration(self.started.elapsed().as_secs_f64())
-                );
+                ));
                 state.last_line = Instant::now();
                 state.last_line_fraction = fraction;
             }

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::problem::check_model;
-use crate::nn::{ForwardPass, Linearization, Loss, Mlp, ParamTensors, Problem, Reduction, Targets};
+use crate::nn::{ForwardPass, Linearization, Loss, LossKind, Mlp, Params, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng};
 use crate::train::optimizer::{OptimizerConfig, OptimizerState};
 
@@ -38,38 +38,45 @@ pub enum StepOutcome {
     },
 }
 
-/// A curvature method with its own random stream.
+/// A curvature method with its own random stream, and the buffer its diagonals are
+/// written to step after step.
 #[derive(Clone, Debug)]
 struct CurvatureSource {
     method: Method,
     rng: ChaCha8Rng,
+    diagonal: Params,
 }
 
 impl CurvatureSource {
-    fn new(method: Method, seed: u64, cell: u64) -> Self {
+    fn new(method: Method, seed: u64, cell: u64, mlp: &Mlp) -> Self {
         CurvatureSource {
             method,
             rng: curvature_stream(seed, cell, method),
+            diagonal: mlp.zeros_like_params(),
         }
     }
 
-    /// The method's diagonal of the batch, shaped like the parameters.
-    fn estimate(&mut self, linearization: &Linearization) -> ParamTensors {
+    /// The method's diagonal of the batch, written over the buffer.
+    fn estimate(&mut self, linearization: &Linearization) -> Result<()> {
         self.method
-            .estimate_from(linearization, &mut self.rng)
-            .into_params(linearization)
+            .estimate_from(linearization, &mut self.rng)?
+            .write_params(linearization, &mut self.diagonal);
+        Ok(())
     }
 }
 
-/// A model trained with mean-reduced `loss` by an optimizer (SPEC §9). Each step makes the
-/// batch's problem on the model, one [`Linearization`] that the gradient and every
-/// diagonal the step needs share, and the optimizer's step in place.
+/// A model trained with a mean-reduced loss of kind `K` (a supervised [`Loss`], or
+/// [`crate::nn::Policy`]) by an optimizer (SPEC §9). Each step makes the batch's problem
+/// on the model, one [`Linearization`] that the gradient and every diagonal the step
+/// needs share, and the optimizer's step in place.
 #[derive(Clone, Debug)]
-pub struct Learner {
+pub struct Learner<K: LossKind = Loss> {
     /// The model; each step's problem shares it, and is dropped before the update.
     mlp: Arc<Mlp>,
-    loss: Loss,
+    loss: K,
     state: OptimizerState,
+    /// The gradient of the last step (a buffer reused from step to step).
+    gradient: Params,
     /// The optimizer's own curvature method, if any.
     curvature: Option<CurvatureSource>,
     /// hesscale for the step-size scaling, when the optimizer does not compute it itself.
@@ -79,25 +86,34 @@ pub struct Learner {
     diverged: bool,
 }
 
-impl Learner {
+impl<K: LossKind> Learner<K> {
     /// A learner for `mlp` (checked as [`Problem::new`] checks a model). Stochastic
-    /// curvature methods draw from [`curvature_stream`]`(seed, cell, method)`.
+    /// curvature methods draw from [`curvature_stream`]`(seed, cell, method)`. An error
+    /// if the optimizer's curvature needs what this kind of loss lacks
+    /// ([`OptimizerConfig::serves`]).
     pub fn new(
         mlp: Mlp,
-        loss: Loss,
+        loss: K,
         config: OptimizerConfig,
         seed: u64,
         cell: u64,
-    ) -> Result<Learner> {
+    ) -> Result<Learner<K>> {
+        config.serves(&loss)?;
         check_model(&mlp)?;
-        let state = OptimizerState::new(config, &mlp.layers)?;
-        let source = |method: Option<Method>| method.map(|m| CurvatureSource::new(m, seed, cell));
+        let state = OptimizerState::new(config, mlp.params())?;
+        let source =
+            |method: Option<Method>| method.map(|m| CurvatureSource::new(m, seed, cell, &mlp));
+        let (curvature, scaling_curvature) = (
+            source(config.curvature()),
+            source(config.scaling_curvature()),
+        );
         Ok(Learner {
+            gradient: mlp.zeros_like_params(),
             mlp: Arc::new(mlp),
             loss,
             state,
-            curvature: source(config.curvature()),
-            scaling_curvature: source(config.scaling_curvature()),
+            curvature,
+            scaling_curvature,
             steps: 0,
             diverged: false,
         })
@@ -105,7 +121,7 @@ impl Learner {
 
     /// One step on the batch (`inputs` `[N, in]`, `targets` as the loss takes them).
     /// Errors for a batch that does not fit the model, or once the run has diverged.
-    pub fn step_on(&mut self, inputs: Array2<f64>, targets: Targets) -> Result<StepOutcome> {
+    pub fn step_on(&mut self, inputs: Array2<f64>, targets: K::Targets) -> Result<StepOutcome> {
         self.step_checking(inputs, None, targets, false)
     }
 
@@ -117,8 +133,8 @@ impl Learner {
 
     /// As [`Learner::step_on`] on the batch of `pass`, which must be [`Learner::forward`]'s
     /// for the current parameters: the step uses it instead of computing it again.
-    pub fn step_on_pass(&mut self, pass: ForwardPass, targets: Targets) -> Result<StepOutcome> {
-        let inputs = pass.inputs[0].clone();
+    pub fn step_on_pass(&mut self, pass: ForwardPass, targets: K::Targets) -> Result<StepOutcome> {
+        let inputs = pass.input_of(0).clone();
         self.step_checking(inputs, Some(pass), targets, false)
     }
 
@@ -127,7 +143,7 @@ impl Learner {
     pub(crate) fn step_on_finite_inputs(
         &mut self,
         inputs: Array2<f64>,
-        targets: Targets,
+        targets: K::Targets,
     ) -> Result<StepOutcome> {
         self.step_checking(inputs, None, targets, true)
     }
@@ -138,7 +154,7 @@ impl Learner {
         &mut self,
         inputs: Array2<f64>,
         pass: Option<ForwardPass>,
-        targets: Targets,
+        targets: K::Targets,
         inputs_known_finite: bool,
     ) -> Result<StepOutcome> {
         if self.diverged {
@@ -147,10 +163,10 @@ impl Learner {
                 self.steps_done()
             )));
         }
-        let (loss, gradient, curvature, scaling_curvature) = {
+        let loss = {
             let problem = Problem::with_checked_model(
                 Arc::clone(&self.mlp),
-                self.loss,
+                self.loss.clone(),
                 Reduction::Mean,
                 inputs,
                 targets,
@@ -165,23 +181,24 @@ impl Learner {
                 self.diverged = true;
                 return Ok(StepOutcome::Diverged { loss });
             }
-            let gradient = problem
-                .mlp()
-                .param_gradient(linearization.pass(), linearization.backward());
-            let estimate = |source: &mut Option<CurvatureSource>| {
-                source.as_mut().map(|s| s.estimate(&linearization))
-            };
-            let curvature = estimate(&mut self.curvature);
-            let scaling_curvature = estimate(&mut self.scaling_curvature);
-            (loss, gradient, curvature, scaling_curvature)
+            linearization.write_param_gradient(&mut self.gradient);
+            for source in [&mut self.curvature, &mut self.scaling_curvature]
+                .into_iter()
+                .flatten()
+            {
+                source.estimate(&linearization)?;
+            }
+            loss
         };
-        let params = &mut Arc::make_mut(&mut self.mlp).layers;
-        match self.state.step(
-            params,
-            &gradient,
-            curvature.as_deref(),
-            scaling_curvature.as_deref(),
-        ) {
+        let (curvature, scaling_curvature) = (
+            self.curvature.as_ref().map(|s| &s.diagonal),
+            self.scaling_curvature.as_ref().map(|s| &s.diagonal),
+        );
+        let params = Arc::make_mut(&mut self.mlp).params_mut();
+        match self
+            .state
+            .step(params, &self.gradient, curvature, scaling_curvature)
+        {
             Some(scale) => {
                 self.steps += 1;
                 Ok(StepOutcome::Taken { loss, scale })
@@ -208,9 +225,9 @@ impl Learner {
         Arc::unwrap_or_clone(self.mlp)
     }
 
-    /// The loss trained on (mean reduction).
-    pub fn loss(&self) -> Loss {
-        self.loss
+    /// The kind of loss trained on (mean reduction).
+    pub fn loss(&self) -> &K {
+        &self.loss
     }
 
     /// The optimizer's state.
@@ -231,7 +248,7 @@ mod tests {
 
     use super::*;
     use crate::nn::init::{init_mlp, sample_batch, Architecture};
-    use crate::nn::{Activation, LayerParams};
+    use crate::nn::{Activation, Targets};
     use crate::train::optimizer::{Optimizer, Scaling};
 
     /// The tiny problem of the hand-computed steps: one Linear layer 1 → 1 (w, b) from
@@ -242,13 +259,7 @@ mod tests {
     /// and so is AdaHessian's `|v ⊙ Hv| = |Hv|` whatever the Rademacher draw v.
     /// Every optimizer runs with α = 0.1 and the defaults β1 0.9, β2 0.999, ε 1e-8.
     fn tiny(optimizer: Optimizer, scaling: Scaling) -> Learner {
-        let mlp = Mlp {
-            layers: vec![LayerParams {
-                weight: array![[0.0]],
-                bias: array![0.0],
-            }],
-            activations: vec![],
-        };
+        let mlp = Mlp::from_linear(vec![(array![[0.0]], array![0.0])], vec![]).unwrap();
         let config = OptimizerConfig {
             scaling,
             ..OptimizerConfig::new(optimizer, 0.1)
@@ -262,8 +273,8 @@ mod tests {
     }
 
     fn tiny_params(learner: &Learner) -> [f64; 2] {
-        let layer = &learner.model().layers[0];
-        [layer.weight[[0, 0]], layer.bias[0]]
+        let values = learner.model().params().values();
+        [values[0], values[1]]
     }
 
     /// Step `learner` once per row of `expected`: (loss before the step, scale, w and b
@@ -463,7 +474,7 @@ mod tests {
             let mut learner = tiny(Optimizer::Sgd, Scaling::None);
             learner.state = OptimizerState::new(
                 OptimizerConfig::new(Optimizer::Sgd, lr),
-                &learner.mlp.layers,
+                learner.mlp.params(),
             )
             .unwrap();
             learner
@@ -549,7 +560,7 @@ mod tests {
                 };
                 let mut learner =
                     Learner::new(mlp.clone(), Loss::CrossEntropy, config, 4, 2).unwrap();
-                let mut state = OptimizerState::new(config, &mlp.layers).unwrap();
+                let mut state = OptimizerState::new(config, mlp.params()).unwrap();
                 let mut streams = [config.curvature(), config.scaling_curvature()]
                     .map(|method| method.map(|m| (m, curvature_stream(4, 2, m))));
                 let mut params = mlp.clone();
@@ -574,22 +585,19 @@ mod tests {
                         stream.as_mut().map(|(method, rng)| {
                             method
                                 .estimate_from(&linearization, rng)
+                                .unwrap()
                                 .into_params(&linearization)
                         })
                     });
                     state.step(
-                        &mut params.layers,
+                        params.params_mut(),
                         &gradient,
-                        curvature.as_deref(),
-                        scaling_curvature.as_deref(),
+                        curvature.as_ref(),
+                        scaling_curvature.as_ref(),
                     );
-                    for (got, want) in learner.model().layers.iter().zip(&params.layers) {
-                        for (g, w) in got
-                            .weight
-                            .iter()
-                            .chain(&got.bias)
-                            .zip(want.weight.iter().chain(&want.bias))
-                        {
+                    {
+                        let (got, want) = (learner.model().params(), params.params());
+                        for (g, w) in got.values().iter().zip(want.values()) {
                             assert_abs_diff_eq!(g, w, epsilon = 1e-15);
                         }
                     }

@@ -1,4 +1,4 @@
-//! The optimizers of SPEC §9 and the step-size scaling rule, on parameter-shaped tensors.
+//! The optimizers of SPEC §9 and the step-size scaling rule, on the flat parameters.
 //!
 //! Every optimizer is one of two rules: `sgd`, or the Adam-style rule whose second moment
 //! averages the square of either the gradient (`adam`) or a diagonal curvature estimate ĥ
@@ -7,26 +7,23 @@
 //! rule shrinks any optimizer's update by one factor per step.
 //!
 //! Each rule is written once, as a function of one parameter, and applied by one loop over
-//! a tensor; the state holds every parameter's moments in one vector, in the parameter
-//! order `W_1` (row-major), `b_1`, `W_2`, … The loops are compiled for AVX-512 and
-//! AVX2+FMA as well as the baseline (`multiversion`); each element's arithmetic is the same
-//! on all of them, and the one sum, τ, fixes its order in the source, so the numbers do
-//! not depend on the machine.
+//! the flat buffer of the parameters (`crate::nn::Params`): the state holds every
+//! parameter's moments in vectors of the same layout (`W_1` row-major, `b_1`, `W_2`, …).
+//! The loops are compiled for AVX-512 and AVX2+FMA as well as the baseline
+//! (`multiversion`); each element's arithmetic is the same on all of them, and the one sum,
+//! τ, fixes its order in the source, so the numbers do not depend on the machine.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::ops::Range;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use multiversion::multiversion;
-use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::methods::{ggn_mc, hesscale, hutchinson, Method};
 use crate::nn::kernels::LANES;
-use crate::nn::linear::row_major;
-use crate::nn::LayerParams;
+use crate::nn::{LossKind, ParamLayout, Params};
 
 /// An optimizer of SPEC §9, by its command-line name (also in files and records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,6 +104,22 @@ impl Optimizer {
         match self.rule() {
             Rule::Adam(Squared::Curvature(method)) => Some(method),
             Rule::Sgd | Rule::Adam(Squared::Gradient) => None,
+        }
+    }
+
+    /// An error (one line, made from its method's declaration, [`Method::needs`]) if the
+    /// optimizer's curvature method cannot run on a loss of `kind`.
+    pub fn serves(self, kind: &impl LossKind) -> Result<()> {
+        let unserved = self
+            .curvature()
+            .and_then(|method| Some((method, kind.unserved(method.needs())?)));
+        match unserved {
+            Some((method, (need, lack))) => Err(Error::input(format!(
+                "{self} does not apply to {}: {}",
+                lack.losses,
+                lack.message(method, need)
+            ))),
+            None => Ok(()),
         }
     }
 }
@@ -288,6 +301,18 @@ impl OptimizerConfig {
         self.optimizer.curvature()
     }
 
+    /// An error if the optimizer's curvature, or the scaling's, cannot run on a loss of
+    /// `kind` (see [`Optimizer::serves`]).
+    pub fn serves(&self, kind: &impl LossKind) -> Result<()> {
+        self.optimizer.serves(kind)?;
+        match self.scaling_curvature() {
+            Some(method) => method
+                .serves(kind)
+                .map_err(|e| Error::input(format!("the {} scaling: {e}", self.scaling))),
+            None => Ok(()),
+        }
+    }
+
     /// The method the scaling needs computed alongside: hesscale, unless the optimizer
     /// squares hesscale's diagonal itself, whose second moment `v = EMA_β2(ĥ²)` is then
     /// the scaling's average as it stands.
@@ -375,7 +400,7 @@ pub fn scaling_factor(delta: f64, tau: f64) -> f64 {
     }
 }
 
-/// [`sgd_element`] over a tensor.
+/// [`sgd_element`] over every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn sgd_update(update: &mut [f64], gradient: &[f64], lr: f64) {
     for (u, &g) in update.iter_mut().zip(gradient) {
@@ -402,7 +427,7 @@ fn sgd_step(
     finite
 }
 
-/// [`adam_element`] over a tensor.
+/// [`adam_element`] over every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn adam_update(
     update: &mut [f64],
@@ -423,7 +448,7 @@ fn adam_update(
     }
 }
 
-/// The update and step of a tensor, each computed from one parameter's values.
+/// The update and step of the parameters, each computed from one parameter's values.
 struct TensorStep<'a> {
     update: &'a mut [f64],
     first: &'a mut [f64],
@@ -458,7 +483,7 @@ fn adam_step(tensor: TensorStep<'_>, step: &AdamStep) -> bool {
     finite
 }
 
-/// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over a tensor.
+/// The scaling's average `a ← EMA_β2(ĥ²)` ([`ema`]) over every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn average_squares(average: &mut [f64], curvature: &[f64], beta2: f64) {
     for (a, &h) in average.iter_mut().zip(curvature) {
@@ -493,7 +518,7 @@ fn predicted_change(average: &[f64], update: &[f64]) -> f64 {
         .fold(sums[0], |tau, (&a, &u)| tau + term(a, u))
 }
 
-/// Whether `θ − s·u` is finite for every parameter of a tensor.
+/// Whether `θ − s·u` is finite for every parameter.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn stays_finite(params: &[f64], update: &[f64], scale: f64) -> bool {
     params
@@ -504,7 +529,7 @@ fn stays_finite(params: &[f64], update: &[f64], scale: f64) -> bool {
         })
 }
 
-/// The step `θ ← θ − s·u` over a tensor, SPEC §9.
+/// The step `θ ← θ − s·u` over every parameter, SPEC §9.
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn apply(params: &mut [f64], update: &[f64], scale: f64) {
     for (theta, &u) in params.iter_mut().zip(update) {
@@ -512,63 +537,23 @@ fn apply(params: &mut [f64], update: &[f64], scale: f64) {
     }
 }
 
-/// The weight and bias of every layer as row-major slices, in parameter order (copied only
-/// where not stored that way).
-fn tensors(params: &[LayerParams]) -> Vec<Cow<'_, [f64]>> {
-    params
-        .iter()
-        .flat_map(|layer| {
-            [
-                row_major(layer.weight.view()),
-                row_major(layer.bias.view().insert_axis(Axis(0))),
-            ]
-        })
-        .collect()
-}
-
-/// [`tensors`] of a gradient or diagonal, which must have the state's tensor lengths.
-fn tensors_of<'a>(
-    params: &'a [LayerParams],
-    ranges: &[Range<usize>],
-    what: &str,
-) -> Vec<Cow<'a, [f64]>> {
-    let tensors = tensors(params);
+/// The values of `params`, which must be in `layout`: what `what` is.
+fn values_of<'a>(params: &'a Params, layout: &Arc<ParamLayout>, what: &str) -> &'a [f64] {
     assert!(
-        tensors.len() == ranges.len()
-            && tensors.iter().zip(ranges).all(|(t, r)| t.len() == r.len()),
+        params.layout() == layout,
         "{what} is not shaped like the parameters"
     );
-    tensors
-}
-
-/// The weight and bias of every layer as mutable row-major slices, in parameter order (a
-/// tensor not stored that way is made so first).
-fn tensors_mut(params: &mut [LayerParams]) -> Vec<&mut [f64]> {
-    params
-        .iter_mut()
-        .flat_map(|LayerParams { weight, bias }| {
-            if !weight.is_standard_layout() {
-                *weight = weight.as_standard_layout().into_owned();
-            }
-            if !bias.is_standard_layout() {
-                *bias = bias.as_standard_layout().into_owned();
-            }
-            [
-                weight.as_slice_mut().expect("row-major"),
-                bias.as_slice_mut().expect("contiguous"),
-            ]
-        })
-        .collect()
+    params.values()
 }
 
 /// An optimizer's state: its step count, its moments, the scaling's curvature average and
-/// the update of the last step, each one value per parameter in parameter order.
+/// the update of the last step, each one value per parameter in the parameters' layout.
 #[derive(Clone, Debug)]
 pub struct OptimizerState {
     config: OptimizerConfig,
     steps: u64,
-    /// Where each tensor (`W_1`, `b_1`, `W_2`, …) lies in the vectors below.
-    ranges: Vec<Range<usize>>,
+    /// The parameters' layout: what every buffer below is shaped like.
+    layout: Arc<ParamLayout>,
     /// m of the Adam-style rule (empty for sgd).
     first: Vec<f64>,
     /// v of the Adam-style rule (empty for sgd).
@@ -579,53 +564,27 @@ pub struct OptimizerState {
     /// The update u of the last step (a buffer reused from step to step).
     update: Vec<f64>,
     /// Without the scaling: the parameters after a step, `θ − u`, computed in the update's
-    /// pass before they are known to be finite, then swapped with the model's tensors
-    /// (buffers reused from step to step; empty with the scaling on).
-    proposed: Vec<LayerParams>,
-}
-
-/// Whether two lists of layers have the same shapes.
-fn shaped_alike(a: &[LayerParams], b: &[LayerParams]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.weight.dim() == y.weight.dim() && x.bias.len() == y.bias.len())
-}
-
-/// Zeros shaped like `params`, each tensor in standard layout.
-fn zeros_like(params: &[LayerParams]) -> Vec<LayerParams> {
-    params
-        .iter()
-        .map(|layer| LayerParams::zeros(layer.outputs(), layer.inputs()))
-        .collect()
+    /// pass before they are known to be finite, then swapped with the model's buffer (a
+    /// buffer reused from step to step; empty with the scaling on).
+    proposed: Vec<f64>,
 }
 
 impl OptimizerState {
     /// A fresh state (t = 0, moments zero) for parameters shaped like `params`.
-    pub fn new(config: OptimizerConfig, params: &[LayerParams]) -> Result<Self> {
+    pub fn new(config: OptimizerConfig, params: &Params) -> Result<Self> {
         config.check()?;
-        let mut ranges = Vec::with_capacity(2 * params.len());
-        let mut end = 0;
-        for layer in params {
-            for len in [layer.weight.len(), layer.bias.len()] {
-                ranges.push(end..end + len);
-                end += len;
-            }
-        }
+        let len = params.len();
         let adam_style = matches!(config.optimizer.rule(), Rule::Adam(_));
-        let zeros = |needed: bool| if needed { vec![0.0; end] } else { Vec::new() };
+        let zeros = |needed: bool| if needed { vec![0.0; len] } else { Vec::new() };
         Ok(OptimizerState {
             config,
             steps: 0,
-            ranges,
+            layout: Arc::clone(params.layout()),
             first: zeros(adam_style),
             second: zeros(adam_style),
             scaling_average: zeros(config.scaling_curvature().is_some()),
             update: zeros(true),
-            proposed: match config.scaling {
-                Scaling::None => zeros_like(params),
-                Scaling::HesScale { .. } => Vec::new(),
-            },
+            proposed: zeros(config.scaling == Scaling::None),
         })
     }
 
@@ -673,9 +632,9 @@ impl OptimizerState {
     /// ([`OptimizerConfig::curvature`] as `curvature`, [`OptimizerConfig::scaling_curvature`]
     /// as `scaling_curvature`), all shaped like `params`: the optimizer's update u, the
     /// scaling factor s (1 without scaling), and `θ ← θ − s·u`. Without the scaling, `θ − u`
-    /// is computed in the update's pass into buffers of the state, which are then swapped
-    /// with the tensors of `params` (the state keeps the old ones as the next step's
-    /// buffers).
+    /// is computed in the update's pass into a buffer of the state, which is then swapped
+    /// with the values of `params` (the state keeps the old ones as the next step's
+    /// buffer).
     ///
     /// Returns s, or `None` when a new parameter would not be finite (a non-finite update,
     /// curvature or overflow): the parameters are then left as they were, and the state,
@@ -684,55 +643,37 @@ impl OptimizerState {
     /// Panics if a diagonal the configuration asks for is missing, or if shapes differ.
     pub fn step(
         &mut self,
-        params: &mut [LayerParams],
-        gradient: &[LayerParams],
-        curvature: Option<&[LayerParams]>,
-        scaling_curvature: Option<&[LayerParams]>,
+        params: &mut Params,
+        gradient: &Params,
+        curvature: Option<&Params>,
+        scaling_curvature: Option<&Params>,
     ) -> Option<f64> {
         let unscaled = self.config.scaling == Scaling::None;
-        if unscaled && !shaped_alike(&self.proposed, params) {
-            self.proposed = zeros_like(params);
-        }
-        let gradient = tensors_of(gradient, &self.ranges, "the gradient");
-        let mut theta = tensors_mut(params);
+        let gradient = values_of(gradient, &self.layout, "the gradient");
         assert!(
-            theta
-                .iter()
-                .map(|p| p.len())
-                .eq(self.ranges.iter().map(Range::len)),
+            params.layout() == &self.layout,
             "the parameters are not shaped like the state"
         );
-        let mut proposed = if unscaled {
-            tensors_mut(&mut self.proposed)
-        } else {
-            Vec::new()
-        };
         self.steps += 1;
         let mut proposed_finite = true;
         match self.config.optimizer.rule() {
             Rule::Sgd => {
                 let lr = self.config.hyperparameters.lr;
                 if unscaled {
-                    for (((range, next), params), g) in self
-                        .ranges
-                        .iter()
-                        .zip(&mut proposed)
-                        .zip(&theta)
-                        .zip(&gradient)
-                    {
-                        proposed_finite &=
-                            sgd_step(&mut self.update[range.clone()], next, params, g, lr);
-                    }
+                    proposed_finite = sgd_step(
+                        &mut self.update,
+                        &mut self.proposed,
+                        params.values(),
+                        gradient,
+                        lr,
+                    );
                 } else {
-                    for (range, g) in self.ranges.iter().zip(&gradient) {
-                        sgd_update(&mut self.update[range.clone()], g, lr);
-                    }
+                    sgd_update(&mut self.update, gradient, lr);
                 }
             }
             Rule::Adam(squared) => {
-                let curvature_tensors;
                 let squared = match squared {
-                    Squared::Gradient => &gradient,
+                    Squared::Gradient => gradient,
                     Squared::Curvature(method) => {
                         let diagonal = curvature.unwrap_or_else(|| {
                             panic!(
@@ -740,42 +681,30 @@ impl OptimizerState {
                                 self.config.optimizer
                             )
                         });
-                        curvature_tensors = tensors_of(diagonal, &self.ranges, "the curvature");
-                        &curvature_tensors
+                        values_of(diagonal, &self.layout, "the curvature")
                     }
                 };
                 let step = AdamStep::new(&self.config.hyperparameters, self.steps);
                 if unscaled {
-                    for ((((range, next), params), g), x) in self
-                        .ranges
-                        .iter()
-                        .zip(&mut proposed)
-                        .zip(&theta)
-                        .zip(&gradient)
-                        .zip(squared)
-                    {
-                        let tensor = TensorStep {
-                            update: &mut self.update[range.clone()],
-                            first: &mut self.first[range.clone()],
-                            second: &mut self.second[range.clone()],
-                            proposed: next,
-                            params,
-                            gradient: g,
-                            squared: x,
-                        };
-                        proposed_finite &= adam_step(tensor, &step);
-                    }
+                    let tensor = TensorStep {
+                        update: &mut self.update,
+                        first: &mut self.first,
+                        second: &mut self.second,
+                        proposed: &mut self.proposed,
+                        params: params.values(),
+                        gradient,
+                        squared,
+                    };
+                    proposed_finite = adam_step(tensor, &step);
                 } else {
-                    for ((range, g), x) in self.ranges.iter().zip(&gradient).zip(squared) {
-                        adam_update(
-                            &mut self.update[range.clone()],
-                            &mut self.first[range.clone()],
-                            &mut self.second[range.clone()],
-                            g,
-                            x,
-                            &step,
-                        );
-                    }
+                    adam_update(
+                        &mut self.update,
+                        &mut self.first,
+                        &mut self.second,
+                        gradient,
+                        squared,
+                        &step,
+                    );
                 }
             }
         }
@@ -784,10 +713,7 @@ impl OptimizerState {
                 if !proposed_finite {
                     return None;
                 }
-                for (layer, next) in params.iter_mut().zip(&mut self.proposed) {
-                    std::mem::swap(&mut layer.weight, &mut next.weight);
-                    std::mem::swap(&mut layer.bias, &mut next.bias);
-                }
+                params.swap_values(&mut self.proposed);
                 return Some(1.0);
             }
             Scaling::HesScale { delta } => {
@@ -798,26 +724,18 @@ impl OptimizerState {
                             Scaling::method()
                         )
                     });
-                    let hesscale = tensors_of(diagonal, &self.ranges, "the scaling's curvature");
+                    let hesscale = values_of(diagonal, &self.layout, "the scaling's curvature");
                     let beta2 = self.config.hyperparameters.beta2;
-                    for (range, h) in self.ranges.iter().zip(&hesscale) {
-                        average_squares(&mut self.scaling_average[range.clone()], h, beta2);
-                    }
+                    average_squares(&mut self.scaling_average, hesscale, beta2);
                 }
                 let average = self.scaling_average().expect("the scaling is on");
                 scaling_factor(delta, predicted_change(average, &self.update))
             }
         };
-        let finite = theta
-            .iter()
-            .zip(&self.ranges)
-            .all(|(theta, range)| stays_finite(theta, &self.update[range.clone()], scale));
-        if !finite {
+        if !stays_finite(params.values(), &self.update, scale) {
             return None;
         }
-        for (theta, range) in theta.iter_mut().zip(&self.ranges) {
-            apply(theta, &self.update[range.clone()], scale);
-        }
+        apply(params.values_mut(), &self.update, scale);
         Some(scale)
     }
 }
@@ -825,7 +743,7 @@ impl OptimizerState {
 #[cfg(test)]
 mod tests {
     use approx::assert_relative_eq;
-    use ndarray::{array, Array1, Array2};
+
     use proptest::prelude::*;
 
     use super::*;
@@ -929,12 +847,19 @@ mod tests {
         assert!(scaling_factor(1e-8, f64::NAN).is_nan());
     }
 
+    /// The parameters of one Linear layer of `inputs` inputs and `outputs` outputs,
+    /// filled with `values` (weight row-major, then bias).
+    fn linear(inputs: usize, outputs: usize, values: &[f64]) -> Params {
+        let layout = Arc::new(ParamLayout::new([(
+            0,
+            vec![("weight", vec![outputs, inputs]), ("bias", vec![outputs])],
+        )]));
+        Params::from_values(&layout, values.to_vec())
+    }
+
     /// One layer 2 → 1 (three parameters) filled with `values`.
-    fn layer(values: [f64; 3]) -> Vec<LayerParams> {
-        vec![LayerParams {
-            weight: array![[values[0], values[1]]],
-            bias: array![values[2]],
-        }]
+    fn layer(values: [f64; 3]) -> Params {
+        linear(2, 1, &values)
     }
 
     /// The predicted change `Σ Ĥ u²` of the last step, recomputed from the state.
@@ -1024,12 +949,7 @@ mod tests {
     /// step (the state's buffers swapped in and reused).
     #[test]
     fn an_unscaled_step_is_theta_minus_the_update() {
-        let flat = |params: &[LayerParams]| -> Vec<f64> {
-            tensors(params)
-                .iter()
-                .flat_map(|t| t.iter().copied())
-                .collect()
-        };
+        let flat = |params: &Params| params.values().to_vec();
         for optimizer in Optimizer::ALL {
             let mut params = layer([0.5, -1.0, 2.0]);
             let config = OptimizerConfig::new(optimizer, 0.1);
@@ -1047,12 +967,9 @@ mod tests {
         }
     }
 
-    /// Tensors of a 2 → 3 layer (nine parameters) from nine values.
-    fn tensors_from(values: &[f64]) -> Vec<LayerParams> {
-        vec![LayerParams {
-            weight: Array2::from_shape_vec((3, 2), values[..6].to_vec()).unwrap(),
-            bias: Array1::from(values[6..].to_vec()),
-        }]
+    /// A 2 → 3 layer (nine parameters) from nine values.
+    fn tensors_from(values: &[f64]) -> Params {
+        linear(2, 3, values)
     }
 
     fn values(len: usize) -> impl Strategy<Value = Vec<f64>> {
@@ -1078,7 +995,7 @@ mod tests {
             for (gradient, curvature, hesscale) in &steps {
                 let (gradient, curvature) = (tensors_from(gradient), tensors_from(curvature));
                 let hesscale = tensors_from(hesscale);
-                let own = Some(curvature.as_slice());
+                let own = Some(&curvature);
                 let (mut unscaled_step, mut scaled_step) = (zeros.clone(), zeros.clone());
                 prop_assert_eq!(plain.step(&mut unscaled_step, &gradient, own, None), Some(1.0));
                 let s = scaled
@@ -1086,10 +1003,7 @@ mod tests {
                     .unwrap();
                 prop_assert_eq!(scaled.last_update(), plain.last_update());
                 prop_assert!((0.0..=1.0).contains(&s));
-                let (unscaled_step, scaled_step) = (tensors(&unscaled_step), tensors(&scaled_step));
-                for (big, small) in unscaled_step[0].iter().chain(unscaled_step[1].iter())
-                    .zip(scaled_step[0].iter().chain(scaled_step[1].iter()))
-                {
+                for (big, small) in unscaled_step.values().iter().zip(scaled_step.values()) {
                     prop_assert!(small.abs() <= big.abs());
                 }
                 let change = 0.5 * s * s * tau(&scaled);

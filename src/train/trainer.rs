@@ -33,7 +33,6 @@ pub fn batch(split: &Split, loss: Loss, indices: &[usize]) -> (Array2<f64>, Targ
             }
             Targets::Values(one_hot)
         }
-        Loss::Policy => unreachable!("policy targets come from an agent's rollouts"),
     };
     (split.inputs(indices), targets)
 }
@@ -103,7 +102,7 @@ impl<'d> Trainer<'d> {
         self.indices.clear();
         self.indices
             .extend((0..self.batch_size).map(|_| self.minibatches.random_range(0..len)));
-        let (inputs, targets) = batch(self.data, self.learner.loss(), &self.indices);
+        let (inputs, targets) = batch(self.data, *self.learner.loss(), &self.indices);
         self.learner.step_on_finite_inputs(inputs, targets)
     }
 

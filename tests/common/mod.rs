@@ -10,7 +10,10 @@ use std::fmt;
 
 use approx::abs_diff_eq;
 use hesscale::nn::init::{init_mlp, sample_batch, Architecture};
-use hesscale::nn::{Activation, LayerParams, Loss, ParamTensors, Problem, Reduction, Targets};
+use hesscale::nn::{
+    Activation, Linearization, Loss, Mlp, OutputLoss, ParamLayout, Params, Problem, Reduction,
+    Targets,
+};
 use hesscale::rng::{stream_rng, PROBLEM_STREAM};
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;
@@ -69,8 +72,9 @@ impl Case {
             activation: Activation::Identity,
         };
         let mut rng = stream_rng(self.seed, 0, PROBLEM_STREAM);
-        let mut mlp = init_mlp(&architecture, &mut rng).expect("valid architecture");
-        mlp.activations = self.activations.clone();
+        let drawn = init_mlp(&architecture, &mut rng).expect("valid architecture");
+        let mlp = Mlp::from_linear(linear_layers(&drawn), self.activations.clone())
+            .expect("the same layers with other activations");
         let (inputs, targets) = sample_batch(
             architecture.inputs,
             architecture.outputs,
@@ -131,167 +135,146 @@ pub fn arb_case_with(
         })
 }
 
-/// A copy of `problem` with another model (same loss, reduction and batch).
-pub fn with_layers(problem: &Problem, layers: Vec<LayerParams>) -> Problem {
+/// A copy of `problem` with other parameters (same layers, loss, reduction and batch).
+pub fn with_params<L: OutputLoss + Clone>(problem: &Problem<L>, params: Params) -> Problem<L> {
     let mut mlp = problem.mlp().clone();
-    mlp.layers = layers;
-    Problem::new(
-        mlp,
-        problem.loss(),
-        problem.reduction(),
-        problem.inputs().clone(),
-        problem.targets().clone(),
-    )
-    .expect("same shapes as a valid problem")
+    *mlp.params_mut() = params;
+    problem
+        .with_mlp(mlp)
+        .expect("same shapes as a valid problem")
 }
 
-// ---------------------------------------------------------------------------------------
-// Flat views of parameter-shaped tensors (order W_1 row-major, b_1, W_2, b_2, …)
-// ---------------------------------------------------------------------------------------
-
-pub fn n_params(params: &[LayerParams]) -> usize {
-    params.iter().map(LayerParams::len).sum()
-}
-
-pub fn flatten(params: &[LayerParams]) -> Vec<f64> {
-    params
-        .iter()
-        .flat_map(|layer| layer.weight.iter().chain(layer.bias.iter()).copied())
+/// An MLP's Linear layers as (weight, bias): the oracles' view of the model.
+pub fn linear_layers(mlp: &Mlp) -> Vec<(Array2<f64>, Array1<f64>)> {
+    let params = mlp.params();
+    (0..mlp.depth())
+        .map(|l| {
+            (
+                params.matrix(l, 0).to_owned(),
+                params.vector(l, 1).to_owned(),
+            )
+        })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Parameter-shaped values (one flat buffer, order W_1 row-major, b_1, W_2, b_2, …)
+// ---------------------------------------------------------------------------------------
+
+pub fn n_params(params: &Params) -> usize {
+    params.len()
+}
+
+pub fn flatten(params: &Params) -> Vec<f64> {
+    params.values().to_vec()
 }
 
 /// The scalar at flat index `index`.
-pub fn param_mut(params: &mut [LayerParams], mut index: usize) -> &mut f64 {
-    for layer in params.iter_mut() {
-        let weights = layer.weight.len();
-        if index < weights {
-            let columns = layer.weight.ncols();
-            return &mut layer.weight[[index / columns, index % columns]];
-        }
-        index -= weights;
-        if index < layer.bias.len() {
-            return &mut layer.bias[index];
-        }
-        index -= layer.bias.len();
-    }
-    panic!("flat parameter index out of range")
+pub fn param_mut(params: &mut Params, index: usize) -> &mut f64 {
+    &mut params.values_mut()[index]
 }
 
-pub fn param(params: &[LayerParams], index: usize) -> f64 {
-    flatten(params)[index]
+pub fn param(params: &Params, index: usize) -> f64 {
+    params.values()[index]
 }
 
-/// Elementwise map of a parameter-shaped tensor.
-pub fn map_params(params: &[LayerParams], f: impl Fn(f64) -> f64) -> ParamTensors {
-    params
+/// Elementwise map of parameter-shaped values.
+pub fn map_params(params: &Params, f: impl Fn(f64) -> f64) -> Params {
+    params.map(f)
+}
+
+/// Elementwise combination of two parameter-shaped values of one layout.
+pub fn zip_params(a: &Params, b: &Params, f: impl Fn(f64, f64) -> f64) -> Params {
+    assert_eq!(a.layout(), b.layout(), "different shapes");
+    a.zip_map(b, f)
+}
+
+/// The layers `layers` of parameter-shaped values, on their own (a copy).
+pub fn select(params: &Params, layers: std::ops::Range<usize>) -> Params {
+    let slots = &params.layout().layers()[layers];
+    let layout = std::sync::Arc::new(ParamLayout::new(slots.iter().map(|slot| {
+        let shapes = slot
+            .tensors
+            .iter()
+            .map(|t| (t.name, t.shape.clone()))
+            .collect();
+        (slot.layer, shapes)
+    })));
+    let values = slots
         .iter()
-        .map(|layer| LayerParams {
-            weight: layer.weight.mapv(&f),
-            bias: layer.bias.mapv(&f),
-        })
-        .collect()
+        .flat_map(|slot| params.values()[slot.range.clone()].iter().copied())
+        .collect();
+    Params::from_values(&layout, values)
 }
 
-/// Elementwise combination of two parameter-shaped tensors.
-pub fn zip_params(
-    a: &[LayerParams],
-    b: &[LayerParams],
-    f: impl Fn(f64, f64) -> f64,
-) -> ParamTensors {
-    assert_eq!(a.len(), b.len(), "different numbers of layers");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            assert_eq!(x.weight.dim(), y.weight.dim(), "different weight shapes");
-            assert_eq!(x.bias.dim(), y.bias.dim(), "different bias shapes");
-            LayerParams {
-                weight: ndarray::Zip::from(&x.weight)
-                    .and(&y.weight)
-                    .map_collect(|&u, &v| f(u, v)),
-                bias: ndarray::Zip::from(&x.bias)
-                    .and(&y.bias)
-                    .map_collect(|&u, &v| f(u, v)),
-            }
-        })
-        .collect()
+/// Layer `l`'s weight of parameter-shaped values.
+pub fn weight(params: &Params, l: usize) -> ndarray::ArrayView2<'_, f64> {
+    params.matrix(l, 0)
+}
+
+/// Layer `l`'s bias of parameter-shaped values.
+pub fn bias(params: &Params, l: usize) -> ndarray::ArrayView1<'_, f64> {
+    params.vector(l, 1)
 }
 
 /// Σ over all elements of |x|.
-pub fn l1_norm(params: &[LayerParams]) -> f64 {
+pub fn l1_norm(params: &Params) -> f64 {
     flatten(params).iter().map(|v| v.abs()).sum()
 }
 
 /// max over all elements of |x| (the scale tolerances are taken relative to).
-pub fn max_abs(params: &[LayerParams]) -> f64 {
+pub fn max_abs(params: &Params) -> f64 {
     flatten(params).iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
 /// Σ over all elements of |a − b|.
-pub fn l1_distance(a: &[LayerParams], b: &[LayerParams]) -> f64 {
+pub fn l1_distance(a: &Params, b: &Params) -> f64 {
     l1_norm(&zip_params(a, b, |x, y| x - y))
 }
 
 /// max over all elements of |a − b|.
-pub fn max_abs_distance(a: &[LayerParams], b: &[LayerParams]) -> f64 {
+pub fn max_abs_distance(a: &Params, b: &Params) -> f64 {
     max_abs(&zip_params(a, b, |x, y| x - y))
 }
 
-/// Both tensors have the same layer count and shapes, and every element of `actual` is
-/// within `epsilon` of `expected` (`approx::abs_diff_eq!` per tensor). Panics naming the
-/// case, the quantity, the tensor and the largest deviation.
+/// Both have the same layer count and shapes, and every element of `actual` is within
+/// `epsilon` of `expected` (`approx::abs_diff_eq!` per tensor). Panics naming the case,
+/// the quantity, the tensor and the largest deviation.
 pub fn assert_params_close(
     context: impl fmt::Display,
-    actual: &[LayerParams],
-    expected: &[LayerParams],
+    actual: &Params,
+    expected: &Params,
     epsilon: f64,
 ) {
     assert_eq!(
-        actual.len(),
-        expected.len(),
+        actual.layers(),
+        expected.layers(),
         "{context}: layer counts differ"
     );
-    for (l, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert_eq!(
-            a.weight.dim(),
-            e.weight.dim(),
-            "{context}: W_{} shapes differ",
-            l + 1
-        );
-        assert_eq!(
-            a.bias.dim(),
-            e.bias.dim(),
-            "{context}: b_{} shapes differ",
-            l + 1
-        );
-        for (name, ok, deviation) in [
-            (
-                "W",
-                abs_diff_eq!(a.weight, e.weight, epsilon = epsilon),
-                (&a.weight - &e.weight)
-                    .iter()
-                    .fold(0.0f64, |m, v| m.max(v.abs())),
-            ),
-            (
-                "b",
-                abs_diff_eq!(a.bias, e.bias, epsilon = epsilon),
-                (&a.bias - &e.bias)
-                    .iter()
-                    .fold(0.0f64, |m, v| m.max(v.abs())),
-            ),
-        ] {
+    for l in 0..actual.layers() {
+        for (t, name) in [(0, "W"), (1, "b")] {
+            let (a, e) = (actual.vector_view(l, t), expected.vector_view(l, t));
+            let shapes = |p: &Params| p.layout().layers()[l].tensors[t].shape.clone();
+            assert_eq!(
+                shapes(actual),
+                shapes(expected),
+                "{context}: {name}_{} shapes differ",
+                l + 1
+            );
+            let deviation = (&a - &e).iter().fold(0.0f64, |m, v| m.max(v.abs()));
             assert!(
-                ok,
+                abs_diff_eq!(a, e, epsilon = epsilon),
                 "{context}: {name}_{} deviates by {deviation:e} > {epsilon:e}\nactual:   {:?}\nexpected: {:?}",
                 l + 1,
-                if name == "W" { flatten(&actual[l..=l]) } else { a.bias.to_vec() },
-                if name == "W" { flatten(&expected[l..=l]) } else { e.bias.to_vec() },
+                a.to_vec(),
+                e.to_vec(),
             );
         }
     }
 }
 
 /// The tolerance `relative × max|reference|` (at least the smallest normal number).
-pub fn scaled(relative: f64, reference: &[LayerParams]) -> f64 {
+pub fn scaled(relative: f64, reference: &Params) -> f64 {
     (relative * max_abs(reference)).max(f64::MIN_POSITIVE)
 }
 
@@ -300,13 +283,16 @@ pub fn scaled(relative: f64, reference: &[LayerParams]) -> f64 {
 // ---------------------------------------------------------------------------------------
 
 /// `∂L/∂θ_i` by central differences of the loss value: `(L(θ+εe_i) − L(θ−εe_i)) / 2ε`.
-pub fn finite_difference_gradient(problem: &Problem, epsilon: f64) -> ParamTensors {
-    let layers = &problem.mlp().layers;
+pub fn finite_difference_gradient<L: OutputLoss + Clone>(
+    problem: &Problem<L>,
+    epsilon: f64,
+) -> Params {
+    let layers = problem.mlp().params();
     let mut gradient = problem.mlp().zeros_like_params();
     let loss_at = |index: usize, step: f64| {
         let mut shifted = layers.clone();
         *param_mut(&mut shifted, index) += step;
-        let shifted = with_layers(problem, shifted);
+        let shifted = with_params(problem, shifted);
         shifted.loss_value(&shifted.forward())
     };
     for index in 0..n_params(layers) {
@@ -317,13 +303,13 @@ pub fn finite_difference_gradient(problem: &Problem, epsilon: f64) -> ParamTenso
 }
 
 /// Oracle (a): `H_ii = (g(θ+εe_i) − g(θ−εe_i))_i / 2ε` with the analytic gradient g.
-pub fn finite_difference_diag(problem: &Problem, epsilon: f64) -> ParamTensors {
-    let layers = &problem.mlp().layers;
+pub fn finite_difference_diag<L: OutputLoss + Clone>(problem: &Problem<L>, epsilon: f64) -> Params {
+    let layers = problem.mlp().params();
     let mut diag = problem.mlp().zeros_like_params();
     let gradient_at = |index: usize, step: f64| {
         let mut shifted = layers.clone();
         *param_mut(&mut shifted, index) += step;
-        param(&with_layers(problem, shifted).gradient(), index)
+        param(&with_params(problem, shifted).gradient(), index)
     };
     for index in 0..n_params(layers) {
         *param_mut(&mut diag, index) =
@@ -333,15 +319,15 @@ pub fn finite_difference_diag(problem: &Problem, epsilon: f64) -> ParamTensors {
 }
 
 /// `H v` by central differences of the analytic gradient along `v`.
-pub fn finite_difference_hvp(
-    problem: &Problem,
-    direction: &[LayerParams],
+pub fn finite_difference_hvp<L: OutputLoss + Clone>(
+    problem: &Problem<L>,
+    direction: &Params,
     epsilon: f64,
-) -> ParamTensors {
-    let layers = &problem.mlp().layers;
+) -> Params {
+    let layers = problem.mlp().params();
     let gradient_at = |step: f64| {
         let shifted = zip_params(layers, direction, |w, v| w + step * v);
-        with_layers(problem, shifted).gradient()
+        with_params(problem, shifted).gradient()
     };
     zip_params(
         &gradient_at(epsilon),
@@ -354,15 +340,15 @@ pub fn finite_difference_hvp(
 // Oracle (b): one Hessian-vector product per parameter
 // ---------------------------------------------------------------------------------------
 
-/// Oracle (b): `H_ii = (H e_i)_i`, one `Problem::hessian_vector_product` per parameter.
-pub fn hvp_diag(problem: &Problem) -> ParamTensors {
-    let pass = problem.forward();
-    let backward = problem.backward(&pass);
+/// Oracle (b): `H_ii = (H e_i)_i`, one `Linearization::hessian_vector_product` per
+/// parameter.
+pub fn hvp_diag<L: OutputLoss>(problem: &Problem<L>) -> Params {
+    let linearization = Linearization::new(problem);
     let mut diag = problem.mlp().zeros_like_params();
     for index in 0..n_params(&diag) {
         let mut unit = problem.mlp().zeros_like_params();
         *param_mut(&mut unit, index) = 1.0;
-        let product = problem.hessian_vector_product(&pass, &backward, &unit);
+        let product = linearization.hessian_vector_product(&unit);
         *param_mut(&mut diag, index) = param(&product, index);
     }
     diag
@@ -380,14 +366,15 @@ struct SampleTrace {
     preacts: Vec<Array1<f64>>,
 }
 
-fn trace_sample(problem: &Problem, n: usize) -> SampleTrace {
+fn trace_sample<L: OutputLoss>(problem: &Problem<L>, n: usize) -> SampleTrace {
     let mlp = problem.mlp();
+    let activations = mlp.activations();
     let mut inputs = vec![problem.inputs().row(n).to_owned()];
     let mut preacts = Vec::new();
-    for (l, layer) in mlp.layers.iter().enumerate() {
-        let preact = layer.weight.dot(&inputs[l]) + &layer.bias;
+    for (l, (weight, bias)) in linear_layers(mlp).iter().enumerate() {
+        let preact = weight.dot(&inputs[l]) + bias;
         if l + 1 < mlp.depth() {
-            let activation = mlp.activations[l];
+            let activation = activations[l];
             inputs.push(preact.mapv(|a| activation.value(a)));
         }
         preacts.push(preact);
@@ -405,22 +392,22 @@ fn outputs(traces: &[SampleTrace]) -> Array2<f64> {
 
 /// The exact Hessian diagonal and the GGN diagonal of oracle (c).
 pub struct FullMatrixOracle {
-    pub hessian: ParamTensors,
-    pub ggn: ParamTensors,
+    pub hessian: Params,
+    pub ggn: Params,
     /// Per layer, per sample: the full pre-activation Hessian `M_{n,l}`.
     pub preact_hessians: Vec<Vec<Array2<f64>>>,
 }
 
 /// Every sample's own forward pass, the outputs `z` ([N, D]) and `∂L/∂z`: the start of
 /// both per-sample oracles below.
-fn trace_batch(problem: &Problem) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>) {
+fn trace_batch<L: OutputLoss>(
+    problem: &Problem<L>,
+) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>) {
     let traces: Vec<SampleTrace> = (0..problem.batch_size())
         .map(|n| trace_sample(problem, n))
         .collect();
     let z = outputs(&traces);
-    let output_grad = problem
-        .loss()
-        .gradient(&z, problem.targets(), problem.reduction());
+    let output_grad = problem.loss().gradient(&z);
     (traces, z, output_grad)
 }
 
@@ -428,28 +415,27 @@ fn trace_batch(problem: &Problem) -> (Vec<SampleTrace>, Array2<f64>, Array2<f64>
 /// `M_{l−1} = Φ' W_lᵀ M_l W_l Φ' + diag(φ''(a_{l−1}) ⊙ γ_{l−1})` with `γ_{l−1} = W_lᵀ δ_l`
 /// computed here; the GGN `G` is the same recursion without the residual. Then SPEC §1.1:
 /// `H[W_l]_{oi} = Σ_n h²_{n,l−1,i} M_{n,l}[o,o]`, `H[b_l]_o = Σ_n M_{n,l}[o,o]`.
-pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
+pub fn full_matrix_oracle<L: OutputLoss>(problem: &Problem<L>) -> FullMatrixOracle {
     let mlp = problem.mlp();
     let depth = mlp.depth();
     let (traces, z, output_grad) = trace_batch(problem);
+    let (layers, activations) = (linear_layers(mlp), mlp.activations());
     let mut hessian = mlp.zeros_like_params();
     let mut ggn = mlp.zeros_like_params();
     let mut preact_hessians = vec![Vec::new(); depth];
     for (n, trace) in traces.iter().enumerate() {
         let mut delta = output_grad.row(n).to_owned();
-        let mut m = problem
-            .loss()
-            .hessian(&z, problem.targets(), problem.reduction(), n);
+        let mut m = problem.loss().hessian(&z, n);
         let mut g = m.clone();
         for l in (0..depth).rev() {
-            accumulate_diag(&mut hessian[l], &m, &trace.inputs[l]);
-            accumulate_diag(&mut ggn[l], &g, &trace.inputs[l]);
+            accumulate_diag(&mut hessian, l, &m, &trace.inputs[l]);
+            accumulate_diag(&mut ggn, l, &g, &trace.inputs[l]);
             preact_hessians[l].push(m.clone());
             if l == 0 {
                 break;
             }
-            let weight = &mlp.layers[l].weight;
-            let activation = mlp.activations[l - 1];
+            let weight = &layers[l].0;
+            let activation = activations[l - 1];
             let a = &trace.preacts[l - 1];
             let slope = Array2::from_diag(&a.mapv(|a| activation.first_derivative(a)));
             let curvature = a.mapv(|a| activation.second_derivative(a));
@@ -468,12 +454,12 @@ pub fn full_matrix_oracle(problem: &Problem) -> FullMatrixOracle {
     }
 }
 
-fn accumulate_diag(target: &mut LayerParams, matrix: &Array2<f64>, input: &Array1<f64>) {
-    for o in 0..target.outputs() {
+fn accumulate_diag(target: &mut Params, l: usize, matrix: &Array2<f64>, input: &Array1<f64>) {
+    for o in 0..matrix.nrows() {
         let d = matrix[[o, o]];
-        target.bias[o] += d;
-        for i in 0..target.inputs() {
-            target.weight[[o, i]] += input[i] * input[i] * d;
+        target.vector_mut(l, 1)[o] += d;
+        for i in 0..input.len() {
+            target.matrix_mut(l, 0)[[o, i]] += input[i] * input[i] * d;
         }
     }
 }
@@ -493,21 +479,21 @@ pub enum Seed {
 
 /// SPEC §2: `d_{l−1} = φ'² ⊙ ((W_l∘W_l)ᵀ d_l) + [residual] φ'' ⊙ γ_{l−1}` per sample,
 /// written with scalar loops, then SPEC §1.1.
-pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) -> ParamTensors {
+pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) -> Params {
     let mlp = problem.mlp();
     let depth = mlp.depth();
+    let (layers, activations) = (linear_layers(mlp), mlp.activations());
     let (traces, z, output_grad) = trace_batch(problem);
     let mut diag = mlp.zeros_like_params();
     for (n, trace) in traces.iter().enumerate() {
-        let full = problem
-            .loss()
-            .hessian(&z, problem.targets(), problem.reduction(), n);
+        let full = problem.loss().hessian(&z, n);
         let mut d: Array1<f64> = full.diag().to_owned();
         if let (Seed::Elementwise, Targets::Classes(classes)) = (seed, problem.targets()) {
             let y = classes[n];
             d = Array1::zeros(d.len());
             let scale = problem
                 .loss()
+                .kind()
                 .scale(problem.reduction(), z.nrows(), z.ncols());
             let p_y = {
                 let row = z.row(n);
@@ -521,16 +507,16 @@ pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) 
         for l in (0..depth).rev() {
             let input = &trace.inputs[l];
             for o in 0..d.len() {
-                diag[l].bias[o] += d[o];
+                diag.vector_mut(l, 1)[o] += d[o];
                 for i in 0..input.len() {
-                    diag[l].weight[[o, i]] += input[i] * input[i] * d[o];
+                    diag.matrix_mut(l, 0)[[o, i]] += input[i] * input[i] * d[o];
                 }
             }
             if l == 0 {
                 break;
             }
-            let weight = &mlp.layers[l].weight;
-            let activation = mlp.activations[l - 1];
+            let weight = &layers[l].0;
+            let activation = activations[l - 1];
             let a = &trace.preacts[l - 1];
             let mut below = Array1::<f64>::zeros(a.len());
             let mut gamma = Array1::<f64>::zeros(a.len());
@@ -555,7 +541,7 @@ pub fn diagonal_recursion_oracle(problem: &Problem, seed: Seed, residual: bool) 
 
 /// The inputs `h_{l−1}` of every layer for the whole batch, [N, in_l], from the oracle's
 /// own forward pass.
-pub fn layer_inputs(problem: &Problem) -> Vec<Array2<f64>> {
+pub fn layer_inputs<L: OutputLoss>(problem: &Problem<L>) -> Vec<Array2<f64>> {
     let traces: Vec<SampleTrace> = (0..problem.batch_size())
         .map(|n| trace_sample(problem, n))
         .collect();

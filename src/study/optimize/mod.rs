@@ -8,17 +8,19 @@ pub mod rows;
 pub mod run;
 pub mod summary;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::config::optimize::OptimizeGrid;
-use crate::data::Mnist;
+use crate::data::{load_shared, Mnist};
 use crate::error::{Error, Result};
 use crate::io::format::number;
 use crate::io::table::{self, Row};
-use crate::nn::work::{forward_work, gradient_work, TRAINING_STEP_GRADIENTS};
 use crate::nn::Activation;
 use crate::rng::stream_id;
-use crate::study::engine::{Study, Table};
+use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::estimate::{evaluation_work, training_step_work};
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, SummaryRow, TimingRow, CURVES_FILE, SUMMARY_FILE, TIMING_FILE,
@@ -44,19 +46,16 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// The stable key of the run's random streams (SPEC §5): the data set, the network,
-    /// the batch size and the seed, and nothing of the optimizer, so that every optimizer,
-    /// scaling and step size of a seed starts from the same network and draws the same
-    /// minibatches (paired comparisons), and adding one changes no other run's numbers.
-    pub fn stream_key(&self, grid: &OptimizeGrid) -> u64 {
+    /// The stable key of the run's random streams (SPEC §5): the data set's contents
+    /// (`data`, [`crate::data::DataDigest::stream_name`]: copies of one data set share
+    /// their streams, wherever they lie), the network, the batch size and the seed, and
+    /// nothing of the optimizer, so that every optimizer, scaling and step size of a seed
+    /// starts from the same network and draws the same minibatches (paired comparisons),
+    /// and adding one changes no other run's numbers.
+    pub fn stream_key(&self, grid: &OptimizeGrid, data: &str) -> u64 {
         stream_id(&format!(
-            "optimize/{}/{}/{}/{}/{}/{}",
-            grid.data[self.data],
-            self.activation,
-            self.depth,
-            self.width,
-            grid.batch_size,
-            self.seed
+            "optimize/{data}/{}/{}/{}/{}/{}",
+            self.activation, self.depth, self.width, grid.batch_size, self.seed
         ))
     }
 
@@ -72,8 +71,9 @@ impl Cell {
 /// The optimize study of a grid, with its data sets once loaded ([`OptimizeStudy::load_data`]).
 pub struct OptimizeStudy {
     pub grid: OptimizeGrid,
-    /// The grid's data sets, in its order; empty until loaded (a merge needs none).
-    data: Vec<Mnist>,
+    /// The grid's data sets, in its order, each held once however many names it has;
+    /// empty until loaded (a merge needs none).
+    data: Vec<Arc<Mnist>>,
 }
 
 impl OptimizeStudy {
@@ -88,15 +88,7 @@ impl OptimizeStudy {
     /// Read every data set of the grid (before running cells). A data set that cannot be
     /// read is an input error naming it.
     pub fn load_data(&mut self) -> Result<()> {
-        self.data = self
-            .grid
-            .data
-            .iter()
-            .map(|set| {
-                set.load()
-                    .map_err(|e| Error::input(format!("--data '{set}': {e}")))
-            })
-            .collect::<Result<_>>()?;
+        self.data = load_shared(&self.grid.data)?;
         Ok(())
     }
 
@@ -131,7 +123,7 @@ impl OptimizeStudy {
 fn check_curve(rows: &[CurveRow], key: &RunKey, schedule: &[usize]) -> Result<(), String> {
     if let Some(row) = rows.iter().find(|row| row.key() != *key) {
         return Err(format!(
-            "a row of another run: {:?}, expected {key:?}",
+            "a row of another run ({}), expected {key}",
             row.key()
         ));
     }
@@ -180,10 +172,12 @@ impl Study for OptimizeStudy {
             Table {
                 file: CURVES_FILE,
                 header: table::header(&CurveRow::new(&key, 0, None, None)),
+                timing: false,
             },
             Table {
                 file: TIMING_FILE,
                 header: table::header(&TimingRow::new(&key, 0, 0.0, 0, 0.0)),
+                timing: true,
             },
         ]
     }
@@ -244,9 +238,9 @@ impl Study for OptimizeStudy {
         )
     }
 
-    /// The estimated multiply-adds of the run: per step a gradient and the curvature
-    /// methods the optimizer and its scaling compute; per evaluation a forward pass over
-    /// the test part.
+    /// The estimated work of the run ([`crate::study::estimate`]): per step a training
+    /// step with the curvature methods the optimizer and its scaling compute; per
+    /// evaluation the test part.
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
@@ -256,15 +250,13 @@ impl Study for OptimizeStudy {
             scaling: cell.scaling,
             ..OptimizerConfig::new(cell.optimizer, cell.lr)
         };
-        let per_step = gradient_work(&widths, grid.batch_size)
-            + [config.curvature(), config.scaling_curvature()]
-                .into_iter()
-                .flatten()
-                .map(|method| method.work(&widths, grid.batch_size))
-                .sum::<f64>();
+        let methods: Vec<_> = [config.curvature(), config.scaling_curvature()]
+            .into_iter()
+            .flatten()
+            .collect();
         let test = self.data.get(cell.data).map_or(0, |data| data.test.len());
-        TRAINING_STEP_GRADIENTS * per_step * grid.steps as f64
-            + grid.evaluation_steps().len() as f64 * forward_work(&widths, test)
+        grid.steps as f64 * training_step_work(&widths, grid.batch_size, &methods)
+            + grid.evaluation_steps().len() as f64 * evaluation_work(&widths, test)
     }
 
     fn run_cell(&self, cell: &Cell) -> Result<Vec<String>> {
@@ -289,9 +281,10 @@ impl Study for OptimizeStudy {
             _ => {
                 let rows: Vec<TimingRow> = table::parse(block, 1)?;
                 match rows.as_slice() {
-                    [row] if row.key() != key => {
-                        Err(format!("a row of another run: {:?}", row.key()))
-                    }
+                    [row] if row.key() != key => Err(format!(
+                        "a row of another run ({}), expected {key}",
+                        row.key()
+                    )),
                     [row] if row.steps > self.grid.steps || row.evaluations > schedule.len() => {
                         Err(format!(
                             "{} steps and {} evaluations, more than the run makes",
@@ -303,6 +296,47 @@ impl Study for OptimizeStudy {
                 }
             }
         }
+    }
+
+    /// The timing row took the steps the curve ends at and made the evaluations it holds
+    /// (and one more where a run diverged in an evaluation: a diverged last row at a
+    /// scheduled step).
+    fn check_cell(&self, _cell: &Cell, blocks: &[String]) -> std::result::Result<(), String> {
+        let curves: Vec<CurveRow> = table::parse(&blocks[0], 1)?;
+        let timings: Vec<TimingRow> = table::parse(&blocks[1], 1)?;
+        let (Some(last), Some(timing)) = (curves.last(), timings.first()) else {
+            return Err("no curve or timing row".to_string());
+        };
+        if timing.steps != last.step {
+            return Err(format!(
+                "{TIMING_FILE} records {} steps, but the curve ends at step {}",
+                timing.steps, last.step
+            ));
+        }
+        let evaluated = curves.iter().filter(|row| !row.diverged).count();
+        let in_evaluation = last.diverged && self.grid.evaluation_steps().contains(&last.step);
+        if timing.evaluations != evaluated
+            && !(in_evaluation && timing.evaluations == evaluated + 1)
+        {
+            return Err(format!(
+                "{TIMING_FILE} records {} evaluations, but the curve holds {evaluated}",
+                timing.evaluations
+            ));
+        }
+        Ok(())
+    }
+
+    fn data_digests(&self) -> DataDigests {
+        self.grid
+            .data
+            .iter()
+            .zip(&self.data)
+            .map(|(set, data)| (set.to_string(), data.digest.clone()))
+            .collect()
+    }
+
+    fn cell_data(&self, cell: &Cell) -> Option<String> {
+        Some(self.grid.data[cell.data].to_string())
     }
 
     fn summaries(&self, tables: &[String]) -> Result<Vec<(&'static str, Vec<u8>)>> {
@@ -507,7 +541,7 @@ mod tests {
             cells
                 .iter()
                 .filter(|c| c.seed == seed)
-                .map(|c| c.stream_key(&grid))
+                .map(|c| c.stream_key(&grid, "mnist"))
                 .collect::<Vec<_>>()
         };
         let (zero, one) = (of_seed(0), of_seed(1));
@@ -518,7 +552,8 @@ mod tests {
             width: 5,
             ..cells[0]
         };
-        assert_ne!(wider.stream_key(&grid), zero[0]);
+        assert_ne!(wider.stream_key(&grid, "mnist"), zero[0]);
+        assert_ne!(cells[0].stream_key(&grid, "mnist@00"), zero[0]);
     }
 
     #[test]

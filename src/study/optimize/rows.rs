@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::io::format::number;
 use crate::io::table::{float, non_negative, optional_float, Row};
 use crate::nn::Activation;
 use crate::train::Optimizer;
@@ -33,6 +34,28 @@ pub struct RunKey {
     pub seed: usize,
 }
 
+impl std::fmt::Display for RunKey {
+    /// `data mnist, tanh, depth 3, width 64, batch 32, adam, hesscale δ 0.0001, lr 0.01, seed 2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scaling = match self.delta {
+            Some(delta) => format!("{} δ {}", self.scaling, number(delta)),
+            None => self.scaling.clone(),
+        };
+        write!(
+            f,
+            "data {}, {}, depth {}, width {}, batch {}, {}, {scaling}, lr {}, seed {}",
+            self.data,
+            self.activation,
+            self.depth,
+            self.width,
+            self.batch_size,
+            self.optimizer,
+            number(self.lr),
+            self.seed
+        )
+    }
+}
+
 impl RunKey {
     /// Check the numbers a key holds: α > 0, δ > 0 exactly for the `hesscale` scaling.
     fn validate(&self) -> Result<(), String> {
@@ -40,7 +63,10 @@ impl RunKey {
         match (self.scaling.as_str(), self.delta) {
             ("none", None) => Ok(()),
             ("hesscale", Some(delta)) => positive("delta", delta),
-            (scaling, delta) => Err(format!("scaling '{scaling}' with delta {delta:?}")),
+            (scaling, delta) => Err(format!(
+                "scaling '{scaling}' with delta {}",
+                delta.map_or_else(|| "(none)".to_string(), number)
+            )),
         }
     }
 }

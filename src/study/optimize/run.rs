@@ -36,7 +36,7 @@ pub fn run_cell(
     key: &RunKey,
     data: &Mnist,
 ) -> Result<(Vec<CurveRow>, TimingRow)> {
-    let stream = cell.stream_key(grid);
+    let stream = cell.stream_key(grid, &data.digest.stream_name());
     let architecture = grid.architecture(cell.activation, cell.depth, cell.width);
     let mlp = init_mlp(
         &architecture,

@@ -117,7 +117,8 @@ pub struct CellResult {
 /// each batch, so that no method always runs right after the same other one. The order
 /// changes nothing else: each method draws from its own stream.
 pub fn run_cell(grid: &QualityGrid, cell: &Cell, data: Option<&Mnist>) -> Result<CellResult> {
-    let key = cell.stream_key(grid.batch_size);
+    let stream_name = data.map(|mnist| mnist.digest.stream_name());
+    let key = cell.stream_key(grid.batch_size, stream_name.as_deref());
     let architecture = grid.architecture(cell.activation, cell.depth, cell.width);
     let mut problem_rng = stream_rng(grid.seed, key, PROBLEM_STREAM);
     let mlp = init_mlp(&architecture, &mut problem_rng)?;
@@ -325,7 +326,7 @@ impl<'g> Meter<'g> {
                 let method = self.methods[slot];
                 let lazy_before = linearization.lazy_seconds();
                 let start = Instant::now();
-                let estimate = method.estimate_from(&linearization, &mut self.rngs[slot]);
+                let estimate = method.estimate_from(&linearization, &mut self.rngs[slot])?;
                 let took = start.elapsed().as_secs_f64();
                 let lazy = linearization.lazy_seconds() - lazy_before;
                 self.seconds.methods[slot] += took - lazy;

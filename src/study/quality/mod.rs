@@ -16,13 +16,13 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::quality::QualityGrid;
-use crate::data::{DataSet, DataSource, Mnist};
+use crate::data::{load_shared, DataSet, DataSource, Mnist};
 use crate::error::{Error, Result};
 use crate::io::table::{self, Row};
-use crate::nn::work::{gradient_work, TRAINING_STEP_GRADIENTS};
 use crate::nn::{Activation, Loss, Reduction};
 use crate::rng::stream_id;
-use crate::study::engine::{Study, Table};
+use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::estimate::{evaluation_work, training_step_work};
 use rows::{
     check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, training_row_keys,
     training_rows, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
@@ -63,10 +63,11 @@ impl Cell {
 
     /// The stable key of the cell's random streams (SPEC §5), from its content only, so
     /// adding another width, activation or seed never changes this cell's numbers. A
-    /// `random` cell's key has no data part (the streams of the first releases); a data
-    /// set's names it by [`DataSource::stream_name`], so that where the files lie
-    /// changes nothing.
-    pub fn stream_key(&self, batch_size: usize) -> u64 {
+    /// `random` cell's key has no data part (the streams of the first releases); a cell on
+    /// a data set names the data by its contents, `data`
+    /// ([`crate::data::DataDigest::stream_name`]), so that where the files lie changes
+    /// nothing and other data never shares the streams.
+    pub fn stream_key(&self, batch_size: usize, data: Option<&str>) -> u64 {
         let point = format!(
             "{}/{}/{}/{}/{}/{}/{}",
             self.activation,
@@ -77,9 +78,9 @@ impl Cell {
             batch_size,
             self.seed
         );
-        match self.data {
-            DataSource::Random => stream_id(&point),
-            DataSource::Set(_) => stream_id(&format!("{}/{point}", self.data.stream_name())),
+        match data {
+            None => stream_id(&point),
+            Some(data) => stream_id(&format!("{data}/{point}")),
         }
     }
 
@@ -106,13 +107,17 @@ pub struct QualityStudy {
 }
 
 impl QualityStudy {
-    /// The study of `grid`, with its data sets read (an unreadable or corrupt data set is
-    /// an input error, before any work).
+    /// The study of `grid`, with its data sets read, each held once however many names
+    /// it has ([`load_shared`]; an unreadable or corrupt data set is an input error,
+    /// before any work).
     pub fn new(grid: QualityGrid) -> Result<QualityStudy> {
-        let mut data = HashMap::new();
-        for set in grid.data.iter().filter_map(DataSource::data_set) {
-            data.insert(set.clone(), Arc::new(set.load()?));
-        }
+        let sets: Vec<DataSet> = grid
+            .data
+            .iter()
+            .filter_map(DataSource::data_set)
+            .cloned()
+            .collect();
+        let data = sets.iter().cloned().zip(load_shared(&sets)?).collect();
         Ok(QualityStudy { grid, data })
     }
 
@@ -203,14 +208,17 @@ impl Study for QualityStudy {
             Table {
                 file: RUNS_FILE,
                 header: table::header(&example_run()),
+                timing: false,
             },
             Table {
                 file: TIMING_CELLS_FILE,
                 header: table::header(&example_timing()),
+                timing: true,
             },
             Table {
                 file: TRAINING_FILE,
                 header: table::header(&example_training()),
+                timing: false,
             },
         ]
     }
@@ -255,9 +263,9 @@ impl Study for QualityStudy {
     }
 
     /// The estimated multiply-adds of the exact diagonal and every method on one batch,
-    /// times the batches and steps measured at, plus training: per step about three
-    /// gradients' work on a minibatch (the gradient, the optimizer's curvature if any),
-    /// and the evaluations.
+    /// times the batches and steps measured at; for a data set's cell, its training steps
+    /// (with the optimizer's curvature) and, at each measured step, the evaluation of the
+    /// training loss and the test part ([`crate::study::estimate`]).
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
@@ -271,9 +279,17 @@ impl Study for QualityStudy {
         let steps = grid.steps_of(&cell.data);
         let measuring = per_batch * (grid.batches * steps.len()) as f64;
         let trained = steps.last().copied().unwrap_or(0) as f64;
-        let training =
-            TRAINING_STEP_GRADIENTS * trained * gradient_work(&widths, grid.train_batch_size);
-        measuring + training
+        let methods: Vec<_> = grid.optimizer_config().curvature().into_iter().collect();
+        let training = trained * training_step_work(&widths, grid.train_batch_size, &methods);
+        let evaluated = cell
+            .data
+            .data_set()
+            .and_then(|set| self.data.get(set))
+            .map_or(0, |data| {
+                data.train.len().min(cell::TRAIN_LOSS_IMAGES) + data.test.len()
+            });
+        let evaluations = steps.len() as f64 * evaluation_work(&widths, evaluated);
+        measuring + training + evaluations
     }
 
     fn run_cell(&self, cell: &Cell) -> Result<Vec<String>> {
@@ -309,6 +325,56 @@ impl Study for QualityStudy {
                 check_keys(&rows, &keys, TrainingRow::same_key)
             }
         }
+    }
+
+    /// The runs and the training rows of a data set's cell are at the same steps; each
+    /// timing row counts the samples its subject was timed over.
+    fn check_cell(&self, cell: &Cell, blocks: &[String]) -> std::result::Result<(), String> {
+        let runs: Vec<RunRow> = table::parse(&blocks[0], 1)?;
+        let training: Vec<TrainingRow> = table::parse(&blocks[2], 1)?;
+        let mut run_steps: Vec<usize> = runs.iter().map(|row| row.step).collect();
+        run_steps.dedup();
+        let training_steps: Vec<usize> = training.iter().map(|row| row.step).collect();
+        if cell.data.data_set().is_some() && run_steps != training_steps {
+            return Err(format!(
+                "errors measured at steps {run_steps:?} but training recorded at {training_steps:?}"
+            ));
+        }
+        let timings: Vec<TimingCellRow> = table::parse(&blocks[1], 1)?;
+        let expected = rows::timed_subjects(&self.grid, cell);
+        match timings
+            .iter()
+            .zip(&expected)
+            .find(|(row, (_, samples))| row.samples != *samples)
+        {
+            Some((row, (subject, samples))) => Err(format!(
+                "{subject} timed over {} samples, but the cell measures {samples}",
+                row.samples
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn data_digests(&self) -> DataDigests {
+        self.data
+            .iter()
+            .map(|(set, data)| (set.to_string(), data.digest.clone()))
+            .collect()
+    }
+
+    fn cell_data(&self, cell: &Cell) -> Option<String> {
+        cell.data.data_set().map(DataSet::to_string)
+    }
+
+    /// `train_steps` may grow on `--resume` (a data set's cells are then trained again).
+    fn resumable_keys(&self) -> &'static [&'static str] {
+        &["train_steps"]
+    }
+
+    /// A data set's cell is trained again when the measured training steps changed.
+    fn recompute(&self, recorded: &Value, cell: &Cell) -> bool {
+        cell.data.data_set().is_some()
+            && recorded.get("train_steps") != self.config().get("train_steps")
     }
 
     fn summaries(&self, tables: &[String]) -> Result<Vec<(&'static str, Vec<u8>)>> {
@@ -485,19 +551,22 @@ mod tests {
     fn random_cells_keep_their_streams_and_data_sets_get_their_own() {
         let random = study().grid_cells()[0].clone();
         // The key of the first releases, which had no data axis.
-        assert_eq!(random.stream_key(1), stream_id("tanh/mse/mean/1/3/1/0"));
-        let mnist = |dir: &str| Cell {
-            data: dir.parse().unwrap(),
+        assert_eq!(
+            random.stream_key(1, None),
+            stream_id("tanh/mse/mean/1/3/1/0")
+        );
+        let mnist = Cell {
+            data: "mnist".parse().unwrap(),
             ..random.clone()
         };
-        assert_ne!(mnist("mnist").stream_key(1), random.stream_key(1));
-        assert_ne!(
-            mnist("mnist").stream_key(1),
-            mnist("mnist:/a").stream_key(1)
-        );
+        // The shipped set keeps the key of the first releases.
         assert_eq!(
-            mnist("mnist:/a").stream_key(1),
-            mnist("mnist:/elsewhere").stream_key(1)
+            mnist.stream_key(1, Some("mnist")),
+            stream_id("mnist/tanh/mse/mean/1/3/1/0")
+        );
+        assert_ne!(
+            mnist.stream_key(1, Some("mnist@00")),
+            mnist.stream_key(1, Some("mnist"))
         );
     }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::quality::QualityGrid;
 use crate::data::DataSource;
-use crate::io::table::{finite, float, non_negative, optional_float, Row};
+use crate::io::table::{self, finite, float, non_negative, optional_float, Row};
 use crate::nn::{Activation, Loss, Reduction};
 use crate::study::quality::cell::{CellResult, Evaluation, TensorError};
 use crate::study::quality::Cell;
@@ -504,7 +504,7 @@ pub fn training_row_keys(grid: &QualityGrid, cell: &Cell) -> Vec<TrainingRow> {
 
 /// Check rows read back against the rows a cell writes (`expected`, values aside):
 /// the same number, each with the same key fields (`same_key`).
-pub fn check_keys<R: std::fmt::Debug>(
+pub fn check_keys<R: Row>(
     rows: &[R],
     expected: &[R],
     same_key: impl Fn(&R, &R) -> bool,
@@ -521,12 +521,19 @@ pub fn check_keys<R: std::fmt::Debug>(
         .zip(expected)
         .position(|(row, key)| !same_key(row, key))
     {
-        Some(i) => Err(format!(
-            "row {} is {:?}, expected the key of {:?}",
-            i + 1,
-            rows[i],
-            expected[i]
-        )),
+        Some(i) => {
+            let shown = |row: &R| {
+                table::lines(std::slice::from_ref(row))
+                    .trim_end()
+                    .to_string()
+            };
+            Err(format!(
+                "row {} is '{}', where the cell writes a row starting like '{}'",
+                i + 1,
+                shown(&rows[i]),
+                shown(&expected[i])
+            ))
+        }
         None => Ok(()),
     }
 }

@@ -19,10 +19,10 @@ use crate::envs::{ActionSpace, Task};
 use crate::error::{Error, Result};
 use crate::io::format::number;
 use crate::io::table;
-use crate::nn::work::{forward_work, gradient_work};
 use crate::rl::{Agent, AgentConfig, AgentKind};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
+use crate::study::estimate::agent_network_work;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, RunRow, SummaryRow, TimingRow, CURVES_FILE, RUNS_FILE, SUMMARY_FILE,
@@ -87,7 +87,11 @@ impl RlStudy {
     ) -> std::result::Result<Vec<R>, String> {
         let rows: Vec<R> = table::parse(block, 1)?;
         match rows.iter().find(|row| key_of(row) != *key) {
-            Some(row) => Err(format!("a row of another run: {:?}", key_of(row))),
+            Some(row) => Err(format!(
+                "a row of another run ({}), expected {}",
+                key_of(row),
+                key
+            )),
             None => Ok(rows),
         }
     }
@@ -118,14 +122,17 @@ impl Study for RlStudy {
             Table {
                 file: CURVES_FILE,
                 header: table::header(&CurveRow::new(&key, 0, 0.0)),
+                timing: false,
             },
             Table {
                 file: RUNS_FILE,
                 header: table::header(&RunRow::new(&key, 0, 0, false)),
+                timing: false,
             },
             Table {
                 file: TIMING_FILE,
                 header: table::header(&TimingRow::new(&key, 0, 0.0)),
+                timing: true,
             },
         ]
     }
@@ -175,9 +182,10 @@ impl Study for RlStudy {
         )
     }
 
-    /// The estimated multiply-adds of the run: per environment step, a forward pass of
-    /// every network, and (each sample being stepped on once per epoch) per epoch a
-    /// gradient and the curvature methods the optimizer and its scaling compute.
+    /// The estimated work of the run ([`crate::study::estimate::agent_network_work`]): per
+    /// environment step, every network acting, and (each sample being stepped on once per
+    /// epoch) per epoch its gradient and the curvature methods the optimizer and its
+    /// scaling compute.
     fn cell_work(&self, cell: &Cell) -> f64 {
         let config = OptimizerConfig {
             scaling: cell.scaling,
@@ -193,19 +201,17 @@ impl Study for RlStudy {
             ActionSpace::Discrete(actions) => vec![(2, actions)],
         };
         networks.push((2, 1));
+        let methods: Vec<_> = [config.curvature(), config.scaling_curvature()]
+            .into_iter()
+            .flatten()
+            .collect();
         let per_step: f64 = networks
             .into_iter()
             .map(|(hidden, out)| {
                 let mut widths = vec![env.observation_dim()];
                 widths.extend(std::iter::repeat_n(agent.width, hidden));
                 widths.push(out);
-                let methods: f64 = [config.curvature(), config.scaling_curvature()]
-                    .into_iter()
-                    .flatten()
-                    .map(|method| method.work(&widths, 1))
-                    .sum();
-                forward_work(&widths, 1)
-                    + agent.epochs as f64 * (gradient_work(&widths, 1) + methods)
+                agent_network_work(&widths, agent.epochs, &methods)
             })
             .sum();
         self.grid.steps as f64 * per_step
@@ -228,12 +234,15 @@ impl Study for RlStudy {
         let start = Instant::now();
         let outcome = agent.run(self.grid.steps as u64)?;
         let seconds = start.elapsed().as_secs_f64();
+        // A run diverged when it stopped before its last step; one whose networks broke
+        // in the update after its last rollout earned every return it has.
+        let diverged = outcome.diverged && outcome.steps < self.grid.steps as u64;
         let curves: Vec<CurveRow> = outcome
             .episodes
             .iter()
             .map(|e| CurveRow::new(&key, e.step, e.episode_return))
             .collect();
-        let run = RunRow::new(&key, outcome.steps, curves.len(), outcome.diverged);
+        let run = RunRow::new(&key, outcome.steps, curves.len(), diverged);
         let per_step = seconds / outcome.steps.max(1) as f64;
         let timing = TimingRow::new(&key, outcome.steps, per_step);
         Ok(vec![
@@ -272,6 +281,9 @@ impl Study for RlStudy {
                     "{} steps without diverging, not {steps}",
                     row.steps
                 )),
+                [row] if row.diverged && row.steps == steps => Err(format!(
+                    "the run is marked diverged, but it took all {steps} steps"
+                )),
                 [_] => Ok(()),
                 rows => Err(format!("{} run rows, expected 1", rows.len())),
             },
@@ -280,6 +292,37 @@ impl Study for RlStudy {
                 rows => Err(format!("{} timing rows, expected 1", rows.len())),
             },
         }
+    }
+
+    /// The run row's episodes are the curve's rows, the last ending by its steps; the
+    /// timing row took the run's steps.
+    fn check_cell(&self, _cell: &Cell, blocks: &[String]) -> std::result::Result<(), String> {
+        let curves: Vec<CurveRow> = table::parse(&blocks[0], 1)?;
+        let runs: Vec<RunRow> = table::parse(&blocks[1], 1)?;
+        let timings: Vec<TimingRow> = table::parse(&blocks[2], 1)?;
+        let (Some(run), Some(timing)) = (runs.first(), timings.first()) else {
+            return Err("no run or timing row".to_string());
+        };
+        if run.episodes != curves.len() {
+            return Err(format!(
+                "{RUNS_FILE} records {} episodes, but {CURVES_FILE} holds {}",
+                run.episodes,
+                curves.len()
+            ));
+        }
+        if let Some(last) = curves.last().filter(|last| last.step > run.steps) {
+            return Err(format!(
+                "an episode ends at step {} of a run of {} steps",
+                last.step, run.steps
+            ));
+        }
+        if timing.steps != run.steps {
+            return Err(format!(
+                "{TIMING_FILE} records {} steps, but {RUNS_FILE} {}",
+                timing.steps, run.steps
+            ));
+        }
+        Ok(())
     }
 
     fn summaries(&self, tables: &[String]) -> Result<Vec<(&'static str, Vec<u8>)>> {

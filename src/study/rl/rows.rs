@@ -31,6 +31,22 @@ pub struct RunKey {
     pub seed: usize,
 }
 
+impl std::fmt::Display for RunKey {
+    /// `pendulum, a2c, adam, scaling none, lr 0.001, seed 2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, {}, {}, scaling {}, lr {}, seed {}",
+            self.env,
+            self.agent,
+            self.optimizer,
+            self.scaling,
+            crate::io::format::number(self.lr),
+            self.seed
+        )
+    }
+}
+
 /// Rows that start with a run's key.
 macro_rules! keyed_row {
     ($(#[$doc:meta])* $name:ident { $($(#[$field_doc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
