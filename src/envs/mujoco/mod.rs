@@ -590,16 +590,15 @@ mod tests {
         }
     }
 
+    /// Whatever ran before, setting a state gives the same transition (that a reset is a
+    /// function of the rng is `envs`' test over every task).
     #[test]
-    fn reset_is_deterministic_in_the_rng_and_set_state_restarts_the_same_transition() {
+    fn set_state_restarts_the_same_transition() {
         for task in tasks() {
             let mut a = task.make();
             let mut b = task.make();
             let first = a.reset(&mut stream_rng(3, 1, 2));
-            assert_eq!(first, b.reset(&mut stream_rng(3, 1, 2)), "{task}");
-            assert_eq!(a.state(), b.state(), "{task}");
-            assert_ne!(first, b.reset(&mut stream_rng(4, 1, 2)), "{task}");
-            // Whatever ran before, setting a state gives the same transition.
+            b.reset(&mut stream_rng(4, 1, 2));
             let state = a.state();
             let dim = match a.action_space() {
                 ActionSpace::Continuous { low, .. } => low.len(),
