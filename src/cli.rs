@@ -392,8 +392,8 @@ pub struct RlArgs {
     /// Environment steps per run [default: 20000].
     #[arg(long)]
     pub steps: Option<usize>,
-    /// The Gaussian policies' variance network: softplus (obs → 64 → 64 → D, v = softplus(z))
-    /// or exp (obs → 64 → D, v = exp(z), the ICML 2024 code's) [default: softplus].
+    /// The Gaussian policies' variance head; its network is obs → 64 → 64 → D for softplus,
+    /// obs → 64 → D for exp [default: softplus].
     #[arg(long, value_parser = variance_heads())]
     pub variance_head: Option<VarianceHead>,
     #[command(flatten)]

@@ -184,8 +184,8 @@ impl VarianceHead {
     /// What the head is, in one line.
     pub fn about(self) -> &'static str {
         match self {
-            VarianceHead::Softplus => "v = softplus(z) on two hidden layers",
-            VarianceHead::Exp => "v = exp(z) on one hidden layer (the ICML 2024 code's)",
+            VarianceHead::Softplus => "v = softplus(z)",
+            VarianceHead::Exp => "v = exp(z), the ICML 2024 code's",
         }
     }
 
