@@ -1,14 +1,32 @@
 # hesscale-cli: build, test, run the studies. `make help` lists the targets.
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
+# Cargo features of `make build` and the targets that use it (make test passes mujoco).
+FEATURES ?=
 
-.PHONY: help build install test lint fuzz quality quality-small cost optimize rl ci-quality check-baseline baseline completions man
+.PHONY: help build build-mujoco mujoco mujoco-reference install test lint fuzz quality quality-small cost optimize rl rl-mujoco ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-build: ## Build the release binary (target/release/hesscale-cli)
-	$(CARGO) build --release
+build: ## Build the release binary (target/release/hesscale-cli; FEATURES=mujoco for the MuJoCo tasks)
+	$(CARGO) build --release $(if $(FEATURES),--features $(FEATURES))
+
+# The MuJoCo tasks (README "MuJoCo tasks"): `make mujoco` installs the pinned MuJoCo library
+# and Gymnasium's models into third_party/mujoco (git-ignored); the `mujoco` feature builds
+# against them.
+mujoco: ## Install MuJoCo 3.17.0 and Gymnasium 1.4.0's models into third_party/mujoco (pinned PyPI wheels, SHA-256 checked)
+	@scripts/install-mujoco.sh
+
+build-mujoco: mujoco ## Build the release binary with the MuJoCo tasks (cargo build --release --features mujoco)
+	$(CARGO) build --release --features mujoco
+
+MUJOCO_VENV := third_party/mujoco/venv
+mujoco-reference: mujoco ## Re-record tests/data/gym/mujoco.json.gz with Gymnasium (a venv with the pinned wheels and NumPy 2.4.6)
+	test -x $(MUJOCO_VENV)/bin/python || { python3 -m venv $(MUJOCO_VENV) && \
+		$(MUJOCO_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		third_party/mujoco/wheels/*.whl numpy==2.4.6 imageio packaging; }
+	$(MUJOCO_VENV)/bin/python tests/data/gym/make_mujoco_reference.py
 
 install: ## Install hesscale-cli into ~/.cargo/bin (cargo install --locked --path .)
 	$(CARGO) install --locked --path .
@@ -22,9 +40,10 @@ man: build ## The manual pages (the program's and one per subcommand) into targe
 	$(BIN) man > target/man/hesscale-cli.1
 	for sub in $$($(BIN) man | sed -n 's/^hesscale\\-cli\\-\([a-z]*\)(1).*/\1/p'); do $(BIN) man $$sub > target/man/hesscale-cli-$$sub.1; done
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: ## cargo fmt --check and clippy with warnings as errors (and, once make mujoco ran, clippy with the mujoco feature)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
+	if [ -e third_party/mujoco/.installed ]; then $(CARGO) clippy --all-targets --release --features mujoco -- -D warnings; fi
 
 test: ## Everything CI checks: lint, the Rust tests (release), the baseline check, the figure scripts' tests; ends with "N passed, M failed"
 	@MAKE=$(MAKE) CARGO=$(CARGO) scripts/run-tests.sh
@@ -81,3 +100,6 @@ optimize: build ## The small optimize study (experiments/optimize-mnist.json, un
 RL_PRESET ?= experiments/rl-small.json
 rl: build ## The small rl study (experiments/rl-small.json, under 10 minutes on 2 cores) into results/rl-small, resumable
 	$(BIN) rl --preset $(RL_PRESET) --resume
+
+rl-mujoco: build-mujoco ## The small MuJoCo rl study (experiments/rl-mujoco-small.json, about 30 minutes on 2 idle cores) into results/rl-mujoco-small, resumable
+	$(BIN) rl --preset experiments/rl-mujoco-small.json --resume --yes

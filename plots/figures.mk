@@ -21,7 +21,7 @@ $(FIGURES_STAMP): plots/requirements.txt
 	$(FIGURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
 	touch $@
 
-.PHONY: figures figures-test figure-example figure-example-optimize figure-example-trained figure-example-rl
+.PHONY: figures figures-test figure-example figure-example-optimize figure-example-trained figure-example-rl figure-example-rl-mujoco
 figures: $(FIGURES_STAMP) ## Render every figure that has data: results/*.csv -> plots/out/
 	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(FIGURES_RESULTS) --out $(FIGURES_OUT)
 
@@ -60,3 +60,16 @@ figure-example-rl: $(FIGURES_STAMP) ## Render the rl figures from make rl data -
 		--out $(FIGURES_OUT)/rl --only fig9 --only fig10 --dpi 100
 	cp $(FIGURES_OUT)/rl/fig9_rl_learning_curves.png plots/example_rl_learning_curves.png
 	cp $(FIGURES_OUT)/rl/fig10_rl_step_size_sensitivity.png plots/example_rl_step_size_sensitivity.png
+
+# The MuJoCo rl figures: fig9 of `make rl-mujoco` (results/rl-mujoco-small, one step size)
+# and fig10 of the same grid at large step sizes (results/rl-mujoco-large, README "rl on
+# MuJoCo"), at 100 dpi.
+RL_MUJOCO_RESULTS ?= results/rl-mujoco-small
+RL_MUJOCO_LARGE_RESULTS ?= results/rl-mujoco-large
+figure-example-rl-mujoco: $(FIGURES_STAMP) ## Render the MuJoCo rl figures (fig9 of make rl-mujoco, fig10 of its large-step-size grid) -> plots/example_rl_mujoco_*.png
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(RL_MUJOCO_RESULTS) \
+		--out $(FIGURES_OUT)/rl-mujoco --only fig9 --dpi 100
+	$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(RL_MUJOCO_LARGE_RESULTS) \
+		--out $(FIGURES_OUT)/rl-mujoco-large --only fig10 --dpi 100
+	cp $(FIGURES_OUT)/rl-mujoco/fig9_rl_learning_curves.png plots/example_rl_mujoco_learning_curves.png
+	cp $(FIGURES_OUT)/rl-mujoco-large/fig10_rl_step_size_sensitivity.png plots/example_rl_mujoco_step_size_sensitivity.png

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
-use crate::nn::{Activation, Loss, Reduction};
+use crate::nn::{Activation, Loss, Reduction, VarianceHead};
 
 /// A parser of one of the `values` a type of the core lists, giving clap the possible
 /// values for help, completions and error messages: the command line's names (and their
@@ -31,6 +31,11 @@ fn losses() -> impl TypedValueParser<Value = Loss> {
 /// The reductions by name, with what each does.
 fn reductions() -> impl TypedValueParser<Value = Reduction> {
     one_of(Reduction::ALL.map(|r| PossibleValue::new(r.name()).help(r.about())))
+}
+
+/// The Gaussian policies' variance heads by name, with what each is.
+fn variance_heads() -> impl TypedValueParser<Value = VarianceHead> {
+    one_of(VarianceHead::ALL.map(|h| PossibleValue::new(h.name()).help(h.about())))
 }
 
 /// Measure how well cheap Hessian-diagonal approximations match the exact Hessian
@@ -84,7 +89,8 @@ pub enum Command {
     /// study); learning curves, a summary and timings.
     #[command(after_help = "Examples:\n  \
         hesscale-cli rl --preset experiments/rl-small.json\n  \
-        hesscale-cli rl --envs cartpole --agents a2c --optimizers adam,adahesscale --lrs 1e-3 --seeds 2 --steps 5000 --out-dir results/rl")]
+        hesscale-cli rl --envs cartpole --agents a2c --optimizers adam,adahesscale --lrs 1e-3 --seeds 2 --steps 5000 --out-dir results/rl\n  \
+        hesscale-cli rl --preset experiments/rl-mujoco-small.json --yes   (the MuJoCo build)")]
     Rl(Box<RlArgs>),
     /// Combine out-dirs of one study (quality, optimize or rl): shards of one run, or runs
     /// of other grids, into one.
@@ -355,8 +361,10 @@ pub struct OptimizeArgs {
 #[derive(Debug, Default, Args)]
 #[command(args_override_self = true)]
 pub struct RlArgs {
-    /// Tasks, comma-separated: pendulum, mountain_car_continuous, cartpole, acrobot, or
-    /// `all` (a grid axis) [default: pendulum,cartpole].
+    /// Tasks, comma-separated: pendulum, mountain_car_continuous, cartpole, acrobot; in the
+    /// MuJoCo build (make mujoco, --features mujoco) also half_cheetah, hopper, walker2d, ant,
+    /// inverted_pendulum, inverted_double_pendulum, swimmer, reacher; or `all`, every task of
+    /// the build (a grid axis) [default: pendulum,cartpole].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
     pub envs: Option<Vec<String>>,
     /// Agents, comma-separated: a2c, ppo, or `all` (a grid axis) [default: all].
@@ -384,6 +392,10 @@ pub struct RlArgs {
     /// Environment steps per run [default: 20000].
     #[arg(long)]
     pub steps: Option<usize>,
+    /// The Gaussian policies' variance head; its network is obs → 64 → 64 → D for softplus,
+    /// obs → 64 → D for exp [default: softplus].
+    #[arg(long, value_parser = variance_heads())]
+    pub variance_head: Option<VarianceHead>,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -262,7 +262,11 @@ fn expect_input_error(args: &[&str], message: &str) {
 #[test]
 fn bad_input_is_one_line_and_exit_code_2_before_any_work() {
     let cases: &[(&[&str], &str)] = &[
-        (&["--envs", "hopper"], "--envs: unknown task 'hopper'"),
+        (&["--envs", "humanoid"], "--envs: unknown task 'humanoid'"),
+        (
+            &["--variance-head", "tanh"],
+            "invalid value 'tanh' for '--variance-head <VARIANCE_HEAD>' (possible values: softplus, exp)",
+        ),
         (&["--agents", "sac"], "--agents: unknown agent 'sac'"),
         (
             &["--optimizers", "adaggnmc"],
@@ -302,37 +306,35 @@ fn bad_input_is_one_line_and_exit_code_2_before_any_work() {
     }
 }
 
+/// A build without the `mujoco` feature names what a MuJoCo task needs.
+#[cfg(not(feature = "mujoco"))]
+#[test]
+fn mujoco_tasks_need_the_mujoco_build() {
+    expect_input_error(
+        &[GRID, &["--envs", "pendulum,hopper"]].concat(),
+        "--envs: task 'hopper' needs the MuJoCo build: run `make mujoco`, then build with \
+         `cargo build --release --features mujoco`",
+    );
+}
+
 /// The presets parse and describe the grids their descriptions claim (run here as a
-/// single short run).
+/// single short run on pendulum; the MuJoCo presets' own tasks in the MuJoCo build, below),
+/// and record their variance head.
 #[test]
 fn the_presets_hold_the_documented_grids() {
     let dir = TempDir::new().unwrap();
-    for (preset, runs) in [
-        ("experiments/rl-small.json", 192),
-        ("experiments/rl-icml2024.json", 5760),
+    for (preset, runs, head) in [
+        ("experiments/rl-small.json", 192, None),
+        ("experiments/rl-icml2024.json", 5760, None),
+        ("experiments/rl-mujoco-small.json", 96, Some("exp")),
+        ("experiments/rl-mujoco-icml2024.json", 7200, Some("exp")),
     ] {
         let out = dir.path().join(preset.replace('/', "_"));
         bin()
             .args(["rl", "--preset"])
             .arg(repo_file(preset))
-            .args([
-                "--envs",
-                "pendulum",
-                "--agents",
-                "a2c",
-                "--optimizers",
-                "adam",
-            ])
-            .args([
-                "--scaling",
-                "none",
-                "--lrs",
-                "1e-3",
-                "--seeds",
-                "1",
-                "--steps",
-                "200",
-            ])
+            .args(SHRUNK)
+            .args(["--envs", "pendulum", "--steps", "200"])
             .arg("--out-dir")
             .arg(&out)
             .assert()
@@ -347,5 +349,61 @@ fn the_presets_hold_the_documented_grids() {
             * count("lrs")
             * value["seeds"].as_u64().unwrap() as usize;
         assert_eq!(grid, runs, "{preset}");
+        let meta: serde_json::Value =
+            serde_json::from_str(&text(&out.join("rl.meta.json"))).unwrap();
+        assert_eq!(
+            meta["config"].get("variance_head").and_then(|h| h.as_str()),
+            head,
+            "{preset}"
+        );
+    }
+}
+
+/// The options that shrink a preset to one short run of each of its tasks.
+const SHRUNK: &[&str] = &[
+    "--agents",
+    "a2c",
+    "--optimizers",
+    "adam",
+    "--scaling",
+    "none",
+    "--lrs",
+    "1e-3",
+    "--seeds",
+    "1",
+];
+
+/// The MuJoCo presets run their own tasks (a first episode of each, 1000 steps).
+#[cfg(feature = "mujoco")]
+#[test]
+fn the_mujoco_presets_run_their_tasks() {
+    let dir = TempDir::new().unwrap();
+    for (preset, tasks) in [
+        (
+            "experiments/rl-mujoco-small.json",
+            "half_cheetah,hopper,walker2d,inverted_pendulum",
+        ),
+        (
+            "experiments/rl-mujoco-icml2024.json",
+            "ant,walker2d,half_cheetah,hopper,inverted_double_pendulum",
+        ),
+    ] {
+        let out = dir.path().join(preset.replace('/', "_"));
+        bin()
+            .args(["rl", "--preset"])
+            .arg(repo_file(preset))
+            .args(SHRUNK)
+            .args(["--steps", "1000"])
+            .arg("--out-dir")
+            .arg(&out)
+            .assert()
+            .success();
+        let runs = text(&out.join("rl_runs.csv"));
+        let envs: Vec<&str> = runs
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').next().unwrap())
+            .collect();
+        assert_eq!(envs.join(","), tasks, "{preset}");
     }
 }

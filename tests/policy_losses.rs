@@ -12,7 +12,7 @@ use hesscale::methods::{Diagonal, Method};
 use hesscale::nn::init::{init_mlp, Architecture};
 use hesscale::nn::{
     Activation, Likelihood, Linearization, Policy, PolicyLoss, PolicyTargets, Problem, Reduction,
-    Surrogate,
+    Surrogate, VarianceHead,
 };
 use hesscale::rng::stream_rng;
 use ndarray::{array, Array1, Array2};
@@ -24,13 +24,18 @@ const FINITE_DIFFERENCE: f64 = 1e-7;
 const STEP: f64 = 1e-5;
 const BATCH: usize = 4;
 
-/// Every likelihood (Gaussian mean and variance heads with 2 action dimensions, softmax
-/// over 3 actions) × surrogate (A2C; PPO with the clip inactive for samples 0 and 2 and
+/// Every likelihood (Gaussian mean and variance heads, softplus and exp, with 2 action
+/// dimensions, softmax over 3 actions) × surrogate (A2C; PPO with the clip inactive for samples 0 and 2 and
 /// active for 1 and 3) on a 3 → 5 → 4 → D tanh net and on a net without hidden layers.
 fn cases() -> Vec<(String, Problem<PolicyLoss>)> {
     let mut cases = Vec::new();
     for hidden in [vec![5, 4], vec![]] {
-        for head in ["gaussian_mean", "gaussian_variance", "softmax"] {
+        for head in [
+            "gaussian_mean",
+            "gaussian_variance",
+            "gaussian_variance_exp",
+            "softmax",
+        ] {
             for ppo in [false, true] {
                 let seed = cases.len() as u64;
                 let name = format!("{head} ppo={ppo} hidden={hidden:?}");
@@ -58,9 +63,14 @@ fn problem(hidden: &[usize], head: &str, ppo: bool, seed: u64) -> Problem<Policy
             actions: continuous(),
             variances: array![[0.5, 1.5], [0.9, 0.3], [2.0, 0.7], [1.1, 1.0]],
         },
-        "gaussian_variance" => Likelihood::GaussianVariance {
+        "gaussian_variance" | "gaussian_variance_exp" => Likelihood::GaussianVariance {
             actions: continuous(),
             means: array![[0.3, -0.2], [0.0, 0.8], [-1.0, 0.1], [0.5, 0.5]],
+            head: if head == "gaussian_variance" {
+                VarianceHead::Softplus
+            } else {
+                VarianceHead::Exp
+            },
         },
         _ => Likelihood::Softmax {
             actions: vec![0, 2, 1, 2],

@@ -144,13 +144,18 @@ def fig_rl_step_size_sensitivity(results: Path, out: Path,
                             markeredgewidth=1.1)
             ax.set_xscale("log")
             ax.set_xlim(lrs[0] / 2, lrs[-1] * 2)
-            ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
+            if lrs[-1] / lrs[0] >= 100:
+                ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
+            else:
+                # Fewer than two decades may hold no power of ten: mark the grid's α.
+                ax.set_xticks(lrs, labels=[f"{lr:g}" for lr in lrs])
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("step size α")
             ax.set_ylim(-0.05, 1.05)
             ax.set_title(f"{env} · {agent}")
-    for ax in axes[::len(columns)]:
-        ax.set_ylabel("normalised return")
+    for ax in axes:
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("normalised return")
     handles, labels = axes[0].get_legend_handles_labels()
     handles = list(handles)
     if diverged_any:

@@ -977,6 +977,49 @@ class RlFigures(TempDirTest):
             plt.close(fig)
 
 
+class RlMujocoFigures(TempDirTest):
+    """fig9 and fig10 on a study shaped like experiments/rl-mujoco-small.json: four MuJoCo
+    tasks, PPO only, one step size (3e-4), 3 seeds."""
+
+    ENVS = (("half_cheetah", 1000, -400.0, 1500.0), ("hopper", 100, 10.0, 1000.0),
+            ("walker2d", 100, 0.0, 800.0), ("inverted_pendulum", 50, 5.0, 1000.0))
+
+    def setUp(self):
+        super().setUp()
+        curves, summary = synthetic.rl_rows(envs=self.ENVS, agents=("ppo",), lrs=(3e-4,),
+                                            seeds=3, steps=20000)
+        synthetic._write(self.results / "rl_curves.csv", synthetic.RL_CURVES_HEADER, curves)
+        synthetic._write(self.results / "rl_summary.csv", synthetic.RL_SUMMARY_HEADER,
+                         summary)
+
+    def test_learning_curves_have_a_panel_per_task(self):
+        fig = drawn_figure(rl.fig_rl_learning_curves, self.results)
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes],
+                             ["half_cheetah · ppo", "hopper · ppo",
+                              "inverted_pendulum · ppo", "walker2d · ppo"])
+            self.assertEqual(len(method_lines(fig.axes[0])), 8)
+            self.assertIn("adam (α 0.0003)", method_lines(fig.axes[0]))
+        finally:
+            plt.close(fig)
+
+    def test_a_single_step_size_is_marked_on_the_axis(self):
+        """Less than two decades of α may hold no power of ten: the grid's α are the
+        ticks; every row's first panel carries the y label."""
+        fig = drawn_figure(rl.fig_rl_step_size_sensitivity, self.results)
+        try:
+            self.assertEqual([ax.get_title() for ax in fig.axes],
+                             ["half_cheetah · ppo", "hopper · ppo", "inverted_pendulum · ppo",
+                              "walker2d · ppo", "all tasks · ppo"])
+            for ax in fig.axes:
+                self.assertEqual(list(ax.get_xticks()), [3e-4])
+                self.assertEqual([t.get_text() for t in ax.get_xticklabels()], ["0.0003"])
+                first = ax.get_subplotspec().is_first_col()
+                self.assertEqual(ax.get_ylabel(), "normalised return" if first else "")
+        finally:
+            plt.close(fig)
+
+
 class Helpers(unittest.TestCase):
     def test_split_roundoff(self):
         values = {"hesscale": 1.0, "ggn": 1e-15, "exact": 0.0, "bl89": 2.0 * ROUNDOFF,

@@ -17,7 +17,7 @@ use crate::config::run::{PresetRun, RunOptions};
 use crate::config::{check_nonempty, check_range};
 use crate::envs::Task;
 use crate::error::{Error, Result};
-use crate::nn::Policy;
+use crate::nn::{Policy, VarianceHead};
 use crate::rl::AgentKind;
 use crate::train::{Hyperparameters, Optimizer, Scaling};
 
@@ -65,6 +65,10 @@ pub struct RlGrid {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// The Gaussian policies' variance head (the network's depth follows it); absent from
+    /// the recorded configuration when it is the default, `softplus`.
+    #[serde(default, skip_serializing_if = "VarianceHead::is_softplus")]
+    pub variance_head: VarianceHead,
 }
 
 /// A checked `rl` request.
@@ -207,6 +211,7 @@ struct RlPreset {
     seeds: Option<Whole>,
     seed: Option<Whole>,
     steps: Option<Whole>,
+    variance_head: Option<String>,
     threads: Option<Whole>,
     out_dir: Option<PathBuf>,
     shard: Option<String>,
@@ -251,7 +256,7 @@ impl TryFrom<RlArgs> for RlSpec {
             "envs",
             strings(&["pendulum", "cartpole"]),
         )?;
-        let envs = named(&origin, &names, &Task::ALL)?;
+        let envs = named(&origin, &names, Task::ALL)?;
         let (names, origin) = list_option(
             args.agents,
             "agents",
@@ -323,6 +328,22 @@ impl TryFrom<RlArgs> for RlSpec {
             count_option(args.steps, "steps", preset.steps, path, "steps", 20_000);
         let steps = check_range(&origin, "a step count", steps, MAX_STEPS)?;
         check_steps(&origin, steps, &envs)?;
+        let preset_head = match (preset.variance_head, path) {
+            (Some(name), Some(path)) => {
+                let origin = Origin::preset(path, "variance_head");
+                let head = name
+                    .parse::<VarianceHead>()
+                    .map_err(|e| Error::input(format!("{origin}: {e}")))?;
+                Some((head, origin))
+            }
+            _ => None,
+        };
+        let (variance_head, _) = preset::choose(
+            args.variance_head,
+            "variance-head",
+            preset_head,
+            VarianceHead::default,
+        );
         let grid = RlGrid {
             envs,
             agents,
@@ -336,6 +357,7 @@ impl TryFrom<RlArgs> for RlSpec {
             beta1: Hyperparameters::BETA1,
             beta2: Hyperparameters::BETA2,
             eps: DEFAULT_EPS,
+            variance_head,
         };
         grid.check("")?;
         let run = RunOptions::from_args(
@@ -348,5 +370,50 @@ impl TryFrom<RlArgs> for RlSpec {
             grid.n_cells(),
         )?;
         Ok(RlSpec { grid, run })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(variance_head: VarianceHead) -> RlGrid {
+        RlGrid {
+            envs: vec![Task::Pendulum],
+            agents: vec![AgentKind::Ppo],
+            optimizers: vec![Optimizer::Adam],
+            scalings: vec!["none".into()],
+            delta: DEFAULT_DELTA,
+            lrs: vec![1e-3],
+            seeds: 1,
+            seed: 0,
+            steps: 1000,
+            beta1: Hyperparameters::BETA1,
+            beta2: Hyperparameters::BETA2,
+            eps: DEFAULT_EPS,
+            variance_head,
+        }
+    }
+
+    /// The default head is not recorded, so the configuration of an out-dir written before
+    /// the option existed reads back as the same grid (and resumes); `exp` is recorded and
+    /// read back.
+    #[test]
+    fn the_variance_head_is_recorded_only_when_not_the_default() {
+        let softplus = grid(VarianceHead::Softplus).to_json();
+        assert!(softplus.get("variance_head").is_none());
+        assert_eq!(
+            RlGrid::from_json(&softplus).unwrap(),
+            grid(VarianceHead::Softplus)
+        );
+        let exp = grid(VarianceHead::Exp).to_json();
+        assert_eq!(exp["variance_head"], "exp");
+        assert_eq!(RlGrid::from_json(&exp).unwrap(), grid(VarianceHead::Exp));
+        let mut bad = exp.clone();
+        bad["variance_head"] = "relu".into();
+        assert_eq!(
+            RlGrid::from_json(&bad).unwrap_err().to_string(),
+            "config: unknown variance head 'relu' (expected one of: softplus, exp)"
+        );
     }
 }

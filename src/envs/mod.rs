@@ -1,8 +1,9 @@
 //! Gymnasium's classic-control tasks, with Gymnasium's dynamics, constants, rewards,
-//! termination, reset distributions and the `TimeLimit` truncation that `gym.make` adds.
-//! The source followed is Gymnasium 1.4.0: `gymnasium/envs/classic_control/{pendulum,
-//! continuous_mountain_car, cartpole, acrobot}.py`, the registrations in
-//! `gymnasium/envs/__init__.py` and `TimeLimit` in `gymnasium/wrappers/common.py`.
+//! termination, reset distributions and the `TimeLimit` truncation that `gym.make` adds, and
+//! (with the `mujoco` cargo feature) its MuJoCo tasks on the MuJoCo library (module
+//! `mujoco`). The source followed is Gymnasium 1.4.0: `gymnasium/envs/classic_control/{pendulum,
+//! continuous_mountain_car, cartpole, acrobot}.py`, `gymnasium/envs/mujoco/*_v5.py`, the
+//! registrations in `gymnasium/envs/__init__.py` and `TimeLimit` in `gymnasium/wrappers/common.py`.
 //!
 //! | [`Task`] | Gymnasium id | actions | observation | steps |
 //! |---|---|---|---|---|
@@ -10,6 +11,14 @@
 //! | `mountain_car_continuous` | MountainCarContinuous-v0 | force in [−1, 1] | 2 | 999 |
 //! | `cartpole` | CartPole-v1 | 2 (push left, right) | 4 | 500 |
 //! | `acrobot` | Acrobot-v1 | 3 (torque −1, 0, +1) | 6 | 500 |
+//! | `half_cheetah` (MuJoCo) | HalfCheetah-v5 | 6 in [−1, 1] | 17 | 1000 |
+//! | `hopper` (MuJoCo) | Hopper-v5 | 3 in [−1, 1] | 11 | 1000 |
+//! | `walker2d` (MuJoCo) | Walker2d-v5 | 6 in [−1, 1] | 17 | 1000 |
+//! | `ant` (MuJoCo) | Ant-v5 | 8 in [−1, 1] | 105 | 1000 |
+//! | `inverted_pendulum` (MuJoCo) | InvertedPendulum-v5 | 1 in [−3, 3] | 4 | 1000 |
+//! | `inverted_double_pendulum` (MuJoCo) | InvertedDoublePendulum-v5 | 1 in [−1, 1] | 9 | 1000 |
+//! | `swimmer` (MuJoCo) | Swimmer-v5 | 2 in [−1, 1] | 8 | 1000 |
+//! | `reacher` (MuJoCo) | Reacher-v5 | 2 in [−1, 1] | 10 | 50 |
 //!
 //! **Precision.** States, observations and rewards are f64. Each rule evaluates
 //! Gymnasium's formulas in Gymnasium's order with its constants, so wherever Gymnasium
@@ -28,6 +37,8 @@
 //!   action array would make NumPy compute the terms with the action in float32; our
 //!   actions are f64 (the reference data passes float64 arrays).
 //!
+//! The MuJoCo tasks' precision is described in `mujoco`.
+//!
 //! **Episodes.** [`Env::reset`] draws Gymnasium's start state from the caller's rng;
 //! [`Env::step`] counts steps and sets `truncated` once `elapsed ≥ max_episode_steps`, as
 //! `TimeLimit` does, including on later steps. Stepping past termination goes on as in
@@ -42,6 +53,8 @@
 mod acrobot;
 mod cartpole;
 mod mountain_car_continuous;
+#[cfg(feature = "mujoco")]
+pub mod mujoco;
 mod pendulum;
 #[cfg(test)]
 mod reference;
@@ -107,46 +120,107 @@ pub trait Env: Send {
     /// [`reset`](Env::reset) or [`set_state`](Env::set_state), for an invalid action, and
     /// for an Acrobot state set so far beyond its velocity bounds that the step runs away.
     fn step(&mut self, action: Action) -> Result<Step>;
-    /// The internal state, as Gymnasium's `env.unwrapped.state` (all zeros before the
+    /// The internal state, as Gymnasium's `env.unwrapped.state` (classic control; all zeros
+    /// before the first reset) or `qpos ++ qvel` (MuJoCo; the model's initial pose before the
     /// first reset).
     fn state(&self) -> Vec<f64>;
     /// Start an episode from `state` (as assigning `env.unwrapped.state` right after a
-    /// reset) and return its observation. Errors (as bad input) on a wrong length or a
+    /// reset, or MuJoCo's `set_state(qpos, qvel)` on a freshly reset environment) and return
+    /// its observation. Errors (as bad input) on a wrong length or a
     /// non-finite value.
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f64>>;
 }
 
-/// The tasks; [`Task::name`] is their name for `Display`, `FromStr` and serde.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The tasks; [`Task::name`] is their name for `Display`, `FromStr` and serde. The MuJoCo
+/// tasks exist in builds with the `mujoco` feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Task {
     /// Pendulum-v1 (module `pendulum`).
     Pendulum,
     /// MountainCarContinuous-v0 (module `mountain_car_continuous`).
     MountainCarContinuous,
     /// CartPole-v1 (module `cartpole`).
-    #[serde(rename = "cartpole")]
     CartPole,
     /// Acrobot-v1 (module `acrobot`).
     Acrobot,
+    /// HalfCheetah-v5 (module `mujoco::half_cheetah`).
+    #[cfg(feature = "mujoco")]
+    HalfCheetah,
+    /// Hopper-v5 (module `mujoco::hopper`).
+    #[cfg(feature = "mujoco")]
+    Hopper,
+    /// Walker2d-v5 (module `mujoco::walker2d`).
+    #[cfg(feature = "mujoco")]
+    Walker2d,
+    /// Ant-v5 (module `mujoco::ant`).
+    #[cfg(feature = "mujoco")]
+    Ant,
+    /// InvertedPendulum-v5 (module `mujoco::inverted_pendulum`).
+    #[cfg(feature = "mujoco")]
+    InvertedPendulum,
+    /// InvertedDoublePendulum-v5 (module `mujoco::inverted_double_pendulum`).
+    #[cfg(feature = "mujoco")]
+    InvertedDoublePendulum,
+    /// Swimmer-v5 (module `mujoco::swimmer`).
+    #[cfg(feature = "mujoco")]
+    Swimmer,
+    /// Reacher-v5 (module `mujoco::reacher`).
+    #[cfg(feature = "mujoco")]
+    Reacher,
 }
 
+/// The names of the MuJoCo tasks, known to every build so that a build without the
+/// `mujoco` feature can say what a name needs.
+pub const MUJOCO_TASK_NAMES: [&str; 8] = [
+    "half_cheetah",
+    "hopper",
+    "walker2d",
+    "ant",
+    "inverted_pendulum",
+    "inverted_double_pendulum",
+    "swimmer",
+    "reacher",
+];
+
 impl Task {
-    /// Every task, in the order of the table above.
-    pub const ALL: [Task; 4] = [
+    /// Every task of this build, in the order of the table above: the four classic-control
+    /// tasks, then (with the `mujoco` feature) the eight MuJoCo tasks.
+    #[cfg(not(feature = "mujoco"))]
+    pub const ALL: &'static [Task] = &[
         Task::Pendulum,
         Task::MountainCarContinuous,
         Task::CartPole,
         Task::Acrobot,
     ];
 
-    /// The task's name: `pendulum`, `mountain_car_continuous`, `cartpole` or `acrobot`.
+    /// Every task of this build, in the order of the table above: the four classic-control
+    /// tasks, then (with the `mujoco` feature) the eight MuJoCo tasks.
+    #[cfg(feature = "mujoco")]
+    pub const ALL: &'static [Task] = &[
+        Task::Pendulum,
+        Task::MountainCarContinuous,
+        Task::CartPole,
+        Task::Acrobot,
+        Task::HalfCheetah,
+        Task::Hopper,
+        Task::Walker2d,
+        Task::Ant,
+        Task::InvertedPendulum,
+        Task::InvertedDoublePendulum,
+        Task::Swimmer,
+        Task::Reacher,
+    ];
+
+    /// The task's name: `pendulum`, `mountain_car_continuous`, `cartpole`, `acrobot`, or one
+    /// of [`MUJOCO_TASK_NAMES`].
     pub fn name(self) -> &'static str {
         match self {
             Task::Pendulum => "pendulum",
             Task::MountainCarContinuous => "mountain_car_continuous",
             Task::CartPole => "cartpole",
             Task::Acrobot => "acrobot",
+            #[cfg(feature = "mujoco")]
+            mujoco => mujoco::task_name(mujoco),
         }
     }
 
@@ -157,6 +231,8 @@ impl Task {
             Task::MountainCarContinuous => "MountainCarContinuous-v0",
             Task::CartPole => "CartPole-v1",
             Task::Acrobot => "Acrobot-v1",
+            #[cfg(feature = "mujoco")]
+            mujoco => mujoco::gymnasium_id(mujoco),
         }
     }
 
@@ -169,6 +245,8 @@ impl Task {
             }
             Task::CartPole => Box::new(TimeLimit::<cartpole::CartPole>::default()),
             Task::Acrobot => Box::new(TimeLimit::<acrobot::Acrobot>::default()),
+            #[cfg(feature = "mujoco")]
+            mujoco => mujoco::make(mujoco),
         }
     }
 }
@@ -183,16 +261,34 @@ impl FromStr for Task {
     type Err = Error;
 
     fn from_str(name: &str) -> Result<Self, Error> {
-        Task::ALL
-            .into_iter()
-            .find(|task| task.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
-                Error::input(format!(
-                    "unknown task '{name}' (expected one of: {})",
-                    names.join(", ")
-                ))
-            })
+        if let Some(&task) = Task::ALL.iter().find(|task| task.name() == name) {
+            return Ok(task);
+        }
+        if MUJOCO_TASK_NAMES.contains(&name) {
+            return Err(Error::input(format!(
+                "task '{name}' needs the MuJoCo build: run `make mujoco`, then build with \
+                 `cargo build --release --features mujoco`"
+            )));
+        }
+        let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
+        Err(Error::input(format!(
+            "unknown task '{name}' (expected one of: {})",
+            names.join(", ")
+        )))
+    }
+}
+
+impl serde::Serialize for Task {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Task {
+    /// A task by its name, with [`FromStr`]'s messages.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -347,18 +443,64 @@ mod tests {
     use super::*;
     use crate::rng::stream_rng;
 
+    /// The classic-control tasks, which the generic tests below cover (the MuJoCo tasks have
+    /// their own in `mujoco`).
+    const CLASSIC: [Task; 4] = [
+        Task::Pendulum,
+        Task::MountainCarContinuous,
+        Task::CartPole,
+        Task::Acrobot,
+    ];
+
     #[test]
     fn names_round_trip_and_unknown_names_are_refused() {
-        for task in Task::ALL {
+        for &task in Task::ALL {
             assert_eq!(task.to_string().parse::<Task>().unwrap(), task);
+            let json = serde_json::to_string(&task).unwrap();
+            assert_eq!(json, format!("\"{task}\""));
+            assert_eq!(serde_json::from_str::<Task>(&json).unwrap(), task);
         }
+        assert_eq!(Task::ALL[..4], CLASSIC);
         let error = "cart_pole".parse::<Task>().unwrap_err();
+        let mujoco = if cfg!(feature = "mujoco") {
+            ", half_cheetah, hopper, walker2d, ant, inverted_pendulum, \
+             inverted_double_pendulum, swimmer, reacher"
+        } else {
+            ""
+        };
         assert_eq!(
             error.to_string(),
-            "unknown task 'cart_pole' (expected one of: pendulum, mountain_car_continuous, \
-             cartpole, acrobot)"
+            format!(
+                "unknown task 'cart_pole' (expected one of: pendulum, mountain_car_continuous, \
+                 cartpole, acrobot{mujoco})"
+            )
         );
         assert_eq!(error.exit_code(), 2);
+        let error = serde_json::from_str::<Task>("\"cart_pole\"").unwrap_err();
+        assert!(error.to_string().starts_with("unknown task 'cart_pole'"));
+    }
+
+    /// A build without the feature knows the MuJoCo names and says what they need; a build
+    /// with it has exactly those tasks after the classic ones.
+    #[test]
+    fn mujoco_names_are_known_to_every_build() {
+        if cfg!(feature = "mujoco") {
+            let names: Vec<&str> = Task::ALL[4..].iter().map(|t| t.name()).collect();
+            assert_eq!(names, MUJOCO_TASK_NAMES);
+        } else {
+            assert_eq!(Task::ALL, CLASSIC);
+            for name in MUJOCO_TASK_NAMES {
+                let error = name.parse::<Task>().unwrap_err();
+                assert_eq!(
+                    error.to_string(),
+                    format!(
+                        "task '{name}' needs the MuJoCo build: run `make mujoco`, then build \
+                         with `cargo build --release --features mujoco`"
+                    )
+                );
+                assert_eq!(error.exit_code(), 2);
+            }
+        }
     }
 
     #[test]
@@ -413,12 +555,15 @@ mod tests {
                 Action::Discrete(usize::from(push > 0.0))
             }
             Task::Acrobot => Action::Discrete(1),
+            #[cfg(feature = "mujoco")]
+            _ => unreachable!("a classic-control task"),
         }
     }
 
+    /// Every task of the build (the MuJoCo tasks too in the MuJoCo build).
     #[test]
     fn reset_is_deterministic_in_the_rng() {
-        for task in Task::ALL {
+        for &task in Task::ALL {
             let mut a = task.make();
             let mut b = task.make();
             let first = a.reset(&mut stream_rng(3, 1, 2));
@@ -430,7 +575,7 @@ mod tests {
 
     #[test]
     fn truncation_happens_exactly_at_the_limit_and_stays() {
-        for task in Task::ALL {
+        for task in CLASSIC {
             let mut env = task.make();
             let rest = vec![0.0; env.state().len()];
             let mut observation = env.set_state(&rest).unwrap();
@@ -452,7 +597,7 @@ mod tests {
 
     #[test]
     fn invalid_actions_and_early_steps_are_refused_without_change() {
-        for task in Task::ALL {
+        for task in CLASSIC {
             let mut env = task.make();
             let error = env.step(quiet_action(task, &[0.0; 6])).unwrap_err();
             assert_eq!(
@@ -497,7 +642,7 @@ mod tests {
 
     #[test]
     fn set_state_checks_length_and_finiteness() {
-        for task in Task::ALL {
+        for task in CLASSIC {
             let mut env = task.make();
             let dim = env.reset(&mut stream_rng(6, 0, 0)).len();
             let state = env.state();

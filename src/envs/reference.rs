@@ -61,8 +61,8 @@ impl ReferenceAction {
 /// `|actual − expected| ≤ absolute + relative·|expected|`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Tolerance {
-    relative: f64,
-    absolute: f64,
+    pub(super) relative: f64,
+    pub(super) absolute: f64,
 }
 
 /// The tolerances of one task's comparisons.
@@ -161,7 +161,7 @@ fn episodes(task: Task) -> (TaskReference, String) {
 }
 
 /// Assert that every component of `actual` is within `tolerance` of `expected`.
-fn assert_close(actual: &[f64], expected: &[f64], tolerance: Tolerance, context: &str) {
+pub(super) fn assert_close(actual: &[f64], expected: &[f64], tolerance: Tolerance, context: &str) {
     assert_eq!(actual.len(), expected.len(), "{context}");
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let allowed = tolerance.absolute + tolerance.relative * e.abs();

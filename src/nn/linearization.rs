@@ -180,7 +180,14 @@ impl<'a> PlainMlp<'a> {
 impl<'p> Linearization<'p> {
     /// The forward pass of the problem's batch and what every layer caches of its point.
     pub fn new<L: OutputLoss>(problem: &'p Problem<L>) -> Self {
-        let pass = problem.forward();
+        Self::with_pass(problem, problem.forward())
+    }
+
+    /// As [`Linearization::new`], with the forward pass already computed: `pass` must be
+    /// the problem's own, `problem.forward()` (a caller that needed the outputs first,
+    /// such as an agent whose targets hold another network's outputs, does not pay for it
+    /// twice).
+    pub fn with_pass<L: OutputLoss>(problem: &'p Problem<L>, pass: ForwardPass) -> Self {
         let mlp = problem.mlp();
         let caches = mlp
             .layers()

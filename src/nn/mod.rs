@@ -28,5 +28,5 @@ pub use loss::{
 };
 pub use network::{ForwardPass, Layer, Mlp, PlainLayers};
 pub use params::{ParamLayout, Params};
-pub use policy::{Likelihood, Policy, PolicyLoss, PolicyTargets, Surrogate};
+pub use policy::{Likelihood, Policy, PolicyLoss, PolicyTargets, Surrogate, VarianceHead};
 pub use problem::Problem;

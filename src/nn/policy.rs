@@ -14,8 +14,9 @@
 //!   variances `v` fixed at the variance network's output ([`Likelihood::GaussianMean`]),
 //!   the variance network's loss holds the means fixed ([`Likelihood::GaussianVariance`]):
 //!   each network's gradient and Hessian are its blocks of the joint ones.
-//!   The variance head is `v = softplus(z)` (SPEC is silent; softplus keeps `v > 0` and
-//!   grows only linearly, unlike `exp`).
+//!   The variance head ([`VarianceHead`]) maps the variance network's output to `v > 0`:
+//!   `v = softplus(z)` (SPEC is silent; softplus grows only linearly) or `v = exp(z)` (the
+//!   `Exponential` output of the ICML 2024 code's variance network).
 //! * Softmax over discrete actions, `f = z_a − log Σ_c exp z_c` ([`Likelihood::Softmax`]).
 //!
 //! Surrogates, with the advantage `A` of the sample:
@@ -134,18 +135,20 @@ pub enum Likelihood {
     GaussianMean {
         /// The actions taken, `[N, D]`.
         actions: Array2<f64>,
-        /// The variance network's outputs `v = softplus(z_v)`, `[N, D]`.
+        /// The variance network's outputs `v = head(z_v)`, `[N, D]`.
         variances: Array2<f64>,
     },
-    /// The variance network of a Gaussian policy: `v = softplus(z)`, the means fixed. With
+    /// The variance network of a Gaussian policy: `v = head(z)`, the means fixed. With
     /// `q = (a − μ)²`: `∂f/∂v = (q − v)/(2v²)`, `∂²f/∂v² = (v − 2q)/(2v³)`, and through
-    /// the softplus (`v' = σ(z)`, `v'' = σ(z)(1 − σ(z))`):
+    /// the head (`v'`, `v''` of [`VarianceHead::derivatives`]):
     /// `∂f/∂z = f_v v'`, `∂²f/∂z² = f_vv v'² + f_v v''`.
     GaussianVariance {
         /// The actions taken, `[N, D]`.
         actions: Array2<f64>,
         /// The mean network's outputs, `[N, D]`.
         means: Array2<f64>,
+        /// How the network's output becomes the variance.
+        head: VarianceHead,
     },
     /// A softmax policy over the outputs: `p = softmax(z)`, `∇f = e_a − p`,
     /// `∇²f = −(diag(p) − p pᵀ)`.
@@ -153,6 +156,102 @@ pub enum Likelihood {
         /// The action index taken, one per sample.
         actions: Vec<usize>,
     },
+}
+
+/// How a Gaussian policy's variance network turns its output `z` into the variance `v > 0`;
+/// [`VarianceHead::name`] is its name for `Display`, `FromStr` and serde.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum VarianceHead {
+    /// `v = softplus(z) = log(1 + eᶻ)`: `v' = σ(z)`, `v'' = σ(z)(1 − σ(z))`.
+    #[default]
+    Softplus,
+    /// `v = exp(z)`: `v' = v'' = v` (the ICML 2024 code's `Exponential` activation).
+    Exp,
+}
+
+impl VarianceHead {
+    /// Every head, in the order of the names.
+    pub const ALL: [VarianceHead; 2] = [VarianceHead::Softplus, VarianceHead::Exp];
+
+    /// `softplus` or `exp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VarianceHead::Softplus => "softplus",
+            VarianceHead::Exp => "exp",
+        }
+    }
+
+    /// What the head is, in one line.
+    pub fn about(self) -> &'static str {
+        match self {
+            VarianceHead::Softplus => "v = softplus(z)",
+            VarianceHead::Exp => "v = exp(z), the ICML 2024 code's",
+        }
+    }
+
+    /// The variance `v` of an output `z`.
+    pub fn variance(self, z: f64) -> f64 {
+        match self {
+            VarianceHead::Softplus => Activation::Softplus.value(z),
+            VarianceHead::Exp => z.exp(),
+        }
+    }
+
+    /// `(v, v', v'')` at `z`.
+    pub fn derivatives(self, z: f64) -> (f64, f64, f64) {
+        let v = self.variance(z);
+        match self {
+            VarianceHead::Softplus => {
+                let (v1, v2) = Activation::Softplus.derivatives(z, v);
+                (v, v1, v2)
+            }
+            VarianceHead::Exp => (v, v, v),
+        }
+    }
+
+    /// True for the default head, softplus.
+    pub fn is_softplus(&self) -> bool {
+        *self == VarianceHead::Softplus
+    }
+}
+
+impl std::fmt::Display for VarianceHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::str::FromStr for VarianceHead {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        VarianceHead::ALL
+            .into_iter()
+            .find(|head| head.name() == name)
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "unknown variance head '{name}' (expected one of: softplus, exp)"
+                ))
+            })
+    }
+}
+
+impl serde::Serialize for VarianceHead {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VarianceHead {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// The function of the log-likelihood that is minimised.
@@ -306,15 +405,17 @@ impl Likelihood {
                     hessian: LogHessian::Diagonal(v.mapv(|v| -1.0 / v)),
                 }
             }
-            Likelihood::GaussianVariance { actions, means } => {
+            Likelihood::GaussianVariance {
+                actions,
+                means,
+                head,
+            } => {
                 let (a, mu) = (actions.row(n), means.row(n));
                 let width = z.len();
                 let (mut value, mut gradient, mut hessian) =
                     (0.0, Array1::zeros(width), Array1::zeros(width));
                 for d in 0..width {
-                    let softplus = Activation::Softplus;
-                    let v = softplus.value(z[d]);
-                    let (v1, v2) = softplus.derivatives(z[d], v);
+                    let (v, v1, v2) = head.derivatives(z[d]);
                     let q = (a[d] - mu[d]) * (a[d] - mu[d]);
                     let f_v = (q - v) / (2.0 * v * v);
                     let f_vv = (v - 2.0 * q) / (2.0 * v * v * v);
@@ -429,7 +530,7 @@ impl PolicyTargets {
                     return Err(Error::input("targets: variances must be > 0"));
                 }
             }
-            Likelihood::GaussianVariance { actions, means } => {
+            Likelihood::GaussianVariance { actions, means, .. } => {
                 shaped(actions, "actions")?;
                 shaped(means, "means")?;
             }
@@ -587,8 +688,14 @@ mod tests {
                 variances: array![[0.8, 1.3], [0.4, 2.0]],
             },
             Likelihood::GaussianVariance {
+                actions: actions.clone(),
+                means: array![[0.2, -0.3], [0.6, 1.0]],
+                head: VarianceHead::Softplus,
+            },
+            Likelihood::GaussianVariance {
                 actions,
                 means: array![[0.2, -0.3], [0.6, 1.0]],
+                head: VarianceHead::Exp,
             },
             Likelihood::Softmax {
                 actions: vec![1, 0],
@@ -692,7 +799,7 @@ mod tests {
             assert!(diag.iter().all(|h| h.is_finite()), "{name}");
         }
         // One active clip per likelihood and advantage pair.
-        assert_eq!(active, 6);
+        assert_eq!(active, 8);
     }
 
     /// The values by hand: a Gaussian of variance 1 at its mean has log-density
@@ -706,17 +813,22 @@ mod tests {
             variances: array![[1.0]],
         };
         assert_abs_diff_eq!(mean.log_probs(&array![[0.5]])[0], -half_log_two_pi);
-        let variance = Likelihood::GaussianVariance {
-            actions: array![[0.5]],
-            means: array![[0.5]],
-        };
-        // softplus(z) = 1 at z = ln(e − 1).
-        let z = (std::f64::consts::E - 1.0).ln();
-        assert_abs_diff_eq!(
-            variance.log_probs(&array![[z]])[0],
-            -half_log_two_pi,
-            epsilon = 1e-15
-        );
+        // softplus(z) = 1 at z = ln(e − 1); exp(z) = 1 at z = 0.
+        for (head, z) in [
+            (VarianceHead::Softplus, (std::f64::consts::E - 1.0).ln()),
+            (VarianceHead::Exp, 0.0),
+        ] {
+            let variance = Likelihood::GaussianVariance {
+                actions: array![[0.5]],
+                means: array![[0.5]],
+                head,
+            };
+            assert_abs_diff_eq!(
+                variance.log_probs(&array![[z]])[0],
+                -half_log_two_pi,
+                epsilon = 1e-15
+            );
+        }
         let uniform = Likelihood::Softmax { actions: vec![1] };
         let f = 0.5f64.ln();
         assert_abs_diff_eq!(uniform.log_probs(&array![[3.0, 3.0]])[0], f);
@@ -739,6 +851,34 @@ mod tests {
         };
         assert_abs_diff_eq!(ppo(f), -2.0, epsilon = 1e-15);
         assert_abs_diff_eq!(ppo(f - 0.5), -2.4, epsilon = 1e-15);
+    }
+
+    /// Each head's `v'` and `v''` equal central differences of `v` and `v'`; by hand,
+    /// `softplus(0) = ln 2` and `exp(1) = e`; names round-trip and unknown ones are refused.
+    #[test]
+    fn variance_heads_by_hand_and_by_differences() {
+        for head in VarianceHead::ALL {
+            assert_eq!(head.to_string().parse::<VarianceHead>().unwrap(), head);
+            for z in [-3.0, -0.4, 0.0, 0.7, 2.5] {
+                let (v, v1, v2) = head.derivatives(z);
+                assert_eq!(v, head.variance(z));
+                let fd1 = (head.variance(z + STEP) - head.variance(z - STEP)) / (2.0 * STEP);
+                let fd2 =
+                    (head.derivatives(z + STEP).1 - head.derivatives(z - STEP).1) / (2.0 * STEP);
+                assert_abs_diff_eq!(v1, fd1, epsilon = 1e-9);
+                assert_abs_diff_eq!(v2, fd2, epsilon = 1e-9);
+            }
+        }
+        assert_abs_diff_eq!(
+            VarianceHead::Softplus.variance(0.0),
+            2f64.ln(),
+            epsilon = 1e-16
+        );
+        assert_eq!(VarianceHead::Exp.variance(1.0), std::f64::consts::E);
+        assert_eq!(
+            "softmax".parse::<VarianceHead>().unwrap_err().to_string(),
+            "unknown variance head 'softmax' (expected one of: softplus, exp)"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::methods::Method;
 use crate::nn::problem::check_model;
-use crate::nn::{Linearization, Loss, LossKind, Mlp, Params, Problem, Reduction};
+use crate::nn::{ForwardPass, Linearization, Loss, LossKind, Mlp, Params, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng};
 use crate::train::optimizer::{OptimizerConfig, OptimizerState};
 
@@ -122,7 +122,20 @@ impl<K: LossKind> Learner<K> {
     /// One step on the batch (`inputs` `[N, in]`, `targets` as the loss takes them).
     /// Errors for a batch that does not fit the model, or once the run has diverged.
     pub fn step_on(&mut self, inputs: Array2<f64>, targets: K::Targets) -> Result<StepOutcome> {
-        self.step_checking(inputs, targets, false)
+        self.step_checking(inputs, None, targets, false)
+    }
+
+    /// The model's forward pass of `inputs` (`[N, in]`), for a caller that needs the
+    /// outputs to make the targets and then steps with [`Learner::step_on_pass`].
+    pub fn forward(&self, inputs: &Array2<f64>) -> ForwardPass {
+        self.mlp.forward(inputs)
+    }
+
+    /// As [`Learner::step_on`] on the batch of `pass`, which must be [`Learner::forward`]'s
+    /// for the current parameters: the step uses it instead of computing it again.
+    pub fn step_on_pass(&mut self, pass: ForwardPass, targets: K::Targets) -> Result<StepOutcome> {
+        let inputs = pass.input_of(0).clone();
+        self.step_checking(inputs, Some(pass), targets, false)
     }
 
     /// As [`Learner::step_on`], for inputs made from data that holds no NaN or infinity
@@ -132,7 +145,7 @@ impl<K: LossKind> Learner<K> {
         inputs: Array2<f64>,
         targets: K::Targets,
     ) -> Result<StepOutcome> {
-        self.step_checking(inputs, targets, true)
+        self.step_checking(inputs, None, targets, true)
     }
 
     /// One step on the batch. The model is not checked again: [`Learner::new`] checked it,
@@ -140,6 +153,7 @@ impl<K: LossKind> Learner<K> {
     fn step_checking(
         &mut self,
         inputs: Array2<f64>,
+        pass: Option<ForwardPass>,
         targets: K::Targets,
         inputs_known_finite: bool,
     ) -> Result<StepOutcome> {
@@ -158,7 +172,10 @@ impl<K: LossKind> Learner<K> {
                 targets,
                 inputs_known_finite,
             )?;
-            let linearization = Linearization::new(&problem);
+            let linearization = match pass {
+                Some(pass) => Linearization::with_pass(&problem, pass),
+                None => Linearization::new(&problem),
+            };
             let loss = problem.loss_value(linearization.pass());
             if !loss.is_finite() {
                 self.diverged = true;
@@ -480,6 +497,41 @@ mod tests {
         assert_eq!(tiny_step(&mut learner), StepOutcome::Diverged { loss: 0.5 });
         assert_eq!(tiny_params(&learner), [0.0, 0.0]);
         assert_eq!(learner.steps_done(), 0);
+    }
+
+    /// Stepping on a forward pass computed first ([`Learner::forward`], then
+    /// [`Learner::step_on_pass`]) is stepping on the inputs: the same parameters, bit for bit,
+    /// for every optimizer with and without the scaling, over three batches.
+    #[test]
+    fn stepping_on_a_pass_is_stepping_on_its_inputs() {
+        let architecture = Architecture {
+            inputs: 3,
+            hidden: vec![4, 5],
+            outputs: 2,
+            activation: Activation::Tanh,
+        };
+        let mut rng = stream_rng(11, 0, 0);
+        let mlp = init_mlp(&architecture, &mut rng).unwrap();
+        let batches: Vec<_> = (0..3)
+            .map(|_| sample_batch(3, 2, Loss::Mse, 6, &mut rng))
+            .collect();
+        for optimizer in Optimizer::ALL {
+            for scaling in [Scaling::None, Scaling::HesScale { delta: 1e-6 }] {
+                let config = OptimizerConfig {
+                    scaling,
+                    ..OptimizerConfig::new(optimizer, 0.01)
+                };
+                let mut direct = Learner::new(mlp.clone(), Loss::Mse, config, 4, 2).unwrap();
+                let mut via_pass = direct.clone();
+                for (inputs, targets) in &batches {
+                    let a = direct.step_on(inputs.clone(), targets.clone()).unwrap();
+                    let pass = via_pass.forward(inputs);
+                    let b = via_pass.step_on_pass(pass, targets.clone()).unwrap();
+                    assert_eq!(a, b, "{optimizer} {scaling:?}");
+                }
+                assert_eq!(direct.model(), via_pass.model(), "{optimizer} {scaling:?}");
+            }
+        }
     }
 
     /// On a tanh net every optimizer (with and without the scaling) steps as the

@@ -19,7 +19,7 @@ use crate::envs::{ActionSpace, Task};
 use crate::error::{Error, Result};
 use crate::io::format::number;
 use crate::io::table;
-use crate::rl::{Agent, AgentKind};
+use crate::rl::{Agent, AgentConfig, AgentKind};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
 use crate::study::estimate::agent_network_work;
@@ -57,6 +57,14 @@ impl RlStudy {
     /// The study of `grid`.
     pub fn new(grid: RlGrid) -> RlStudy {
         RlStudy { grid }
+    }
+
+    /// The settings of a cell's agent: its kind's, with the grid's variance head.
+    pub fn agent_config(&self, cell: &Cell) -> AgentConfig {
+        AgentConfig {
+            variance_head: self.grid.variance_head,
+            ..cell.agent.config()
+        }
     }
 
     /// The key columns of a cell's rows.
@@ -183,21 +191,26 @@ impl Study for RlStudy {
             scaling: cell.scaling,
             ..OptimizerConfig::new(cell.optimizer, cell.lr)
         };
-        let agent = cell.agent.config();
+        let agent = self.agent_config(cell);
         let env = cell.env.make();
-        let mut outputs = match env.action_space() {
-            ActionSpace::Continuous { low, .. } => vec![low.len(); 2],
-            ActionSpace::Discrete(actions) => vec![actions],
+        // (hidden layers, outputs) of every network.
+        let mut networks = match env.action_space() {
+            ActionSpace::Continuous { low, .. } => {
+                vec![(2, low.len()), (agent.variance_hidden_layers(), low.len())]
+            }
+            ActionSpace::Discrete(actions) => vec![(2, actions)],
         };
-        outputs.push(1);
+        networks.push((2, 1));
         let methods: Vec<_> = [config.curvature(), config.scaling_curvature()]
             .into_iter()
             .flatten()
             .collect();
-        let per_step: f64 = outputs
+        let per_step: f64 = networks
             .into_iter()
-            .map(|out| {
-                let widths = [env.observation_dim(), agent.width, agent.width, out];
+            .map(|(hidden, out)| {
+                let mut widths = vec![env.observation_dim()];
+                widths.extend(std::iter::repeat_n(agent.width, hidden));
+                widths.push(out);
                 agent_network_work(&widths, agent.epochs, &methods)
             })
             .sum();
@@ -213,7 +226,7 @@ impl Study for RlStudy {
         };
         let agent = Agent::new(
             cell.env,
-            cell.agent.config(),
+            self.agent_config(cell),
             optimizer,
             self.grid.seed,
             cell.stream_key(),
@@ -395,6 +408,7 @@ mod tests {
             beta1: Hyperparameters::BETA1,
             beta2: Hyperparameters::BETA2,
             eps: 1e-5,
+            variance_head: Default::default(),
         })
     }
 
