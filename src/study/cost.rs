@@ -24,6 +24,7 @@ use crate::nn::work::gradient_work;
 use crate::nn::{Linearization, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use crate::study::engine::{Study, Table};
+use crate::study::stats::median;
 
 /// The timings file.
 pub const COST_FILE: &str = "cost.csv";
@@ -112,20 +113,6 @@ pub enum Outcome {
         with_gradient: Vec<f64>,
     },
     Skipped(String),
-}
-
-/// The median of `values` (the mean of the two middle ones for an even count).
-/// `values` must not be empty.
-pub fn median(values: &[f64]) -> f64 {
-    assert!(!values.is_empty(), "the median of nothing");
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[middle]
-    } else {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
-    }
 }
 
 /// The median over rounds r of `seconds[r] / gradient[r]`.
@@ -448,13 +435,6 @@ mod tests {
             loss: Sweep::Width.loss(),
             batch_size: 2,
         }
-    }
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&[7.0]), 7.0);
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! * [`cost`]: what each method costs next to a gradient (SPEC §4);
 //! * [`optimize`]: what each optimizer, with and without step-size scaling, does for
 //!   training, over step sizes (SPEC §9);
-//! * [`rl`]: the same for A2C and PPO agents on control tasks (issue 15).
+//! * [`rl`]: the same for A2C and PPO agents on control tasks (the ICML 2024 RL study).
 //!
-//! A new study is its own module implementing [`engine::Study`], a runner, and (to be
-//! mergeable) a line in [`merge_dirs`] and `config::merge::MERGEABLE`.
+//! Their summaries share [`stats`]. A new study is its own module implementing
+//! [`engine::Study`], a runner, and (to be mergeable) a line in [`merge_dirs`] and
+//! `config::merge::MERGEABLE`.
 
 pub mod cost;
 pub mod engine;
@@ -21,6 +22,7 @@ pub mod optimize;
 pub mod progress;
 pub mod quality;
 pub mod rl;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 
