@@ -35,8 +35,6 @@ pub const MAX_BATCH: usize = 10_000;
 pub const MAX_BATCHES: usize = 10_000_000;
 /// The most seeds per grid point.
 pub const MAX_SEEDS: usize = 1_000_000;
-/// The most worker threads.
-pub const MAX_THREADS: usize = 1024;
 /// The most cells of a grid.
 pub const MAX_CELLS: usize = 1_000_000;
 /// The most training steps a network of a quality cell takes.

@@ -29,12 +29,14 @@ use serde_json::Value;
 use crate::build::{git_revision, tool_version};
 use crate::config::shard::Shard;
 use crate::error::{Error, Result};
-use crate::io::format::utc_now;
+use crate::io::format::{sha256_hex, utc_now};
 use crate::io::lock::{beside_name, parent_and_name, process_alive, DirLock, MERGE_PREFIX};
 use crate::io::machine::Machine;
 use crate::io::output::{resolve, write_atomically};
-use crate::study::engine::{assemble, meta_file, read_finished, sha256_hex, DataDigests, Study};
-use crate::study::meta::{config_union, protocol_differences, CellCounts, MergedFrom, Meta};
+use crate::study::engine::{assemble, meta_file, read_finished, Study};
+use crate::study::meta::{
+    config_union, protocol_differences, CellCounts, DataDigests, MergedFrom, Meta,
+};
 
 /// What a merge reports.
 #[derive(Clone, Debug, PartialEq)]

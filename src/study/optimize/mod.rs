@@ -19,8 +19,9 @@ use crate::io::format::number;
 use crate::io::table::{self, Row};
 use crate::nn::Activation;
 use crate::rng::stream_id;
-use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::engine::{Study, Table};
 use crate::study::estimate::{evaluation_work, training_step_work};
+use crate::study::meta::DataDigests;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, SummaryRow, TimingRow, CURVES_FILE, SUMMARY_FILE, TIMING_FILE,

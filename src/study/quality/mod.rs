@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 use crate::io::table::{self, Row};
 use crate::nn::{Activation, Loss, Reduction};
 use crate::rng::stream_id;
-use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::engine::{Study, Table};
 use crate::study::estimate::{evaluation_work, training_step_work};
+use crate::study::meta::DataDigests;
 use rows::{
     check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, training_row_keys,
     training_rows, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
