@@ -1,4 +1,4 @@
-//! The checked configuration of `hesscale-cli rl` (issue 15): the grid of agent runs
+//! The checked configuration of `hesscale-cli rl` (the ICML 2024 RL study): the grid of agent runs
 //! (tasks, agents, optimizers, scalings, step sizes, seeds), how many environment steps
 //! each takes, and how to run them. Values come from an explicit flag, the `--preset` JSON
 //! file, or the default, in that order; an error names where the value came from.

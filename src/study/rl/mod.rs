@@ -1,4 +1,4 @@
-//! The rl study (issue 15) on the engine: a cell is one agent run (a task, an agent, an
+//! The rl study (the ICML 2024 RL study) on the engine: a cell is one agent run (a task, an agent, an
 //! optimizer for every network, a step-size scaling, a step size and a seed). It appends
 //! its finished episodes to `rl_curves.csv`, one row to `rl_runs.csv` (steps, episodes,
 //! divergence) and one to `rl_timing.csv`; `rl_summary.csv` is computed from the curve and
