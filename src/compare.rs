@@ -229,7 +229,7 @@ fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Resu
     if found == expected {
         return Ok(());
     }
-    if let Some(file) = other_summary(&found.join(",")) {
+    if let Some(file) = crate::study::summary_with_header(&found.join(",")) {
         return Err(format!(
             "this is {file} (its columns are that file's), not a file with the columns of {}",
             layout.file
@@ -246,38 +246,6 @@ fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Resu
         layout.header,
         found.join(",")
     ))
-}
-
-/// The summary file of any study whose header is `header`, as `an optimize summary
-/// (optimize_summary.csv)`.
-fn other_summary(header: &str) -> Option<&'static str> {
-    use crate::study::{optimize, quality, rl};
-    [
-        (
-            quality::SUMMARY_HEADER,
-            "a quality summary (quality_summary.csv)",
-        ),
-        (
-            quality::TIMING_HEADER,
-            "a quality timing summary (quality_timing.csv)",
-        ),
-        (
-            quality::TRAINING_SUMMARY_HEADER,
-            "a quality training summary (quality_training_summary.csv)",
-        ),
-        (
-            optimize::SUMMARY_HEADER,
-            "an optimize summary (optimize_summary.csv)",
-        ),
-        (
-            optimize::TIMING_SUMMARY_HEADER,
-            "an optimize timing summary (optimize_timing_summary.csv)",
-        ),
-        (rl::rows::SUMMARY_HEADER, "an rl summary (rl_summary.csv)"),
-    ]
-    .into_iter()
-    .find(|(known, _)| *known == header)
-    .map(|(_, name)| name)
 }
 
 /// Parses a value cell: empty is `None`, a finite number is `Some`, anything else (NaN and

@@ -217,6 +217,9 @@ fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// The study's name: its subcommand and its files `cost.meta.json`, `cost.ledger.csv`.
+pub const NAME: &str = "cost";
+
 /// The cost study of a spec.
 pub struct CostStudy {
     pub spec: CostSpec,
@@ -303,7 +306,7 @@ impl Study for CostStudy {
     type Cell = CostCase;
 
     fn name(&self) -> &'static str {
-        "cost"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {

@@ -22,6 +22,7 @@ use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
 use crate::study::estimate::{evaluation_work, training_step_work};
 use crate::study::meta::DataDigests;
+use crate::study::SummaryFile;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, SummaryRow, TimingRow, CURVES_FILE, SUMMARY_FILE, TIMING_FILE,
@@ -68,6 +69,24 @@ impl Cell {
         }
     }
 }
+
+/// The study's name: its subcommand and its files `optimize.meta.json`,
+/// `optimize.ledger.csv`.
+pub const NAME: &str = "optimize";
+
+/// The files the study writes whole at the end.
+pub const SUMMARIES: [SummaryFile; 2] = [
+    SummaryFile {
+        file: SUMMARY_FILE,
+        header: SUMMARY_HEADER,
+        what: "an optimize summary",
+    },
+    SummaryFile {
+        file: TIMING_SUMMARY_FILE,
+        header: TIMING_SUMMARY_HEADER,
+        what: "an optimize timing summary",
+    },
+];
 
 /// The optimize study of a grid, with its data sets once loaded ([`OptimizeStudy::load_data`]).
 pub struct OptimizeStudy {
@@ -164,7 +183,7 @@ impl Study for OptimizeStudy {
     type Cell = Cell;
 
     fn name(&self) -> &'static str {
-        "optimize"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -184,7 +203,7 @@ impl Study for OptimizeStudy {
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE, TIMING_SUMMARY_FILE]
+        SUMMARIES.iter().map(|summary| summary.file).collect()
     }
 
     /// Canonical order: data set, activation, depth, width, optimizer, scaling (each

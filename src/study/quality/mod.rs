@@ -24,11 +24,34 @@ use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
 use crate::study::estimate::{evaluation_work, training_step_work};
 use crate::study::meta::DataDigests;
+use crate::study::SummaryFile;
 use rows::{
     check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, training_row_keys,
     training_rows, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
     RUNS_FILE, SUMMARY_FILE, TIMING_CELLS_FILE, TIMING_FILE, TRAINING_FILE, TRAINING_SUMMARY_FILE,
 };
+
+/// The study's name: its subcommand and its files `quality.meta.json`, `quality.ledger.csv`.
+pub const NAME: &str = "quality";
+
+/// The files the study writes whole at the end.
+pub const SUMMARIES: [SummaryFile; 3] = [
+    SummaryFile {
+        file: SUMMARY_FILE,
+        header: SUMMARY_HEADER,
+        what: "a quality summary",
+    },
+    SummaryFile {
+        file: TIMING_FILE,
+        header: TIMING_HEADER,
+        what: "a quality timing summary",
+    },
+    SummaryFile {
+        file: TRAINING_SUMMARY_FILE,
+        header: TRAINING_SUMMARY_HEADER,
+        what: "a quality training summary",
+    },
+];
 
 /// One cell of the quality grid: a grid point and a seed, i.e. one network, its training
 /// and its batches. The batch size, input and output widths and the training settings
@@ -201,7 +224,7 @@ impl Study for QualityStudy {
     type Cell = Cell;
 
     fn name(&self) -> &'static str {
-        "quality"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -225,7 +248,7 @@ impl Study for QualityStudy {
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE, TIMING_FILE, TRAINING_SUMMARY_FILE]
+        SUMMARIES.iter().map(|summary| summary.file).collect()
     }
 
     /// Canonical order: activation, loss, reduction, data, depth, width, seed, each axis

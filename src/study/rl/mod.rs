@@ -23,6 +23,7 @@ use crate::rl::{Agent, AgentKind};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
 use crate::study::estimate::agent_network_work;
+use crate::study::SummaryFile;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, RunRow, SummaryRow, TimingRow, CURVES_FILE, RUNS_FILE, SUMMARY_FILE,
@@ -47,6 +48,16 @@ impl Cell {
         stream_id(&format!("rl/{}/{}/{}", self.env, self.agent, self.seed))
     }
 }
+
+/// The study's name: its subcommand and its files `rl.meta.json`, `rl.ledger.csv`.
+pub const NAME: &str = "rl";
+
+/// The files the study writes whole at the end.
+pub const SUMMARIES: [SummaryFile; 1] = [SummaryFile {
+    file: SUMMARY_FILE,
+    header: SUMMARY_HEADER,
+    what: "an rl summary",
+}];
 
 /// The rl study of a grid.
 pub struct RlStudy {
@@ -105,7 +116,7 @@ impl Study for RlStudy {
     type Cell = Cell;
 
     fn name(&self) -> &'static str {
-        "rl"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -130,7 +141,7 @@ impl Study for RlStudy {
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE]
+        SUMMARIES.iter().map(|summary| summary.file).collect()
     }
 
     /// Canonical order: task, agent, optimizer, scaling, step size, seed, each axis in
