@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::RlArgs;
+use crate::config::grid::{self, Axis};
 use crate::config::preset::{
     self, count_option, distinct, list_option, numbers_option, Origin, Whole,
 };
@@ -83,18 +84,22 @@ impl RlGrid {
             .collect()
     }
 
+    /// The grid's axes, in canonical order (the seed varying fastest): the scaling axis
+    /// holds the [`RlGrid::scaling_variants`].
+    pub fn axes(&self) -> [Axis; 6] {
+        [
+            Axis::new(&["envs"], self.envs.len()),
+            Axis::new(&["agents"], self.agents.len()),
+            Axis::new(&["optimizers"], self.optimizers.len()),
+            Axis::new(&["scalings"], self.scalings.len()),
+            Axis::new(&["lrs"], self.lrs.len()),
+            Axis::new(&["seeds"], self.seeds),
+        ]
+    }
+
     /// The number of runs (saturating).
     pub fn n_cells(&self) -> usize {
-        [
-            self.envs.len(),
-            self.agents.len(),
-            self.optimizers.len(),
-            self.scalings.len(),
-            self.lrs.len(),
-            self.seeds,
-        ]
-        .iter()
-        .fold(1usize, |product, &n| product.saturating_mul(n))
+        grid::count(&self.axes())
     }
 
     /// The Adam-style constants with step size `lr`.

@@ -420,8 +420,8 @@ impl Study for CostStudy {
         })
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &[]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        Vec::new()
     }
 }
 

@@ -129,8 +129,10 @@ pub trait Study: Sync {
     fn config(&self) -> Value;
 
     /// The keys of [`Study::config`] that are grid axes: a resumed run or a merge may
-    /// extend them (lists grow, counts rise); every other key must match.
-    fn grid_keys(&self) -> &'static [&'static str];
+    /// extend them (lists grow, counts rise); every other key must match. A grid study
+    /// gives its grid's axes' keys (`config::grid::keys`), so that its cells and these
+    /// keys come from one list.
+    fn grid_keys(&self) -> Vec<&'static str>;
 
     /// What to do about an out-dir that already holds this study's results, for the
     /// message that refuses to overwrite them.

@@ -237,7 +237,7 @@ pub fn merge<S: Study>(
     let first_study = study_of(&metas[0].config)?;
     let grid_keys = first_study.grid_keys();
     for (dir, meta) in dirs.iter().zip(&metas).skip(1) {
-        let differences = protocol_differences(&metas[0].config, &meta.config, grid_keys);
+        let differences = protocol_differences(&metas[0].config, &meta.config, &grid_keys);
         if !differences.is_empty() {
             return Err(Error::input(format!(
                 "merge: '{}' and '{}' were run with different configurations ({})",
@@ -264,7 +264,7 @@ pub fn merge<S: Study>(
         .iter()
         .skip(1)
         .fold(metas[0].config.clone(), |union, meta| {
-            config_union(&union, &meta.config, grid_keys)
+            config_union(&union, &meta.config, &grid_keys)
         });
     let study = study_of(&union)?;
     let cells = study.grid_cells();

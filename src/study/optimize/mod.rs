@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::grid;
 use crate::config::optimize::OptimizeGrid;
 use crate::data::{load_shared, Mnist};
 use crate::error::{Error, Result};
@@ -212,34 +213,18 @@ impl Study for OptimizeStudy {
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
         let scalings = grid.scaling_variants();
-        let mut cells = Vec::with_capacity(grid.n_cells());
-        for data in 0..grid.data.len() {
-            for &activation in &grid.activations {
-                for &depth in &grid.depths {
-                    for &width in &grid.widths {
-                        for &optimizer in &grid.optimizers {
-                            for &scaling in &scalings {
-                                for &lr in &grid.lrs {
-                                    for seed in 0..grid.seeds {
-                                        cells.push(Cell {
-                                            data,
-                                            activation,
-                                            depth,
-                                            width,
-                                            optimizer,
-                                            scaling,
-                                            lr,
-                                            seed,
-                                        });
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cells
+        grid::points(&grid.axes())
+            .map(|point| Cell {
+                data: point[0],
+                activation: grid.activations[point[1]],
+                depth: grid.depths[point[2]],
+                width: grid.widths[point[3]],
+                optimizer: grid.optimizers[point[4]],
+                scaling: scalings[point[5]],
+                lr: grid.lrs[point[6]],
+                seed: point[7],
+            })
+            .collect()
     }
 
     /// `data/activation/depth/width/optimizer/scaling/lr/seed`, e.g.
@@ -381,18 +366,8 @@ impl Study for OptimizeStudy {
         self.grid.to_json()
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &[
-            "data",
-            "activations",
-            "depths",
-            "widths",
-            "optimizers",
-            "scalings",
-            "deltas",
-            "lrs",
-            "seeds",
-        ]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        grid::keys(&self.grid.axes())
     }
 
     /// The best step size of each optimizer and scaling: its mean test accuracy over the

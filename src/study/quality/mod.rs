@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::grid;
 use crate::config::quality::QualityGrid;
 use crate::data::{load_shared, DataSet, DataSource, Mnist};
 use crate::error::{Error, Result};
@@ -255,31 +256,17 @@ impl Study for QualityStudy {
     /// in the order given, the seed varying fastest.
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
-        let mut cells = Vec::with_capacity(grid.n_cells());
-        for &activation in &grid.activations {
-            for &loss in &grid.losses {
-                for &reduction in &grid.reductions {
-                    for data in &grid.data {
-                        for &depth in &grid.depths {
-                            for &width in &grid.widths {
-                                for seed in 0..grid.seeds {
-                                    cells.push(Cell {
-                                        activation,
-                                        loss,
-                                        reduction,
-                                        data: data.clone(),
-                                        depth,
-                                        width,
-                                        seed,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cells
+        grid::points(&grid.axes())
+            .map(|point| Cell {
+                activation: grid.activations[point[0]],
+                loss: grid.losses[point[1]],
+                reduction: grid.reductions[point[2]],
+                data: grid.data[point[3]].clone(),
+                depth: grid.depths[point[4]],
+                width: grid.widths[point[5]],
+                seed: point[6],
+            })
+            .collect()
     }
 
     fn cell_key(&self, cell: &Cell) -> String {
@@ -428,16 +415,8 @@ impl Study for QualityStudy {
         self.grid.to_json()
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &[
-            "activations",
-            "losses",
-            "reductions",
-            "data",
-            "depths",
-            "widths",
-            "seeds",
-        ]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        grid::keys(&self.grid.axes())
     }
 
     /// The normalized L1 error of every method at every grid point and step, and the test

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::config::grid;
 use crate::config::rl::RlGrid;
 use crate::envs::{ActionSpace, Task};
 use crate::error::{Error, Result};
@@ -148,28 +149,17 @@ impl Study for RlStudy {
     /// the order given, the seed varying fastest.
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
-        let mut cells = Vec::with_capacity(grid.n_cells());
-        for &env in &grid.envs {
-            for &agent in &grid.agents {
-                for &optimizer in &grid.optimizers {
-                    for scaling in grid.scaling_variants() {
-                        for &lr in &grid.lrs {
-                            for seed in 0..grid.seeds {
-                                cells.push(Cell {
-                                    env,
-                                    agent,
-                                    optimizer,
-                                    scaling,
-                                    lr,
-                                    seed,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cells
+        let scalings = grid.scaling_variants();
+        grid::points(&grid.axes())
+            .map(|point| Cell {
+                env: grid.envs[point[0]],
+                agent: grid.agents[point[1]],
+                optimizer: grid.optimizers[point[2]],
+                scaling: scalings[point[3]],
+                lr: grid.lrs[point[4]],
+                seed: point[5],
+            })
+            .collect()
     }
 
     /// `env/agent/optimizer/scaling/lr/seed`, e.g. `cartpole/ppo/adahesscale/hesscale/0.001/2`.
@@ -337,8 +327,8 @@ impl Study for RlStudy {
         self.grid.to_json()
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &["envs", "agents", "optimizers", "scalings", "lrs", "seeds"]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        grid::keys(&self.grid.axes())
     }
 
     /// The best step size of each task, agent, optimizer and scaling: its mean return
