@@ -1,5 +1,6 @@
-//! The command line, parsed by clap and nothing else: every value arrives here as text
-//! or a plain number and is checked by `crate::config`.
+//! The command line, parsed by clap and nothing else: every value arrives here as text, a
+//! plain number or a name of the core's (an activation, loss or reduction, by the core's
+//! own `name()`s), and is checked by `crate::config`.
 
 use std::path::PathBuf;
 

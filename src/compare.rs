@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::config::check::Tolerance;
 use crate::{Error, Result};
 
 /// The layout of the files compared: the header, whose first `key_columns` columns
@@ -28,51 +29,6 @@ impl Layout {
     /// The header's column names, in order.
     fn columns(&self) -> Vec<&'static str> {
         self.header.split(',').collect()
-    }
-}
-
-/// How far a value may move: `|current − baseline| ≤ atol + rtol·|baseline|`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tolerance {
-    /// Relative tolerance, scaled by `|baseline|`.
-    pub rtol: f64,
-    /// Absolute tolerance.
-    pub atol: f64,
-}
-
-impl Default for Tolerance {
-    /// The CLI defaults: `rtol = 1e-9`, `atol = 1e-12`.
-    fn default() -> Self {
-        Tolerance {
-            rtol: 1e-9,
-            atol: 1e-12,
-        }
-    }
-}
-
-impl Tolerance {
-    /// A tolerance after checking that both parts are finite and non-negative.
-    pub fn new(rtol: f64, atol: f64) -> Result<Self> {
-        let tolerance = Tolerance { rtol, atol };
-        tolerance.validate()?;
-        Ok(tolerance)
-    }
-
-    /// Checks that `rtol` and `atol` are finite and non-negative (else an input error).
-    pub fn validate(&self) -> Result<()> {
-        for (name, value) in [("--rtol", self.rtol), ("--atol", self.atol)] {
-            if !value.is_finite() || value < 0.0 {
-                return Err(Error::input(format!(
-                    "{name} must be a finite number ≥ 0, got {value}"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `current` is within tolerance of `baseline`.
-    pub fn is_close(&self, baseline: f64, current: f64) -> bool {
-        (current - baseline).abs() <= self.atol + self.rtol * baseline.abs()
     }
 }
 
@@ -273,7 +229,7 @@ fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Resu
     if found == expected {
         return Ok(());
     }
-    if let Some(file) = other_summary(&found.join(",")) {
+    if let Some(file) = crate::study::summary_with_header(&found.join(",")) {
         return Err(format!(
             "this is {file} (its columns are that file's), not a file with the columns of {}",
             layout.file
@@ -290,38 +246,6 @@ fn check_header(header: &csv::StringRecord, layout: Layout) -> std::result::Resu
         layout.header,
         found.join(",")
     ))
-}
-
-/// The summary file of any study whose header is `header`, as `an optimize summary
-/// (optimize_summary.csv)`.
-fn other_summary(header: &str) -> Option<&'static str> {
-    use crate::study::{optimize, quality, rl};
-    [
-        (
-            quality::SUMMARY_HEADER,
-            "a quality summary (quality_summary.csv)",
-        ),
-        (
-            quality::TIMING_HEADER,
-            "a quality timing summary (quality_timing.csv)",
-        ),
-        (
-            quality::TRAINING_SUMMARY_HEADER,
-            "a quality training summary (quality_training_summary.csv)",
-        ),
-        (
-            optimize::SUMMARY_HEADER,
-            "an optimize summary (optimize_summary.csv)",
-        ),
-        (
-            optimize::TIMING_SUMMARY_HEADER,
-            "an optimize timing summary (optimize_timing_summary.csv)",
-        ),
-        (rl::rows::SUMMARY_HEADER, "an rl summary (rl_summary.csv)"),
-    ]
-    .into_iter()
-    .find(|(known, _)| *known == header)
-    .map(|(_, name)| name)
 }
 
 /// Parses a value cell: empty is `None`, a finite number is `Some`, anything else (NaN and

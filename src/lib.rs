@@ -1,6 +1,9 @@
 //! hesscale: exact and approximate Hessian diagonals of small MLPs, and the studies that
-//! compare them (see `SPEC.md`). Layers and losses live in [`nn`], the methods that
-//! compose them in [`methods`]; the command line is `cli` → `config` → `runner` → `io`.
+//! measure them (see `SPEC.md`). Layers and losses live in [`nn`], the methods that
+//! compose them in [`methods`], training in [`train`] and [`rl`], the studies on one engine
+//! in [`study`]. A command is parsed by [`cli`], checked into a spec by [`config`], run by
+//! [`runner`] (which calls the studies or the methods), and its files written through
+//! [`io`].
 
 pub mod build;
 pub mod cli;

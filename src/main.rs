@@ -31,11 +31,13 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => {
             runner::check::run(&CheckSpec::try_from(args)?).map(|c| c.exit_code() as u8)
         }
-        Command::Quality(args) => runner::quality::run(&QualitySpec::try_from(*args)?).map(|()| 0),
-        Command::Optimize(args) => {
-            runner::optimize::run(&OptimizeSpec::try_from(*args)?).map(|()| 0)
+        Command::Quality(args) => {
+            runner::study::quality(&QualitySpec::try_from(*args)?).map(|()| 0)
         }
-        Command::Rl(args) => runner::rl::run(&RlSpec::try_from(*args)?).map(|()| 0),
+        Command::Optimize(args) => {
+            runner::study::optimize(&OptimizeSpec::try_from(*args)?).map(|()| 0)
+        }
+        Command::Rl(args) => runner::study::rl(&RlSpec::try_from(*args)?).map(|()| 0),
         Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
         Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?).map(|()| 0),
         Command::Completions(args) => runner::shell::completions(args.shell).map(|()| 0),

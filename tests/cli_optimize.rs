@@ -9,8 +9,11 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+use support::{
+    assert_resumed_after_kill_equals_uninterrupted, assert_same_files, bin, expect_input_error,
+    read, repo_file, run_ok, text,
+};
 use tempfile::TempDir;
 
 /// The files that must be byte-identical between equivalent runs (timings differ).
@@ -41,32 +44,6 @@ const GRID: &[&str] = &[
     "4",
 ];
 
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// Run `args` with `--out-dir out` and expect success.
-fn run_ok(args: &[&str], out: &Path) {
-    bin()
-        .args(args)
-        .arg("--out-dir")
-        .arg(out)
-        .assert()
-        .success();
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn text(path: &Path) -> String {
-    String::from_utf8(read(path)).unwrap()
-}
-
 /// The rows of a CSV file as fields, header first.
 fn rows(path: &Path) -> Vec<Vec<String>> {
     text(path)
@@ -85,25 +62,13 @@ fn column(path: &Path, column: &str) -> Vec<String> {
     rows[1..].iter().map(|row| row[index].clone()).collect()
 }
 
-/// Assert that two out-dirs hold the same deterministic files.
-fn assert_same_results(a: &Path, b: &Path) {
-    for name in DETERMINISTIC {
-        assert!(
-            read(&a.join(name)) == read(&b.join(name)),
-            "{name} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
-
 #[test]
 fn a_tiny_grid_writes_every_file_the_same_at_one_and_two_threads() {
     let dir = TempDir::new().unwrap();
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
     run_ok(&[GRID, &["--threads", "1"]].concat(), &one);
     run_ok(&[GRID, &["--threads", "2"]].concat(), &two);
-    assert_same_results(&one, &two);
+    assert_same_files(&one, &two, &DETERMINISTIC);
     assert!(!read(&one.join("optimize_timing_summary.csv")).is_empty());
     let curves = one.join("optimize_curves.csv");
     assert!(text(&curves).starts_with(
@@ -177,27 +142,19 @@ fn a_diverging_step_size_is_marked_and_keeps_its_rows() {
 
 #[test]
 fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
-    let dir = TempDir::new().unwrap();
-    let clean = dir.path().join("clean");
-    let killed = dir.path().join("killed");
     // Longer runs than elsewhere so that the study lasts long enough to be killed.
     let args = [
         GRID,
         &["--steps", "300", "--eval-every", "100", "--threads", "1"],
     ]
     .concat();
-    run_ok(&args, &clean);
-    let total = text(&clean.join("optimize_curves.csv")).lines().count();
-
-    let written = support::kill_once_a_row_is_written(&args, &killed, "optimize_curves.csv");
-    assert!(written < total, "the run finished before it was killed");
-    assert!(!killed.join("optimize_summary.csv").exists());
-
-    run_ok(
-        &[args.as_slice(), &["--resume", "--threads", "2"]].concat(),
-        &killed,
+    let (_dir, killed) = assert_resumed_after_kill_equals_uninterrupted(
+        &args,
+        "optimize_curves.csv",
+        "optimize_summary.csv",
+        &["--threads", "2"],
+        &DETERMINISTIC,
     );
-    assert_same_results(&clean, &killed);
     let meta: serde_json::Value =
         serde_json::from_slice(&read(&killed.join("optimize.meta.json"))).unwrap();
     assert_eq!(meta["sessions"].as_array().unwrap().len(), 2);
@@ -223,7 +180,7 @@ fn a_resumed_run_grows_by_step_sizes_and_optimizers() {
         &[GRID, &["--lrs", "0.1,0.01", "--optimizers", "sgd,adam"]].concat(),
         &whole,
     );
-    assert_same_results(&grown, &whole);
+    assert_same_files(&grown, &whole, &DETERMINISTIC);
 }
 
 #[test]
@@ -246,7 +203,7 @@ fn shards_merge_into_the_unsharded_files() {
         .arg(&merged)
         .assert()
         .success();
-    assert_same_results(&whole, &merged);
+    assert_same_files(&whole, &merged, &DETERMINISTIC);
     assert_eq!(
         text(&merged.join("optimize_timing.csv")).lines().count(),
         text(&whole.join("optimize_timing.csv")).lines().count()
@@ -292,25 +249,6 @@ fn data_from_a_directory_is_a_grid_axis() {
         &[GRID, &["--data", "mnist:/no/such/dir"]].concat(),
         "--data 'mnist:/no/such/dir'",
     );
-}
-
-/// Expect an input error: exit code 2, one line starting `Error:` containing `message`,
-/// and no out-dir created.
-fn expect_input_error(args: &[&str], message: &str) {
-    let dir = TempDir::new().unwrap();
-    let out = dir.path().join("out");
-    bin()
-        .current_dir(dir.path())
-        .args(args)
-        .arg("--out-dir")
-        .arg(&out)
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
-    assert!(!out.exists(), "{args:?}: the out-dir was created");
 }
 
 #[test]

@@ -9,8 +9,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+use support::{
+    assert_resumed_after_kill_equals_uninterrupted, assert_same_files, bin, expect_input_error,
+    read, repo_file, run_ok,
+};
 use tempfile::TempDir;
 
 /// The number of methods `--methods all` (the default) names.
@@ -59,45 +62,11 @@ const GRID: &[&str] = &[
     "hesscale,ggn,ggn_mc:2,hutchinson:2,zero",
 ];
 
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
 /// Run a README command line (without its `hesscale-cli`) plus `extra` in `dir`.
 fn run_line(dir: &Path, line: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut words: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(words.remove(0), "hesscale-cli");
     bin().current_dir(dir).args(words).args(extra).assert()
-}
-
-/// Run `args` with `--out-dir out` and expect success.
-fn run_ok(args: &[&str], out: &Path) {
-    bin()
-        .args(args)
-        .arg("--out-dir")
-        .arg(out)
-        .assert()
-        .success();
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Assert that two out-dirs hold the same deterministic files.
-fn assert_same_results(a: &Path, b: &Path) {
-    for name in DETERMINISTIC {
-        assert!(
-            read(&a.join(name)) == read(&b.join(name)),
-            "{name} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
 }
 
 fn lines(path: &Path) -> usize {
@@ -223,7 +192,7 @@ fn csvs_are_byte_identical_for_any_thread_count() {
     let two = dir.path().join("two");
     run_ok(&[GRID, &["--threads", "1"]].concat(), &one);
     run_ok(&[GRID, &["--threads", "2"]].concat(), &two);
-    assert_same_results(&one, &two);
+    assert_same_files(&one, &two, &DETERMINISTIC);
     // 2 activations x 2 losses x 2 reductions x 2 depths x 1 width x 2 seeds = 32 cells.
     let rows_per_cell_d2 = 5 * 4 * 3;
     let rows_per_cell_d3 = 5 * 5 * 3;
@@ -252,7 +221,7 @@ fn resume_after_a_cut_mid_row_equals_an_uninterrupted_run() {
     let size = read(&cut.join("quality_runs.csv")).len();
     interrupt_at(&cut, size / 3 + 7);
     run_ok(&[GRID, &["--resume", "--threads", "2"]].concat(), &cut);
-    assert_same_results(&clean, &cut);
+    assert_same_files(&clean, &cut, &DETERMINISTIC);
     let meta: serde_json::Value =
         serde_json::from_slice(&read(&cut.join("quality.meta.json"))).unwrap();
     let sessions = meta["sessions"].as_array().unwrap();
@@ -261,14 +230,11 @@ fn resume_after_a_cut_mid_row_equals_an_uninterrupted_run() {
     assert!(sessions[1]["cells_done"].as_u64().unwrap() > 0);
     // Resuming a finished run changes nothing.
     run_ok(&[GRID, &["--resume"]].concat(), &cut);
-    assert_same_results(&clean, &cut);
+    assert_same_files(&clean, &cut, &DETERMINISTIC);
 }
 
 #[test]
 fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
-    let dir = TempDir::new().unwrap();
-    let clean = dir.path().join("clean");
-    let killed = dir.path().join("killed");
     // More samples and methods than elsewhere so that the run lasts long enough to be
     // killed (a few hundred milliseconds).
     let slower = [
@@ -281,16 +247,13 @@ fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
         "--threads",
         "1",
     ];
-    let args = [GRID, &slower].concat();
-    run_ok(&args, &clean);
-    let total = lines(&clean.join("quality_runs.csv"));
-
-    let written = support::kill_once_a_row_is_written(&args, &killed, "quality_runs.csv");
-    assert!(written < total, "the run finished before it was killed");
-    assert!(!killed.join("quality_summary.csv").exists());
-
-    run_ok(&[args.as_slice(), &["--resume"]].concat(), &killed);
-    assert_same_results(&clean, &killed);
+    assert_resumed_after_kill_equals_uninterrupted(
+        &[GRID, &slower].concat(),
+        "quality_runs.csv",
+        "quality_summary.csv",
+        &[],
+        &DETERMINISTIC,
+    );
 }
 
 #[test]
@@ -307,9 +270,10 @@ fn shards_merge_into_the_unsharded_files() {
         run_line(dir.path(), line, &small).success();
     }
     run_line(dir.path(), README_MERGE, &[]).success();
-    assert_same_results(
+    assert_same_files(
         &dir.path().join("whole"),
         &dir.path().join("results/merged"),
+        &DETERMINISTIC,
     );
     let merged = dir.path().join("results/merged");
     assert_eq!(
@@ -386,25 +350,6 @@ fn merge_refuses_overlapping_missing_mismatched_or_incomplete_shards() {
     let bytes = read(&runs);
     fs::write(&runs, &bytes[..bytes.len() / 2]).unwrap();
     expect_error(&[&shards[0], &shards[1], &shards[2]], "is incomplete");
-}
-
-/// Expect an input error: exit code 2, one line starting `Error:` containing `message`,
-/// and no out-dir created.
-fn expect_input_error(args: &[&str], message: &str) {
-    let dir = TempDir::new().unwrap();
-    let out = dir.path().join("out");
-    bin()
-        .current_dir(dir.path())
-        .args(args)
-        .arg("--out-dir")
-        .arg(&out)
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
-    assert!(!out.exists(), "{args:?}: the out-dir was created");
 }
 
 #[test]
@@ -562,7 +507,7 @@ fn a_resumed_run_grows_by_seeds_and_widths_computing_only_the_new_cells() {
         .stderr(predicate::str::contains("96 cells (64 run now) of 96"));
     let fresh = dir.path().join("fresh");
     run_ok(&more, &fresh);
-    assert_same_results(&fresh, &grown);
+    assert_same_files(&fresh, &grown, &DETERMINISTIC);
 }
 
 #[test]
@@ -576,7 +521,7 @@ fn merge_combines_runs_of_different_grids_into_the_run_of_their_union() {
     merge(&[&four, &six], &merged).success();
     let fresh = dir.path().join("fresh");
     run_ok(&[GRID, &["--widths", "4,6"]].concat(), &fresh);
-    assert_same_results(&fresh, &merged);
+    assert_same_files(&fresh, &merged, &DETERMINISTIC);
     // A union with a hole (width 6 has a third seed, width 4 does not) is merged as a run
     // of the union grid with the missing cells still to do, and `--resume` fills them.
     let six_three_seeds = dir.path().join("six-three-seeds");
@@ -614,7 +559,7 @@ fn merge_combines_runs_of_different_grids_into_the_run_of_their_union() {
         .stderr(predicate::str::contains("96 cells (16 run now) of 96"));
     let fresh = dir.path().join("fresh-union");
     run_ok(&union, &fresh);
-    assert_same_results(&fresh, &holey);
+    assert_same_files(&fresh, &holey, &DETERMINISTIC);
 }
 
 #[test]

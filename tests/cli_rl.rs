@@ -8,10 +8,13 @@
 mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+use support::{
+    assert_resumed_after_kill_equals_uninterrupted, assert_same_files, bin, expect_input_error,
+    repo_file, run_ok, text,
+};
 use tempfile::TempDir;
 
 /// The files that must be byte-identical between equivalent runs (timings differ).
@@ -36,42 +39,6 @@ const GRID: &[&str] = &[
     "400",
 ];
 
-fn bin() -> Command {
-    Command::cargo_bin("hesscale-cli").unwrap()
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn run_ok(args: &[&str], out: &Path) {
-    bin()
-        .args(args)
-        .arg("--out-dir")
-        .arg(out)
-        .assert()
-        .success();
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn text(path: &Path) -> String {
-    String::from_utf8(read(path)).unwrap()
-}
-
-fn assert_same_results(a: &Path, b: &Path) {
-    for name in DETERMINISTIC {
-        assert!(
-            read(&a.join(name)) == read(&b.join(name)),
-            "{name} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
-
 #[test]
 fn a_tiny_grid_writes_every_file_the_same_at_one_and_two_threads() {
     let dir = TempDir::new().unwrap();
@@ -84,7 +51,7 @@ fn a_tiny_grid_writes_every_file_the_same_at_one_and_two_threads() {
         .assert()
         .success()
         .stdout(predicate::str::contains("mean return ± se"));
-    assert_same_results(&one, &two);
+    assert_same_files(&one, &two, &DETERMINISTIC);
     let curves = text(&one.join("rl_curves.csv"));
     assert!(curves.starts_with("env,agent,optimizer,scaling,lr,seed,step,episode_return\n"));
     // Pendulum's episodes are 200 steps long: two per run, at steps 200 and 400.
@@ -171,25 +138,18 @@ fn a_diverging_step_size_is_marked_and_counted() {
 /// A run killed midway and resumed (at another thread count) equals an uninterrupted run.
 #[test]
 fn resume_after_killing_the_process_equals_an_uninterrupted_run() {
-    let dir = TempDir::new().unwrap();
-    let clean = dir.path().join("clean");
-    let killed = dir.path().join("killed");
     let args = [
         GRID,
         &["--agents", "a2c", "--steps", "2000", "--threads", "1"],
     ]
     .concat();
-    run_ok(&args, &clean);
-    let total = text(&clean.join("rl_runs.csv")).lines().count();
-
-    let written = support::kill_once_a_row_is_written(&args, &killed, "rl_runs.csv");
-    assert!(written < total, "the run finished before it was killed");
-    assert!(!killed.join("rl_summary.csv").exists());
-    run_ok(
-        &[args.as_slice(), &["--resume", "--threads", "2"]].concat(),
-        &killed,
+    assert_resumed_after_kill_equals_uninterrupted(
+        &args,
+        "rl_runs.csv",
+        "rl_summary.csv",
+        &["--threads", "2"],
+        &DETERMINISTIC,
     );
-    assert_same_results(&clean, &killed);
 }
 
 /// A resumed run may add step sizes and optimizers: only the new runs are computed, and
@@ -212,7 +172,7 @@ fn a_resumed_run_grows_by_step_sizes_and_optimizers() {
         .success()
         .stderr(predicate::str::contains("16 runs (12 run now)"));
     run_ok(&[base.as_slice(), &["--lrs", "1e-3,1e-2"]].concat(), &whole);
-    assert_same_results(&grown, &whole);
+    assert_same_files(&grown, &whole, &DETERMINISTIC);
 }
 
 #[test]
@@ -235,28 +195,11 @@ fn shards_merge_into_the_unsharded_files() {
         .arg(&merged)
         .assert()
         .success();
-    assert_same_results(&whole, &merged);
+    assert_same_files(&whole, &merged, &DETERMINISTIC);
     assert_eq!(
         text(&merged.join("rl_timing.csv")).lines().count(),
         text(&whole.join("rl_timing.csv")).lines().count()
     );
-}
-
-fn expect_input_error(args: &[&str], message: &str) {
-    let dir = TempDir::new().unwrap();
-    let out = dir.path().join("out");
-    bin()
-        .current_dir(dir.path())
-        .args(args)
-        .arg("--out-dir")
-        .arg(&out)
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(message))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
-    assert!(!out.exists(), "{args:?}: the out-dir was created");
 }
 
 #[test]

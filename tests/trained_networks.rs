@@ -1,4 +1,4 @@
-//! Quality on trained networks (SPEC §8, issue 11): a trained grid gives the same bytes at
+//! Quality on trained networks (SPEC §8): a trained grid gives the same bytes at
 //! any thread count and through shards and merge, training lowers the loss, and the exact
 //! identities of SPEC §2.2 still hold on trained relu networks.
 

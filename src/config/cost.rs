@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use crate::cli::CostArgs;
 use crate::config::memory::check_memory;
-use crate::config::run::RunOptions;
+use crate::config::run::{RunOptions, MAX_THREADS};
 use crate::config::shard::Shard;
 use crate::config::{check_count, check_n_params, check_width, parse_list};
 use crate::error::{Error, Result};
@@ -20,8 +20,6 @@ use crate::nn::{Activation, Loss};
 pub const MAX_BATCH: usize = 100_000;
 /// The most timed rounds (and warm-up rounds) per size.
 pub const MAX_REPS: usize = 1_000_000;
-/// The most worker threads.
-pub const MAX_THREADS: usize = 1024;
 /// The default `--max-work`: capped methods run only where one call is estimated at
 /// no more than this many multiply-adds (see [`Method::work`]; up to about a second
 /// per call on one core).

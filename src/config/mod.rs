@@ -5,6 +5,7 @@
 pub mod check;
 pub mod cost;
 pub mod diag;
+pub mod grid;
 pub mod memory;
 pub mod merge;
 pub mod optimize;

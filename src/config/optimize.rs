@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::OptimizeArgs;
+use crate::config::grid::{self, Axis};
 use crate::config::memory::check_memory;
 use crate::config::preset::{
     self, count_option, distinct, list_option, numbers_option, size_axis, Origin, Whole,
@@ -115,21 +116,24 @@ impl OptimizeGrid {
             .collect()
     }
 
-    /// The number of cells: data × activations × depths × widths × optimizers × scaling
-    /// variants × lrs × seeds (saturating).
-    pub fn n_cells(&self) -> usize {
+    /// The grid's axes, in canonical order (the seed varying fastest): the scaling axis
+    /// holds the [`OptimizeGrid::scaling_variants`].
+    pub fn axes(&self) -> [Axis; 8] {
         [
-            self.data.len(),
-            self.activations.len(),
-            self.depths.len(),
-            self.widths.len(),
-            self.optimizers.len(),
-            self.scaling_variants().len(),
-            self.lrs.len(),
-            self.seeds,
+            Axis::new(&["data"], self.data.len()),
+            Axis::new(&["activations"], self.activations.len()),
+            Axis::new(&["depths"], self.depths.len()),
+            Axis::new(&["widths"], self.widths.len()),
+            Axis::new(&["optimizers"], self.optimizers.len()),
+            Axis::new(&["scalings", "deltas"], self.scaling_variants().len()),
+            Axis::new(&["lrs"], self.lrs.len()),
+            Axis::new(&["seeds"], self.seeds),
         ]
-        .iter()
-        .fold(1usize, |product, &n| product.saturating_mul(n))
+    }
+
+    /// The number of cells (saturating).
+    pub fn n_cells(&self) -> usize {
+        grid::count(&self.axes())
     }
 
     /// The steps after which a run is evaluated: 0, `eval_every`, 2·`eval_every`, … and

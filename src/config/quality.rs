@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::{QualityArgs, RunArgs};
+use crate::config::grid::{self, Axis};
 use crate::config::memory::check_memory;
 use crate::config::preset::{
     self, choose, count_option, distinct, list_option, size_axis, Origin, Whole,
@@ -35,8 +36,6 @@ pub const MAX_BATCH: usize = 10_000;
 pub const MAX_BATCHES: usize = 10_000_000;
 /// The most seeds per grid point.
 pub const MAX_SEEDS: usize = 1_000_000;
-/// The most worker threads.
-pub const MAX_THREADS: usize = 1024;
 /// The most cells of a grid.
 pub const MAX_CELLS: usize = 1_000_000;
 /// The most training steps a network of a quality cell takes.
@@ -109,20 +108,22 @@ impl Default for QualityGrid {
 }
 
 impl QualityGrid {
-    /// The number of cells: activations × losses × reductions × data × depths × widths ×
-    /// seeds (saturating: a checked grid has at most [`MAX_CELLS`]).
-    pub fn n_cells(&self) -> usize {
+    /// The grid's axes, in canonical order (the seed varying fastest).
+    pub fn axes(&self) -> [Axis; 7] {
         [
-            self.activations.len(),
-            self.losses.len(),
-            self.reductions.len(),
-            self.data.len(),
-            self.depths.len(),
-            self.widths.len(),
-            self.seeds,
+            Axis::new(&["activations"], self.activations.len()),
+            Axis::new(&["losses"], self.losses.len()),
+            Axis::new(&["reductions"], self.reductions.len()),
+            Axis::new(&["data"], self.data.len()),
+            Axis::new(&["depths"], self.depths.len()),
+            Axis::new(&["widths"], self.widths.len()),
+            Axis::new(&["seeds"], self.seeds),
         ]
-        .iter()
-        .fold(1usize, |product, &n| product.saturating_mul(n))
+    }
+
+    /// The number of cells (saturating: a checked grid has at most [`MAX_CELLS`]).
+    pub fn n_cells(&self) -> usize {
+        grid::count(&self.axes())
     }
 
     /// Check every value against the limits the command line has (`origin` names where

@@ -1,4 +1,4 @@
-//! The checked configuration of `hesscale-cli rl` (issue 15): the grid of agent runs
+//! The checked configuration of `hesscale-cli rl` (the ICML 2024 RL study): the grid of agent runs
 //! (tasks, agents, optimizers, scalings, step sizes, seeds), how many environment steps
 //! each takes, and how to run them. Values come from an explicit flag, the `--preset` JSON
 //! file, or the default, in that order; an error names where the value came from.
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::RlArgs;
+use crate::config::grid::{self, Axis};
 use crate::config::preset::{
     self, count_option, distinct, list_option, numbers_option, Origin, Whole,
 };
@@ -87,18 +88,22 @@ impl RlGrid {
             .collect()
     }
 
+    /// The grid's axes, in canonical order (the seed varying fastest): the scaling axis
+    /// holds the [`RlGrid::scaling_variants`].
+    pub fn axes(&self) -> [Axis; 6] {
+        [
+            Axis::new(&["envs"], self.envs.len()),
+            Axis::new(&["agents"], self.agents.len()),
+            Axis::new(&["optimizers"], self.optimizers.len()),
+            Axis::new(&["scalings"], self.scalings.len()),
+            Axis::new(&["lrs"], self.lrs.len()),
+            Axis::new(&["seeds"], self.seeds),
+        ]
+    }
+
     /// The number of runs (saturating).
     pub fn n_cells(&self) -> usize {
-        [
-            self.envs.len(),
-            self.agents.len(),
-            self.optimizers.len(),
-            self.scalings.len(),
-            self.lrs.len(),
-            self.seeds,
-        ]
-        .iter()
-        .fold(1usize, |product, &n| product.saturating_mul(n))
+        grid::count(&self.axes())
     }
 
     /// The Adam-style constants with step size `lr`.

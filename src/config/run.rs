@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use crate::cli::RunArgs;
 use crate::config::check_range;
 use crate::config::preset::{count_option, shard_option, Whole};
-use crate::config::quality::MAX_THREADS;
 use crate::config::shard::Shard;
 use crate::error::Result;
+
+/// The most worker threads.
+pub const MAX_THREADS: usize = 1024;
 
 /// How to run a study: the checked options every study shares.
 #[derive(Clone, Debug, PartialEq)]

@@ -387,15 +387,6 @@ impl Split {
         &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
     }
 
-    /// Write image `i` as network input into `input`: `x = byte / 255` (SPEC §7). Panics
-    /// if `i >= len()` or `input` does not hold 784 values.
-    pub fn fill_input(&self, i: usize, input: &mut [f64]) {
-        assert_eq!(input.len(), IMAGE_PIXELS, "an MNIST input has 784 values");
-        for (x, &byte) in input.iter_mut().zip(self.image(i)) {
-            *x = PIXEL_VALUES[usize::from(byte)];
-        }
-    }
-
     /// The images at `indices` as network inputs, one row each: `[indices.len(), 784]`,
     /// `x = byte / 255` (SPEC §7). Panics if an index is `>= len()`.
     pub fn inputs(&self, indices: &[usize]) -> Array2<f64> {
@@ -517,9 +508,13 @@ mod tests {
         assert_eq!(inputs[[0, 160]], 1.0);
         assert_eq!(inputs[[0, 0]], 0.0);
         assert_eq!(inputs.row(0), inputs.row(2));
-        let mut input = [f64::NAN; IMAGE_PIXELS];
-        mnist.train.fill_input(0, &mut input);
-        assert_eq!(inputs.row(1).to_vec(), input);
+        let image: Vec<f64> = mnist
+            .train
+            .image(0)
+            .iter()
+            .map(|&b| f64::from(b) / 255.0)
+            .collect();
+        assert_eq!(inputs.row(1).to_vec(), image);
         assert_eq!(mnist.train.inputs(&[]).dim(), (0, IMAGE_PIXELS));
     }
 

@@ -1,6 +1,17 @@
-//! Text forms shared by every output file: floats that round-trip and UTC timestamps.
+//! Text forms shared by every output file: floats that round-trip, UTC timestamps and
+//! SHA-256 digests in hex.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+/// The SHA-256 of some bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// A float in its shortest round-trip form, with an exponent when very small or large
 /// (`5.682215792024162e-17`, `0.125`, `3.0`): reading it back gives the same bits.

@@ -213,12 +213,6 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Read a whole UTF-8 text file of at most `limit` bytes (see [`read_bounded`]).
-pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String> {
-    String::from_utf8(read_bounded(path, limit)?)
-        .map_err(|_| Error::input(format!("'{}' is not UTF-8 text", path.display())))
-}
-
 /// A file that rows are appended to: one `write_all` + flush per call, so the file
 /// always ends on a complete block unless the process dies mid-write.
 pub struct Appender {

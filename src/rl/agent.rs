@@ -92,7 +92,7 @@ impl AgentKind {
         }
     }
 
-    /// The settings of issue 15: A2C with 5-step returns, γ 0.99; PPO with 2048 steps per
+    /// The settings of the ICML 2024 RL study: A2C with 5-step returns, γ 0.99; PPO with 2048 steps per
     /// rollout, 32 minibatches, 10 epochs, γ 0.99, λ 0.95, clip 0.2 and advantage
     /// normalisation (CleanRL's PPO for continuous control). Neither has an entropy bonus
     /// or gradient clipping; both normalise observations and rewards.

@@ -3,8 +3,8 @@
 use crate::compare::{compare_summaries, render_report, Comparison, Layout};
 use crate::config::check::CheckSpec;
 use crate::error::{Error, Result};
+use crate::io::format::sha256_hex;
 use crate::io::output::{read_bounded, Output, MAX_RESULT_BYTES};
-use crate::study::engine::sha256_hex;
 use crate::study::meta::Meta;
 use crate::study::quality::{rows::SUMMARY_FILE, SUMMARY_HEADER};
 

@@ -5,10 +5,12 @@ use crate::config::merge::MergeSpec;
 use crate::error::Result;
 use crate::study;
 
-/// Merge the directories a spec names into its out-dir; print what the merge notes and one
+/// Merge the directories a spec names (out-dirs of the study the first one holds) into its
+/// out-dir; print what the merge notes and one
 /// line of what it did on stderr.
 pub fn run(spec: &MergeSpec) -> Result<()> {
-    let report = study::merge_dirs(&spec.study, &spec.dirs, &spec.out_dir, spec.partial)?;
+    let name = study::mergeable_study(&spec.dirs[0])?;
+    let report = study::merge_dirs(name, &spec.dirs, &spec.out_dir, spec.partial)?;
     for note in &report.notes {
         crate::io::console::line(note);
     }

@@ -24,6 +24,7 @@ use crate::nn::work::gradient_work;
 use crate::nn::{Linearization, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use crate::study::engine::{Study, Table};
+use crate::study::stats::median;
 
 /// The timings file.
 pub const COST_FILE: &str = "cost.csv";
@@ -112,20 +113,6 @@ pub enum Outcome {
         with_gradient: Vec<f64>,
     },
     Skipped(String),
-}
-
-/// The median of `values` (the mean of the two middle ones for an even count).
-/// `values` must not be empty.
-pub fn median(values: &[f64]) -> f64 {
-    assert!(!values.is_empty(), "the median of nothing");
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[middle]
-    } else {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
-    }
 }
 
 /// The median over rounds r of `seconds[r] / gradient[r]`.
@@ -230,6 +217,9 @@ fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// The study's name: its subcommand and its files `cost.meta.json`, `cost.ledger.csv`.
+pub const NAME: &str = "cost";
+
 /// The cost study of a spec.
 pub struct CostStudy {
     pub spec: CostSpec,
@@ -316,7 +306,7 @@ impl Study for CostStudy {
     type Cell = CostCase;
 
     fn name(&self) -> &'static str {
-        "cost"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -430,8 +420,8 @@ impl Study for CostStudy {
         })
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &[]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        Vec::new()
     }
 }
 
@@ -448,13 +438,6 @@ mod tests {
             loss: Sweep::Width.loss(),
             batch_size: 2,
         }
-    }
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&[7.0]), 7.0);
     }
 
     #[test]

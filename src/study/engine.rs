@@ -27,18 +27,16 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::config::run::RunOptions;
-use crate::data::DataDigest;
 use crate::error::{Error, Result};
 use crate::io::confirm::confirm_long_run;
-use crate::io::format::{duration, estimate};
+use crate::io::format::{duration, estimate, sha256_hex};
 use crate::io::lock::DirLock;
 use crate::io::machine::cpu_seconds;
 use crate::io::output::{truncate, write_atomically, Appender};
 use crate::nn::work::WORK_PER_SECOND;
-use crate::study::meta::{config_differences, Meta, Session};
+use crate::study::meta::{config_differences, DataDigests, Meta, Session};
 use crate::study::progress::Progress;
 
 /// One table a study appends its cells' rows to.
@@ -52,9 +50,6 @@ pub struct Table {
     /// so a merge does not compare them between inputs holding the same cell).
     pub timing: bool,
 }
-
-/// The data sets a study read, by name, with their digests.
-pub type DataDigests = BTreeMap<String, DataDigest>;
 
 /// A study: what its cells are, how one cell runs, what rows it yields, how they summarise.
 pub trait Study: Sync {
@@ -134,8 +129,10 @@ pub trait Study: Sync {
     fn config(&self) -> Value;
 
     /// The keys of [`Study::config`] that are grid axes: a resumed run or a merge may
-    /// extend them (lists grow, counts rise); every other key must match.
-    fn grid_keys(&self) -> &'static [&'static str];
+    /// extend them (lists grow, counts rise); every other key must match. A grid study
+    /// gives its grid's axes' keys (`config::grid::keys`), so that its cells and these
+    /// keys come from one list.
+    fn grid_keys(&self) -> Vec<&'static str>;
 
     /// What to do about an out-dir that already holds this study's results, for the
     /// message that refuses to overwrite them.
@@ -181,14 +178,6 @@ fn ledger_header<S: Study>(study: &S) -> String {
         columns.push(format!("{}:sha256", table.file));
     }
     columns.join(",")
-}
-
-/// The SHA-256 of some bytes, in hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The digest of the data set `cell` reads, as its ledger records it (empty for none).
@@ -482,7 +471,14 @@ fn write_headers<S: Study>(study: &S, dir: &Path) -> Result<()> {
 fn start_fresh<S: Study>(study: &S, options: &RunOptions, cells: usize) -> Result<Meta> {
     let dir = &options.out_dir;
     write_headers(study, dir)?;
-    let meta = Meta::new(study, options, cells);
+    let meta = Meta::new(
+        study.name(),
+        study.config(),
+        study.grid_cells().len(),
+        study.data_digests(),
+        options,
+        cells,
+    );
     meta.write(&dir.join(meta_file(study)))?;
     Ok(meta)
 }

@@ -29,12 +29,14 @@ use serde_json::Value;
 use crate::build::{git_revision, tool_version};
 use crate::config::shard::Shard;
 use crate::error::{Error, Result};
-use crate::io::format::utc_now;
+use crate::io::format::{sha256_hex, utc_now};
 use crate::io::lock::{beside_name, parent_and_name, process_alive, DirLock, MERGE_PREFIX};
 use crate::io::machine::Machine;
 use crate::io::output::{resolve, write_atomically};
-use crate::study::engine::{assemble, meta_file, read_finished, sha256_hex, DataDigests, Study};
-use crate::study::meta::{config_union, protocol_differences, CellCounts, MergedFrom, Meta};
+use crate::study::engine::{assemble, meta_file, read_finished, Study};
+use crate::study::meta::{
+    config_union, protocol_differences, CellCounts, DataDigests, MergedFrom, Meta,
+};
 
 /// What a merge reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,7 +237,7 @@ pub fn merge<S: Study>(
     let first_study = study_of(&metas[0].config)?;
     let grid_keys = first_study.grid_keys();
     for (dir, meta) in dirs.iter().zip(&metas).skip(1) {
-        let differences = protocol_differences(&metas[0].config, &meta.config, grid_keys);
+        let differences = protocol_differences(&metas[0].config, &meta.config, &grid_keys);
         if !differences.is_empty() {
             return Err(Error::input(format!(
                 "merge: '{}' and '{}' were run with different configurations ({})",
@@ -262,7 +264,7 @@ pub fn merge<S: Study>(
         .iter()
         .skip(1)
         .fold(metas[0].config.clone(), |union, meta| {
-            config_union(&union, &meta.config, grid_keys)
+            config_union(&union, &meta.config, &grid_keys)
         });
     let study = study_of(&union)?;
     let cells = study.grid_cells();

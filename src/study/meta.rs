@@ -16,10 +16,12 @@ use crate::config::run::RunOptions;
 use crate::config::shard::Shard;
 use crate::data::DataDigest;
 use crate::error::{Error, Result};
-use crate::io::format::utc_now;
+use crate::io::format::{sha256_hex, utc_now};
 use crate::io::machine::Machine;
 use crate::io::output::{read_bounded, write_atomically, MAX_META_BYTES};
-use crate::study::engine::{sha256_hex, Study};
+
+/// The data sets a study read, by name, with their digests.
+pub type DataDigests = BTreeMap<String, DataDigest>;
 
 /// The cells of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,7 +85,7 @@ pub struct MergedFrom {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
-    /// The study (`quality`, `cost`).
+    /// The study (`quality`, `optimize`, `rl`, `cost`).
     pub study: String,
     /// The build that started the run.
     pub tool: String,
@@ -119,19 +121,26 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// The record of a fresh run of `study` with `cells` cells in its shard.
-    pub fn new<S: Study>(study: &S, options: &RunOptions, cells: usize) -> Meta {
+    /// The record of a fresh run of the study named `study` with configuration `config`,
+    /// `grid_cells` cells in its grid, `cells` in its shard, reading the data sets `data`.
+    pub fn new(
+        study: &str,
+        config: Value,
+        grid_cells: usize,
+        data: DataDigests,
+        options: &RunOptions,
+        cells: usize,
+    ) -> Meta {
         let first = Session::now(options.threads, 0);
-        let config = study.config();
         Meta {
-            study: study.name().to_string(),
+            study: study.to_string(),
             tool: tool_version(),
             git_revision: git_revision().to_string(),
             config_sha256: sha256_hex(config.to_string().as_bytes()),
             config,
             shard: options.shard,
             cells: CellCounts {
-                grid: study.grid_cells().len(),
+                grid: grid_cells,
                 shard: cells,
             },
             threads: Some(options.threads),
@@ -144,7 +153,7 @@ impl Meta {
             sessions: vec![first],
             merged_from: Vec::new(),
             summaries: BTreeMap::new(),
-            data: study.data_digests(),
+            data,
             sha256: String::new(),
         }
     }

@@ -598,18 +598,6 @@ impl OptimizerState {
         self.steps
     }
 
-    /// The update u of the last step (α included, before scaling), one value per
-    /// parameter in parameter order (`W_1` row-major, `b_1`, `W_2`, …).
-    pub fn last_update(&self) -> &[f64] {
-        &self.update
-    }
-
-    /// The second moment v of the Adam-style rule after the last step, in parameter order
-    /// (empty for sgd).
-    pub fn second_moment(&self) -> &[f64] {
-        &self.second
-    }
-
     /// The scaling's curvature `Ĥ = √(EMA_β2(ĥ²))` after the last step, in parameter
     /// order; for adahesscale `√v` of its own second moment. `None` without scaling.
     pub fn scaling_curvature(&self) -> Option<Vec<f64>> {
@@ -867,7 +855,7 @@ mod tests {
         let curvature = state.scaling_curvature().expect("the scaling is on");
         curvature
             .iter()
-            .zip(state.last_update())
+            .zip(&state.update)
             .map(|(h, u)| h * u * u)
             .sum()
     }
@@ -904,7 +892,7 @@ mod tests {
             alongside
                 .step(&mut b, &gradient, None, Some(&hesscale))
                 .unwrap();
-            let root: Vec<f64> = own.second_moment().iter().map(|v| v.sqrt()).collect();
+            let root: Vec<f64> = own.second.iter().map(|v| v.sqrt()).collect();
             assert_eq!(own.scaling_curvature().unwrap(), root);
             assert_eq!(own.scaling_curvature(), alongside.scaling_curvature());
             assert!(s_own < 1.0);
@@ -960,7 +948,7 @@ mod tests {
                 let scale = state.step(&mut params, &layer(gradient), Some(&curvature), None);
                 assert_eq!(scale, Some(1.0));
                 let after = flat(&params);
-                for ((a, b), u) in after.iter().zip(&before).zip(state.last_update()) {
+                for ((a, b), u) in after.iter().zip(&before).zip(&state.update) {
                     assert_eq!(a.to_bits(), (b - u).to_bits(), "{optimizer}");
                 }
             }
@@ -1001,7 +989,7 @@ mod tests {
                 let s = scaled
                     .step(&mut scaled_step, &gradient, own, Some(&hesscale))
                     .unwrap();
-                prop_assert_eq!(scaled.last_update(), plain.last_update());
+                prop_assert_eq!(&scaled.update, &plain.update);
                 prop_assert!((0.0..=1.0).contains(&s));
                 for (big, small) in unscaled_step.values().iter().zip(scaled_step.values()) {
                     prop_assert!(small.abs() <= big.abs());

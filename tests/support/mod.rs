@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset of the helpers
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -120,6 +120,88 @@ pub fn write_idx_set(dir: &Path, train: usize, test: usize, shade: u8) {
 /// The binary under test.
 pub fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("hesscale-cli").unwrap()
+}
+
+/// A file of the repository, by its path from the top.
+pub fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Run `hesscale-cli ARGS --out-dir OUT` and expect success.
+pub fn run_ok(args: &[&str], out: &Path) {
+    bin()
+        .args(args)
+        .arg("--out-dir")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+/// A file's bytes (a panic naming the file if it cannot be read).
+pub fn read(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A file's text.
+pub fn text(path: &Path) -> String {
+    String::from_utf8(read(path)).unwrap()
+}
+
+/// Assert that the out-dirs `a` and `b` hold the same `files`, byte for byte.
+pub fn assert_same_files(a: &Path, b: &Path, files: &[&str]) {
+    for name in files {
+        assert!(
+            read(&a.join(name)) == read(&b.join(name)),
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+/// The kill-and-resume property of a study: `hesscale-cli ARGS` run uninterrupted into
+/// one out-dir, and run into another, killed once a row of `table` is written (before
+/// `summary` exists) and resumed with `--resume` and `resume` added, leave the same
+/// `files`. Returns the temporary directory and the resumed out-dir.
+pub fn assert_resumed_after_kill_equals_uninterrupted(
+    args: &[&str],
+    table: &str,
+    summary: &str,
+    resume: &[&str],
+    files: &[&str],
+) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let clean = dir.path().join("clean");
+    let killed = dir.path().join("killed");
+    run_ok(args, &clean);
+    let total = text(&clean.join(table)).lines().count();
+    let written = kill_once_a_row_is_written(args, &killed, table);
+    assert!(written < total, "the run finished before it was killed");
+    assert!(!killed.join(summary).exists());
+    run_ok(&[args, &["--resume"], resume].concat(), &killed);
+    assert_same_files(&clean, &killed, files);
+    (dir, killed)
+}
+
+/// Run `hesscale-cli ARGS --out-dir OUT` in a fresh directory and expect an input error
+/// before any work: exit code 2, nothing on stdout, one line on stderr starting `Error: `
+/// and containing `message`, and no out-dir created.
+pub fn expect_input_error(args: &[&str], message: &str) {
+    use predicates::prelude::*;
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    bin()
+        .current_dir(dir.path())
+        .args(args)
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with("Error: "))
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+    assert!(!out.exists(), "{args:?}: the out-dir was created");
 }
 
 /// An error as the contract has it: exit code `code`, one line on stderr starting

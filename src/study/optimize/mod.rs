@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::grid;
 use crate::config::optimize::OptimizeGrid;
 use crate::data::{load_shared, Mnist};
 use crate::error::{Error, Result};
@@ -19,8 +20,10 @@ use crate::io::format::number;
 use crate::io::table::{self, Row};
 use crate::nn::Activation;
 use crate::rng::stream_id;
-use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::engine::{Study, Table};
 use crate::study::estimate::{evaluation_work, training_step_work};
+use crate::study::meta::DataDigests;
+use crate::study::SummaryFile;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, SummaryRow, TimingRow, CURVES_FILE, SUMMARY_FILE, TIMING_FILE,
@@ -67,6 +70,24 @@ impl Cell {
         }
     }
 }
+
+/// The study's name: its subcommand and its files `optimize.meta.json`,
+/// `optimize.ledger.csv`.
+pub const NAME: &str = "optimize";
+
+/// The files the study writes whole at the end.
+pub const SUMMARIES: [SummaryFile; 2] = [
+    SummaryFile {
+        file: SUMMARY_FILE,
+        header: SUMMARY_HEADER,
+        what: "an optimize summary",
+    },
+    SummaryFile {
+        file: TIMING_SUMMARY_FILE,
+        header: TIMING_SUMMARY_HEADER,
+        what: "an optimize timing summary",
+    },
+];
 
 /// The optimize study of a grid, with its data sets once loaded ([`OptimizeStudy::load_data`]).
 pub struct OptimizeStudy {
@@ -163,7 +184,7 @@ impl Study for OptimizeStudy {
     type Cell = Cell;
 
     fn name(&self) -> &'static str {
-        "optimize"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -183,7 +204,7 @@ impl Study for OptimizeStudy {
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE, TIMING_SUMMARY_FILE]
+        SUMMARIES.iter().map(|summary| summary.file).collect()
     }
 
     /// Canonical order: data set, activation, depth, width, optimizer, scaling (each
@@ -192,34 +213,18 @@ impl Study for OptimizeStudy {
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
         let scalings = grid.scaling_variants();
-        let mut cells = Vec::with_capacity(grid.n_cells());
-        for data in 0..grid.data.len() {
-            for &activation in &grid.activations {
-                for &depth in &grid.depths {
-                    for &width in &grid.widths {
-                        for &optimizer in &grid.optimizers {
-                            for &scaling in &scalings {
-                                for &lr in &grid.lrs {
-                                    for seed in 0..grid.seeds {
-                                        cells.push(Cell {
-                                            data,
-                                            activation,
-                                            depth,
-                                            width,
-                                            optimizer,
-                                            scaling,
-                                            lr,
-                                            seed,
-                                        });
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cells
+        grid::points(&grid.axes())
+            .map(|point| Cell {
+                data: point[0],
+                activation: grid.activations[point[1]],
+                depth: grid.depths[point[2]],
+                width: grid.widths[point[3]],
+                optimizer: grid.optimizers[point[4]],
+                scaling: scalings[point[5]],
+                lr: grid.lrs[point[6]],
+                seed: point[7],
+            })
+            .collect()
     }
 
     /// `data/activation/depth/width/optimizer/scaling/lr/seed`, e.g.
@@ -361,18 +366,8 @@ impl Study for OptimizeStudy {
         self.grid.to_json()
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &[
-            "data",
-            "activations",
-            "depths",
-            "widths",
-            "optimizers",
-            "scalings",
-            "deltas",
-            "lrs",
-            "seeds",
-        ]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        grid::keys(&self.grid.axes())
     }
 
     /// The best step size of each optimizer and scaling: its mean test accuracy over the

@@ -20,11 +20,12 @@ use crate::nn::init::init_mlp;
 use crate::rng::{stream_rng, PROBLEM_STREAM};
 use crate::study::optimize::rows::{CurveRow, RunKey, TimingRow};
 use crate::study::optimize::Cell;
+use crate::study::stats::mean;
 use crate::train::{evaluate, OptimizerConfig, StepOutcome, Trainer, TrainerConfig};
 
 /// The mean of the minibatch losses since the last row, if there are any and it is finite.
 fn mean_loss(losses: &[f64]) -> Option<f64> {
-    let mean = losses.iter().sum::<f64>() / losses.len() as f64;
+    let mean = mean(losses);
     mean.is_finite().then_some(mean)
 }
 

@@ -4,7 +4,7 @@
 
 use crate::data::CLASSES;
 use crate::study::optimize::rows::{CurveRow, RunKey, SummaryRow, TimingRow, TimingSummaryRow};
-use crate::study::quality::summary::{mean, standard_error};
+use crate::study::stats::{best_step_sizes, consecutive, mean, standard_error};
 
 /// The accuracy a diverged run counts at from its divergence on: chance, `1 / classes`
 /// (a network whose outputs are not finite predicts no better than a guess).
@@ -45,21 +45,6 @@ pub fn run_outcome(rows: &[CurveRow], scheduled: usize) -> RunOutcome {
     }
 }
 
-/// Split rows into consecutive groups whose `key` is equal, in order.
-fn groups<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&[T]> {
-    let mut groups = Vec::new();
-    let mut start = 0;
-    for i in 1..=items.len() {
-        if i == items.len() || key(&items[i]) != key(&items[start]) {
-            if i > start {
-                groups.push(&items[start..i]);
-            }
-            start = i;
-        }
-    }
-    groups
-}
-
 /// The key of a run without its seed (its grid point).
 fn point(key: &RunKey) -> RunKey {
     RunKey {
@@ -71,11 +56,11 @@ fn point(key: &RunKey) -> RunKey {
 /// `optimize_summary.csv` from the curve rows of every run in canonical order (the seed
 /// varying fastest, then the step size) and the evaluations scheduled after step 0.
 pub fn summarize(curves: &[CurveRow], scheduled: usize, steps: usize) -> Vec<SummaryRow> {
-    let outcomes: Vec<RunOutcome> = groups(curves, CurveRow::key)
+    let outcomes: Vec<RunOutcome> = consecutive(curves, CurveRow::key)
         .into_iter()
         .map(|rows| run_outcome(rows, scheduled))
         .collect();
-    let mut summary: Vec<SummaryRow> = groups(&outcomes, |o| point(&o.key))
+    let mut summary: Vec<SummaryRow> = consecutive(&outcomes, |o| point(&o.key))
         .into_iter()
         .map(|runs| {
             let key = &runs[0].key;
@@ -124,28 +109,13 @@ fn mark_best(summary: &mut [SummaryRow]) {
             row.delta,
         )
     };
-    let mut start = 0;
-    while start < summary.len() {
-        let family = family_of(&summary[start]);
-        let end = start
-            + summary[start..]
-                .iter()
-                .take_while(|row| family_of(row) == family)
-                .count();
-        let best = (start..end)
-            .reduce(|best, i| {
-                let (a, b) = (&summary[best], &summary[i]);
-                let better = b.mean_test_accuracy > a.mean_test_accuracy
-                    || (b.mean_test_accuracy == a.mean_test_accuracy && b.lr < a.lr);
-                if better {
-                    i
-                } else {
-                    best
-                }
-            })
-            .expect("a family has rows");
+    for best in best_step_sizes(
+        summary,
+        family_of,
+        |row| row.mean_test_accuracy,
+        |row| row.lr,
+    ) {
         summary[best].best_lr = true;
-        start = end;
     }
 }
 
@@ -158,7 +128,7 @@ pub fn aggregate_timing(timings: &[TimingRow]) -> Vec<TimingSummaryRow> {
         lr: 1.0,
         ..point(&row.key())
     };
-    groups(timings, pooled)
+    consecutive(timings, pooled)
         .into_iter()
         .map(|runs| {
             let first = &runs[0];

@@ -26,9 +26,12 @@ use crate::methods::{Diagonal, Method};
 use crate::nn::init::{init_mlp, sample_batch};
 use crate::nn::{Linearization, Loss, Mlp, Problem, Reduction, Targets};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
-use crate::study::quality::rows::TRAINING;
 use crate::study::quality::Cell;
 use crate::train::{batch, evaluate, StepOutcome, Trainer, TrainerConfig};
+
+/// The timing subject of training (the optimizer's steps), in `quality_timing*.csv`; its
+/// samples are the training images processed.
+pub const TRAINING: &str = "training";
 
 /// The timing row of a plain gradient (forward and backward pass), the unit of cost.
 pub const GRADIENT: &str = "gradient";

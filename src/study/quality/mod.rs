@@ -15,19 +15,44 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::grid;
 use crate::config::quality::QualityGrid;
 use crate::data::{load_shared, DataSet, DataSource, Mnist};
 use crate::error::{Error, Result};
 use crate::io::table::{self, Row};
 use crate::nn::{Activation, Loss, Reduction};
 use crate::rng::stream_id;
-use crate::study::engine::{DataDigests, Study, Table};
+use crate::study::engine::{Study, Table};
 use crate::study::estimate::{evaluation_work, training_step_work};
+use crate::study::meta::DataDigests;
+use crate::study::SummaryFile;
 use rows::{
     check_keys, run_row_keys, run_rows, timing_cell_rows, timing_row_keys, training_row_keys,
     training_rows, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
     RUNS_FILE, SUMMARY_FILE, TIMING_CELLS_FILE, TIMING_FILE, TRAINING_FILE, TRAINING_SUMMARY_FILE,
 };
+
+/// The study's name: its subcommand and its files `quality.meta.json`, `quality.ledger.csv`.
+pub const NAME: &str = "quality";
+
+/// The files the study writes whole at the end.
+pub const SUMMARIES: [SummaryFile; 3] = [
+    SummaryFile {
+        file: SUMMARY_FILE,
+        header: SUMMARY_HEADER,
+        what: "a quality summary",
+    },
+    SummaryFile {
+        file: TIMING_FILE,
+        header: TIMING_HEADER,
+        what: "a quality timing summary",
+    },
+    SummaryFile {
+        file: TRAINING_SUMMARY_FILE,
+        header: TRAINING_SUMMARY_HEADER,
+        what: "a quality training summary",
+    },
+];
 
 /// One cell of the quality grid: a grid point and a seed, i.e. one network, its training
 /// and its batches. The batch size, input and output widths and the training settings
@@ -200,7 +225,7 @@ impl Study for QualityStudy {
     type Cell = Cell;
 
     fn name(&self) -> &'static str {
-        "quality"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -224,38 +249,24 @@ impl Study for QualityStudy {
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE, TIMING_FILE, TRAINING_SUMMARY_FILE]
+        SUMMARIES.iter().map(|summary| summary.file).collect()
     }
 
     /// Canonical order: activation, loss, reduction, data, depth, width, seed, each axis
     /// in the order given, the seed varying fastest.
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
-        let mut cells = Vec::with_capacity(grid.n_cells());
-        for &activation in &grid.activations {
-            for &loss in &grid.losses {
-                for &reduction in &grid.reductions {
-                    for data in &grid.data {
-                        for &depth in &grid.depths {
-                            for &width in &grid.widths {
-                                for seed in 0..grid.seeds {
-                                    cells.push(Cell {
-                                        activation,
-                                        loss,
-                                        reduction,
-                                        data: data.clone(),
-                                        depth,
-                                        width,
-                                        seed,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cells
+        grid::points(&grid.axes())
+            .map(|point| Cell {
+                activation: grid.activations[point[0]],
+                loss: grid.losses[point[1]],
+                reduction: grid.reductions[point[2]],
+                data: grid.data[point[3]].clone(),
+                depth: grid.depths[point[4]],
+                width: grid.widths[point[5]],
+                seed: point[6],
+            })
+            .collect()
     }
 
     fn cell_key(&self, cell: &Cell) -> String {
@@ -404,16 +415,8 @@ impl Study for QualityStudy {
         self.grid.to_json()
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &[
-            "activations",
-            "losses",
-            "reductions",
-            "data",
-            "depths",
-            "widths",
-            "seeds",
-        ]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        grid::keys(&self.grid.axes())
     }
 
     /// The normalized L1 error of every method at every grid point and step, and the test

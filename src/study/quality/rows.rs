@@ -9,7 +9,7 @@ use crate::config::quality::QualityGrid;
 use crate::data::DataSource;
 use crate::io::table::{self, finite, float, non_negative, optional_float, Row};
 use crate::nn::{Activation, Loss, Reduction};
-use crate::study::quality::cell::{CellResult, Evaluation, TensorError};
+use crate::study::quality::cell::{CellResult, Evaluation, TensorError, TRAINING};
 use crate::study::quality::Cell;
 
 /// `quality_runs.csv`: one row per (cell, step, method, layer, param).
@@ -27,10 +27,6 @@ pub const TRAINING_SUMMARY_FILE: &str = "quality_training_summary.csv";
 
 /// The parameter tensors of one layer, in file order.
 pub const PARAMS: [&str; 2] = ["weight", "bias"];
-
-/// The timing subject of training (the optimizer's steps), in `quality_timing*.csv`; its
-/// samples are the training images processed.
-pub const TRAINING: &str = "training";
 
 /// What the rows of `quality_runs.csv` and `quality_summary.csv` are about besides the
 /// method: the network (grid point), its data, the sizes that tell files of different

@@ -9,26 +9,10 @@ use crate::nn::{Activation, Loss, Reduction};
 use crate::study::quality::rows::{
     Point, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
 };
+use crate::study::stats::{mean, standard_error};
 
 /// The method every `normalized_l1` and ratio is relative to.
 pub const REFERENCE_METHOD: &str = "hesscale";
-
-/// The arithmetic mean (NaN for no values, never asked for here).
-pub fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
-}
-
-/// The standard error of the mean: the sample standard deviation (divisor n − 1) over
-/// √n. `None` for fewer than two values.
-pub fn standard_error(values: &[f64]) -> Option<f64> {
-    let n = values.len();
-    if n < 2 {
-        return None;
-    }
-    let m = mean(values);
-    let variance = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64;
-    Some((variance / n as f64).sqrt())
-}
 
 /// `numerator / denominator`, or `None` when the denominator is 0.
 fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
@@ -264,16 +248,6 @@ mod tests {
             l1,
             sum_abs_exact: exact,
         }
-    }
-
-    #[test]
-    fn mean_and_standard_error_by_hand() {
-        // values 1, 2, 3, 6: mean 3, sample variance (4 + 1 + 0 + 9) / 3 = 14/3,
-        // se = sqrt(14/3 / 4) = sqrt(7/6).
-        let values = [1.0, 2.0, 3.0, 6.0];
-        assert_eq!(mean(&values), 3.0);
-        assert_relative_eq!(standard_error(&values).unwrap(), (7.0f64 / 6.0).sqrt());
-        assert_eq!(standard_error(&[5.0]), None);
     }
 
     #[test]

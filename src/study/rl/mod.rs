@@ -1,4 +1,4 @@
-//! The rl study (issue 15) on the engine: a cell is one agent run (a task, an agent, an
+//! The rl study (the ICML 2024 RL study) on the engine: a cell is one agent run (a task, an agent, an
 //! optimizer for every network, a step-size scaling, a step size and a seed). It appends
 //! its finished episodes to `rl_curves.csv`, one row to `rl_runs.csv` (steps, episodes,
 //! divergence) and one to `rl_timing.csv`; `rl_summary.csv` is computed from the curve and
@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::config::grid;
 use crate::config::rl::RlGrid;
 use crate::envs::{ActionSpace, Task};
 use crate::error::{Error, Result};
@@ -23,6 +24,7 @@ use crate::rl::{Agent, AgentConfig, AgentKind};
 use crate::rng::stream_id;
 use crate::study::engine::{Study, Table};
 use crate::study::estimate::agent_network_work;
+use crate::study::SummaryFile;
 use crate::train::{Optimizer, OptimizerConfig, Scaling};
 use rows::{
     CurveRow, RunKey, RunRow, SummaryRow, TimingRow, CURVES_FILE, RUNS_FILE, SUMMARY_FILE,
@@ -47,6 +49,16 @@ impl Cell {
         stream_id(&format!("rl/{}/{}/{}", self.env, self.agent, self.seed))
     }
 }
+
+/// The study's name: its subcommand and its files `rl.meta.json`, `rl.ledger.csv`.
+pub const NAME: &str = "rl";
+
+/// The files the study writes whole at the end.
+pub const SUMMARIES: [SummaryFile; 1] = [SummaryFile {
+    file: SUMMARY_FILE,
+    header: SUMMARY_HEADER,
+    what: "an rl summary",
+}];
 
 /// The rl study of a grid.
 pub struct RlStudy {
@@ -113,7 +125,7 @@ impl Study for RlStudy {
     type Cell = Cell;
 
     fn name(&self) -> &'static str {
-        "rl"
+        NAME
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -138,35 +150,24 @@ impl Study for RlStudy {
     }
 
     fn summary_files(&self) -> Vec<&'static str> {
-        vec![SUMMARY_FILE]
+        SUMMARIES.iter().map(|summary| summary.file).collect()
     }
 
     /// Canonical order: task, agent, optimizer, scaling, step size, seed, each axis in
     /// the order given, the seed varying fastest.
     fn grid_cells(&self) -> Vec<Cell> {
         let grid = &self.grid;
-        let mut cells = Vec::with_capacity(grid.n_cells());
-        for &env in &grid.envs {
-            for &agent in &grid.agents {
-                for &optimizer in &grid.optimizers {
-                    for scaling in grid.scaling_variants() {
-                        for &lr in &grid.lrs {
-                            for seed in 0..grid.seeds {
-                                cells.push(Cell {
-                                    env,
-                                    agent,
-                                    optimizer,
-                                    scaling,
-                                    lr,
-                                    seed,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        cells
+        let scalings = grid.scaling_variants();
+        grid::points(&grid.axes())
+            .map(|point| Cell {
+                env: grid.envs[point[0]],
+                agent: grid.agents[point[1]],
+                optimizer: grid.optimizers[point[2]],
+                scaling: scalings[point[3]],
+                lr: grid.lrs[point[4]],
+                seed: point[5],
+            })
+            .collect()
     }
 
     /// `env/agent/optimizer/scaling/lr/seed`, e.g. `cartpole/ppo/adahesscale/hesscale/0.001/2`.
@@ -339,8 +340,8 @@ impl Study for RlStudy {
         self.grid.to_json()
     }
 
-    fn grid_keys(&self) -> &'static [&'static str] {
-        &["envs", "agents", "optimizers", "scalings", "lrs", "seeds"]
+    fn grid_keys(&self) -> Vec<&'static str> {
+        grid::keys(&self.grid.axes())
     }
 
     /// The best step size of each task, agent, optimizer and scaling: its mean return

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::envs::Task;
 use crate::io::table::{finite, float, non_negative, optional_float, Row};
 use crate::rl::AgentKind;
-use crate::study::quality::summary::{mean, standard_error};
+use crate::study::stats::{best_step_sizes, consecutive, mean, standard_error};
 use crate::train::Optimizer;
 
 /// `rl_curves.csv`: one row per finished episode.
@@ -225,72 +225,53 @@ pub fn summarize(runs: &[RunRow], curves: &[CurveRow], steps: u64) -> Vec<Summar
             Some((lo, hi)) => Some((lo.min(r), hi.max(r))),
         })
     };
-    let mut summary = Vec::new();
-    let mut start = 0;
-    while start < runs.len() {
-        let point = |run: &RunRow| RunKey {
-            seed: 0,
-            ..run.key()
-        };
-        let key = point(&runs[start]);
-        let end = start + runs[start..].iter().take_while(|r| point(r) == key).count();
-        let range = range(key.env);
-        let (raw, normalized): (Vec<f64>, Vec<f64>) = returns[start..end]
-            .iter()
-            .map(|r| match (r, range) {
-                (Some(r), Some((lo, hi))) if hi > lo => (*r, (r - lo) / (hi - lo)),
-                (Some(r), _) => (*r, 1.0),
-                (None, Some((lo, _))) => (lo, 0.0),
-                (None, None) => (f64::NAN, 0.0),
-            })
-            .unzip();
-        let raw: Vec<f64> = raw.into_iter().filter(|r| !r.is_nan()).collect();
-        summary.push(SummaryRow {
-            env: key.env,
-            agent: key.agent,
-            optimizer: key.optimizer,
-            scaling: key.scaling.clone(),
-            lr: key.lr,
-            seeds: end - start,
-            diverged: runs[start..end].iter().filter(|r| r.diverged).count(),
-            steps,
-            mean_return: (!raw.is_empty()).then(|| mean(&raw)),
-            mean_return_se: standard_error(&raw),
-            normalized_return: mean(&normalized),
-            normalized_return_se: standard_error(&normalized),
-            best_lr: false,
-        });
-        start = end;
-    }
+    let point = |(run, _): &(&RunRow, Option<f64>)| RunKey {
+        seed: 0,
+        ..run.key()
+    };
+    let runs: Vec<(&RunRow, Option<f64>)> = runs.iter().zip(returns.iter().copied()).collect();
+    let mut summary: Vec<SummaryRow> = consecutive(&runs, point)
+        .into_iter()
+        .map(|seeds| {
+            let key = point(&seeds[0]);
+            let range = range(key.env);
+            let (raw, normalized): (Vec<f64>, Vec<f64>) = seeds
+                .iter()
+                .map(|(_, r)| match (r, range) {
+                    (Some(r), Some((lo, hi))) if hi > lo => (*r, (r - lo) / (hi - lo)),
+                    (Some(r), _) => (*r, 1.0),
+                    (None, Some((lo, _))) => (lo, 0.0),
+                    (None, None) => (f64::NAN, 0.0),
+                })
+                .unzip();
+            let raw: Vec<f64> = raw.into_iter().filter(|r| !r.is_nan()).collect();
+            SummaryRow {
+                env: key.env,
+                agent: key.agent,
+                optimizer: key.optimizer,
+                scaling: key.scaling.clone(),
+                lr: key.lr,
+                seeds: seeds.len(),
+                diverged: seeds.iter().filter(|(run, _)| run.diverged).count(),
+                steps,
+                mean_return: (!raw.is_empty()).then(|| mean(&raw)),
+                mean_return_se: standard_error(&raw),
+                normalized_return: mean(&normalized),
+                normalized_return_se: standard_error(&normalized),
+                best_lr: false,
+            }
+        })
+        .collect();
     mark_best(&mut summary);
     summary
 }
 
-/// Mark the best step size of each task, agent, optimizer and scaling (consecutive rows).
+/// Mark the best step size of each task, agent, optimizer and scaling (consecutive rows):
+/// the highest `normalized_return`, the smaller step size on a tie.
 fn mark_best(summary: &mut [SummaryRow]) {
     let family = |row: &SummaryRow| (row.env, row.agent, row.optimizer, row.scaling.clone());
-    let mut start = 0;
-    while start < summary.len() {
-        let of = family(&summary[start]);
-        let end = start
-            + summary[start..]
-                .iter()
-                .take_while(|row| family(row) == of)
-                .count();
-        let best = (start..end)
-            .reduce(|best, i| {
-                let (a, b) = (&summary[best], &summary[i]);
-                let better = b.normalized_return > a.normalized_return
-                    || (b.normalized_return == a.normalized_return && b.lr < a.lr);
-                if better {
-                    i
-                } else {
-                    best
-                }
-            })
-            .expect("a family has rows");
+    for best in best_step_sizes(summary, family, |row| row.normalized_return, |row| row.lr) {
         summary[best].best_lr = true;
-        start = end;
     }
 }
 
