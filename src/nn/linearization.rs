@@ -47,6 +47,18 @@ pub struct Linearization<'p> {
     lazy_seconds: Cell<f64>,
 }
 
+/// The identity as a row-stack of `width` rows per sample (row `c·N + n`: sample n's unit
+/// vector `e_c`), `[width·N, width]`: the Jacobian of a layer's output w.r.t. itself.
+pub fn identity_rows(samples: usize, width: usize) -> Array2<f64> {
+    let mut identity = Array2::zeros((width * samples, width));
+    for c in 0..width {
+        for n in 0..samples {
+            identity[[c * samples + n, c]] = 1.0;
+        }
+    }
+    identity
+}
+
 /// What the gradient's backward pass produces: the gradient of the loss at every layer's
 /// output, `[N, out_k]` (for an MLP, `δ_l = ∂L/∂a_l` at a Linear layer and
 /// `γ_l = ∂L/∂h_l` at an activation).
@@ -180,14 +192,8 @@ impl<'a> PlainMlp<'a> {
 impl<'p> Linearization<'p> {
     /// The forward pass of the problem's batch and what every layer caches of its point.
     pub fn new<L: OutputLoss>(problem: &'p Problem<L>) -> Self {
-        let pass = problem.forward();
         let mlp = problem.mlp();
-        let caches = mlp
-            .layers()
-            .iter()
-            .enumerate()
-            .map(|(k, layer)| layer.cache(pass.input_of(k), pass.output_of(k)))
-            .collect();
+        let (pass, caches) = mlp.forward_cached(problem.inputs());
         Linearization {
             mlp,
             loss: problem.loss(),
@@ -250,7 +256,7 @@ impl<'p> Linearization<'p> {
                     slopes.push(first);
                     curvatures.push(second);
                 }
-                LayerCache::Nothing => return None,
+                _ => return None,
             }
         }
         Some(PlainMlp {
@@ -389,13 +395,7 @@ impl<'p> Linearization<'p> {
     pub fn output_jacobians(&self) -> &[Option<Array2<f64>>] {
         self.output_jacobians.get_or_init(|| {
             self.timed(|| {
-                let (samples, outputs) = (self.samples, self.mlp.outputs());
-                let mut identity = Array2::zeros((outputs * samples, outputs));
-                for c in 0..outputs {
-                    for n in 0..samples {
-                        identity[[c * samples + n, c]] = 1.0;
-                    }
-                }
+                let identity = identity_rows(self.samples, self.mlp.outputs());
                 let top = self.layers() - 1;
                 let mut jacobians = vec![None; self.mlp.depth()];
                 self.walk_backward(0..self.layers(), identity, |at, rows| {
