@@ -138,6 +138,11 @@ pub struct SampleArgs {
     /// Activation of every hidden layer: tanh, sigmoid, relu, leaky_relu, elu, softplus, identity.
     #[arg(long, default_value = "tanh")]
     pub activation: String,
+    /// Any network instead of an MLP, input first, layers comma-separated: CxHxW or a width,
+    /// conv:<filters>k<kernel>[s<stride>][p<padding>], maxpool:<k>, avgpool:<k>, flatten,
+    /// linear:<outputs>, activations (e.g. 1x8x8,conv:4k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long, conflicts_with_all = ["inputs", "hidden", "outputs", "activation"])]
+    pub arch: Option<String>,
     /// Loss: cross_entropy or mse.
     #[arg(long, default_value = "cross_entropy")]
     pub loss: String,
@@ -226,6 +231,13 @@ pub struct QualityArgs {
     /// Activations, comma-separated [default: tanh].
     #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
+    /// Any network instead of the MLPs of --widths, --depths, --activations, --inputs and
+    /// --outputs: input first (left out with a data set, whose images are 1x28x28), layers
+    /// comma-separated: conv:<filters>k<kernel>[s<stride>][p<padding>], maxpool:<k>,
+    /// avgpool:<k>, flatten, linear:<outputs>, activations (e.g.
+    /// 1x8x8,conv:4k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long)]
+    pub arch: Option<String>,
     /// Losses, comma-separated [default: cross_entropy].
     #[arg(long, value_delimiter = ',', value_parser = losses(), action = clap::ArgAction::Set)]
     pub losses: Option<Vec<Loss>>,

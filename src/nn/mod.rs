@@ -7,6 +7,7 @@
 //! `crate::methods` only compose them.
 
 pub mod activation;
+pub mod arch;
 pub mod conv;
 pub mod flatten;
 pub mod gradient;
@@ -25,6 +26,7 @@ pub mod problem;
 pub mod work;
 
 pub use activation::{Activation, ActivationLayer};
+pub use arch::{Arch, ArchLayer};
 pub use conv::Conv;
 pub use flatten::Flatten;
 pub use image::{Form, ImageShape};
