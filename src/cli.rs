@@ -345,6 +345,11 @@ pub struct OptimizeArgs {
     /// Activations, comma-separated (a grid axis) [default: tanh].
     #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
+    /// Train one network of any architecture instead of the MLPs of --widths, --depths and
+    /// --activations: layers comma-separated as `quality --arch` takes them, the input
+    /// (1x28x28) left out (e.g. conv:8k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long)]
+    pub arch: Option<String>,
     /// Data sets, comma-separated: mnist (the shipped subset) or mnist:DIR (a grid axis) [default: mnist].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
     pub data: Option<Vec<String>>,
@@ -428,6 +433,11 @@ pub struct CostArgs {
     /// comma-separated, e.g. `1,2`.
     #[arg(long)]
     pub sizes: Option<String>,
+    /// Time one network of any architecture instead of the sweeps (cross_entropy), input
+    /// first, layers comma-separated as `sample --arch` takes them (e.g.
+    /// 1x28x28,conv:8k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long, conflicts_with_all = ["sweep", "sizes"])]
+    pub arch: Option<String>,
     /// Methods to time next to the gradient, comma-separated, or `all`.
     #[arg(long, default_value = "all")]
     pub methods: String,

@@ -210,7 +210,7 @@ fn quality_refuses_an_arch_that_does_not_fit_the_grid() {
         ),
         (
             &["--arch", "conv:2k3,flatten,linear:3", "--data", "mnist"][..],
-            "the network has 3 outputs, but data mnist has 10 classes",
+            "the network has 3 outputs, but MNIST has 10 classes",
         ),
         (
             &["--arch", "1x8x8,conv:2k9,flatten,linear:3"][..],
@@ -227,4 +227,46 @@ fn quality_refuses_an_arch_that_does_not_fit_the_grid() {
             message,
         );
     }
+}
+
+#[test]
+fn cost_times_an_arch_next_to_its_gradient() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cost");
+    bin()
+        .args([
+            "cost",
+            "--arch",
+            "1x8x8,conv:2k3,relu,maxpool:2,flatten,linear:3",
+        ])
+        .args([
+            "--methods",
+            "hesscale,exact",
+            "--reps",
+            "2",
+            "--warmup",
+            "0",
+            "--out-dir",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(out.join("cost.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    for (row, method) in rows.iter().zip(["gradient", "hesscale", "exact"]) {
+        // sweep arch, depth 1, width 0, 64 inputs, 3 outputs, batch 1, 2·9+2 + 3·18+3 parameters.
+        assert!(
+            row.starts_with(&format!("arch,1,0,64,3,1,77,{method},2,")),
+            "{row}"
+        );
+    }
+    one_line_error(
+        bin()
+            .args(["cost", "--arch", "1x8x8,conv:2k3", "--out-dir"])
+            .arg(dir.path().join("bad"))
+            .assert(),
+        2,
+        "the output is a 2x6x6 image",
+    );
 }

@@ -22,10 +22,9 @@ use crate::config::{check_range, MAX_WIDTH};
 use crate::data::{planned_bytes, DataSet, DataSource, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
-use crate::nn::image::{Form, ImageShape};
 use crate::nn::init::{Architecture, Network};
 use crate::nn::work::model_bytes;
-use crate::nn::{Activation, Arch, ArchLayer, Layer, LayerRules, Loss, Reduction};
+use crate::nn::{Activation, Arch, Layer, LayerRules, Loss, Reduction};
 use crate::train::{Optimizer, OptimizerConfig};
 
 /// The most hidden layers a grid may ask for.
@@ -330,18 +329,10 @@ fn arch_point(
     arch: &Arch,
     layers: &[Layer],
 ) -> (Vec<Activation>, Vec<usize>, Vec<usize>, usize, usize) {
-    let activation = arch
-        .layers
-        .iter()
-        .find_map(|layer| match layer {
-            ArchLayer::Activation(activation) => Some(*activation),
-            _ => None,
-        })
-        .unwrap_or(Activation::Identity);
-    let with_params = layers.iter().filter(|l| l.param_count() > 0).count();
+    let (activation, depth) = arch.grid_point();
     (
         vec![activation],
-        vec![with_params.saturating_sub(1)],
+        vec![depth],
         vec![0],
         layers.first().map_or(0, LayerRules::inputs),
         layers.last().map_or(0, LayerRules::outputs),
@@ -625,31 +616,15 @@ impl TryFrom<QualityArgs> for QualitySpec {
                     ))
                 })?;
                 let arch = match data_set {
-                    Some(_) => arch.with_input(Form::Image(
-                        ImageShape::new(1, 28, 28).expect("MNIST's shape"),
-                    )),
-                    None => Ok(arch),
-                }
-                .map_err(|e| {
-                    Error::input(format!(
-                        "{origin}: {}",
-                        e.to_string().trim_start_matches("--arch: ")
-                    ))
-                })?;
+                    Some(_) => arch.for_mnist(&origin.to_string())?,
+                    None => arch,
+                };
                 let layers = arch.layers().map_err(|e| {
                     Error::input(format!(
                         "{origin}: {}",
                         e.to_string().trim_start_matches("--arch: ")
                     ))
                 })?;
-                if let Some(set) = data_set {
-                    let classes = layers.last().map_or(0, LayerRules::outputs);
-                    if classes != CLASSES {
-                        return Err(Error::input(format!(
-                            "{origin}: the network has {classes} outputs, but data {set} has {CLASSES} classes"
-                        )));
-                    }
-                }
                 Some((arch, layers))
             }
             None => None,

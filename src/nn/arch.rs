@@ -359,6 +359,46 @@ impl Arch {
         }
     }
 
+    /// How a study's grid shows the network in its activation and depth columns: its first
+    /// activation (identity if none) and its layers with parameters − 1 (an MLP's number
+    /// of hidden layers); the width column shows 0.
+    pub fn grid_point(&self) -> (Activation, usize) {
+        let activation = self
+            .layers
+            .iter()
+            .find_map(|layer| match layer {
+                ArchLayer::Activation(activation) => Some(*activation),
+                _ => None,
+            })
+            .unwrap_or(Activation::Identity);
+        let with_params = self
+            .layers
+            .iter()
+            .filter(|layer| matches!(layer, ArchLayer::Conv { .. } | ArchLayer::Linear(_)))
+            .count();
+        (activation, with_params.saturating_sub(1))
+    }
+
+    /// The architecture a study runs on MNIST (`1x28x28` images, 10 classes), checked;
+    /// `origin` names where it came from (`--arch`, or a preset's key).
+    pub fn for_mnist(&self, origin: &str) -> Result<Arch> {
+        let strip = |e: Error| {
+            Error::input(format!(
+                "{origin}: {}",
+                e.to_string().trim_start_matches("--arch: ")
+            ))
+        };
+        let image = ImageShape::new(1, 28, 28).expect("MNIST's shape");
+        let arch = self.with_input(Form::Image(image)).map_err(strip)?;
+        let classes = arch.outputs().map_err(strip)?;
+        if classes != 10 {
+            return Err(Error::input(format!(
+                "{origin}: the network has {classes} outputs, but MNIST has 10 classes"
+            )));
+        }
+        Ok(arch)
+    }
+
     /// Whether the network has an image layer (a convolution, a pooling or a flatten):
     /// what needs the `arch` field in a problem file.
     pub fn has_images(&self) -> bool {

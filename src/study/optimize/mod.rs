@@ -244,7 +244,7 @@ impl Study for OptimizeStudy {
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
-            .architecture(cell.activation, cell.depth, cell.width)
+            .network(cell.activation, cell.depth, cell.width)
             .widths();
         let config = OptimizerConfig {
             scaling: cell.scaling,
