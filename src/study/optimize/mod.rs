@@ -473,6 +473,7 @@ mod tests {
             beta1: Hyperparameters::BETA1,
             beta2: Hyperparameters::BETA2,
             eps: Hyperparameters::EPS,
+            arch: None,
         }
     }
 
