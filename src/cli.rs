@@ -145,6 +145,11 @@ pub struct SampleArgs {
     /// Activation of every hidden layer: tanh, sigmoid, relu, leaky_relu, elu, softplus, identity.
     #[arg(long, default_value = "tanh")]
     pub activation: String,
+    /// Any network instead of an MLP, input first, layers comma-separated: CxHxW or a width,
+    /// conv:<filters>k<kernel>[s<stride>][p<padding>], maxpool:<k>, avgpool:<k>, flatten,
+    /// linear:<outputs>, activations (e.g. 1x8x8,conv:4k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long, conflicts_with_all = ["inputs", "hidden", "outputs", "activation"])]
+    pub arch: Option<String>,
     /// Loss: cross_entropy or mse.
     #[arg(long, default_value = "cross_entropy")]
     pub loss: String,
@@ -233,6 +238,13 @@ pub struct QualityArgs {
     /// Activations, comma-separated [default: tanh].
     #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
+    /// Any network instead of the MLPs of --widths, --depths, --activations, --inputs and
+    /// --outputs: input first (left out with a data set, whose images are 1x28x28), layers
+    /// comma-separated: conv:<filters>k<kernel>[s<stride>][p<padding>], maxpool:<k>,
+    /// avgpool:<k>, flatten, linear:<outputs>, activations (e.g.
+    /// 1x8x8,conv:4k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long)]
+    pub arch: Option<String>,
     /// Losses, comma-separated [default: cross_entropy].
     #[arg(long, value_delimiter = ',', value_parser = losses(), action = clap::ArgAction::Set)]
     pub losses: Option<Vec<Loss>>,
@@ -340,6 +352,11 @@ pub struct OptimizeArgs {
     /// Activations, comma-separated (a grid axis) [default: tanh].
     #[arg(long, value_delimiter = ',', value_parser = activations(), action = clap::ArgAction::Set)]
     pub activations: Option<Vec<Activation>>,
+    /// Train one network of any architecture instead of the MLPs of --widths, --depths and
+    /// --activations: layers comma-separated as `quality --arch` takes them, the input
+    /// (1x28x28) left out (e.g. conv:8k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long)]
+    pub arch: Option<String>,
     /// Data sets, comma-separated: mnist (the shipped subset) or mnist:DIR (a grid axis) [default: mnist].
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set)]
     pub data: Option<Vec<String>>,
@@ -429,6 +446,11 @@ pub struct CostArgs {
     /// comma-separated, e.g. `1,2`.
     #[arg(long)]
     pub sizes: Option<String>,
+    /// Time one network of any architecture instead of the sweeps (cross_entropy), input
+    /// first, layers comma-separated as `sample --arch` takes them (e.g.
+    /// 1x28x28,conv:8k3,relu,maxpool:2,flatten,linear:10).
+    #[arg(long, conflicts_with_all = ["sweep", "sizes"])]
+    pub arch: Option<String>,
     /// Methods to time next to the gradient, comma-separated, or `all`.
     #[arg(long, default_value = "all")]
     pub methods: String,

@@ -19,6 +19,14 @@ const SHRINK: &[(&str, &[&str])] = &[
         &["--samples", "3", "--seeds", "2"],
     ),
     (
+        "--preset experiments/cnn-quality.json",
+        &["--samples", "2", "--seeds", "1", "--train-steps", "0,5"],
+    ),
+    (
+        "--out-dir results/cnn-quick",
+        &["--samples", "2", "--seeds", "1", "--train-steps", "0,5"],
+    ),
+    (
         "--preset experiments/icml2024.json",
         &["--samples", "2", "--seeds", "1", "--train-steps", "0,5"],
     ),

@@ -8,13 +8,14 @@ use std::str::FromStr;
 use crate::cli::CostArgs;
 use crate::config::memory::check_memory;
 use crate::config::run::{RunOptions, MAX_THREADS};
+use crate::config::sample::checked_arch;
 use crate::config::shard::Shard;
 use crate::config::{check_count, check_n_params, check_width, parse_list};
 use crate::error::{Error, Result};
 use crate::methods::Method;
-use crate::nn::init::Architecture;
+use crate::nn::init::{Architecture, Network};
 use crate::nn::work::model_bytes;
-use crate::nn::{Activation, Loss};
+use crate::nn::{Activation, LayerRules, Loss};
 
 /// The largest batch `cost` times.
 pub const MAX_BATCH: usize = 100_000;
@@ -104,36 +105,73 @@ impl FromStr for Sweep {
     }
 }
 
-/// One network of a sweep, timed on one fixed batch.
+/// One network of a sweep (or the `--arch` network), timed on one fixed batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CostCase {
-    pub sweep: Sweep,
-    /// The sweep's size (k, out or w).
+    /// The sweep, `None` for the `--arch` network.
+    pub sweep: Option<Sweep>,
+    /// The sweep's size (k, out or w); 0 for the `--arch` network.
     pub size: usize,
-    pub architecture: Architecture,
+    pub network: Network,
     pub loss: Loss,
     pub batch_size: usize,
 }
 
 impl CostCase {
-    /// The number of hidden layers.
-    pub fn depth(&self) -> usize {
-        self.architecture.hidden.len()
+    /// The sweep's name, or `arch` for the `--arch` network.
+    pub fn sweep_name(&self) -> &'static str {
+        self.sweep.map_or("arch", Sweep::name)
     }
 
-    /// The hidden width (every hidden layer of a sweep has the same width).
+    /// The number of hidden layers (of an architecture: its layers with parameters − 1).
+    pub fn depth(&self) -> usize {
+        match &self.network {
+            Network::Mlp(architecture) => architecture.hidden.len(),
+            Network::Arch(arch) => arch
+                .layers()
+                .map_or(0, |layers| {
+                    layers.iter().filter(|l| l.param_count() > 0).count()
+                })
+                .saturating_sub(1),
+        }
+    }
+
+    /// The hidden width (every hidden layer of a sweep has the same width; 0 for an
+    /// architecture).
     pub fn width(&self) -> usize {
-        self.architecture.hidden.first().copied().unwrap_or(0)
+        match &self.network {
+            Network::Mlp(architecture) => architecture.hidden.first().copied().unwrap_or(0),
+            Network::Arch(_) => 0,
+        }
+    }
+
+    /// The input width.
+    pub fn inputs(&self) -> usize {
+        self.network.widths()[0]
+    }
+
+    /// The output width.
+    pub fn outputs(&self) -> usize {
+        match &self.network {
+            Network::Mlp(architecture) => architecture.outputs,
+            Network::Arch(arch) => arch.outputs().unwrap_or(0),
+        }
     }
 
     /// The number of scalar parameters.
     pub fn n_params(&self) -> usize {
-        self.architecture.n_params()
+        self.network.n_params()
     }
 
-    /// A stable cell number for the case's random streams, e.g. of `depth:4`.
+    /// A stable cell number for the case's random streams, e.g. of `depth:4` (of the
+    /// `--arch` network, `arch:` and its text).
     pub fn cell(&self) -> u64 {
-        crate::rng::stream_id(&format!("{}:{}", self.sweep, self.size))
+        match &self.network {
+            Network::Arch(arch) => crate::rng::stream_id(&format!("arch:{arch}")),
+            Network::Mlp(_) => {
+                crate::rng::stream_id(&format!("{}:{}", self.sweep_name(), self.size))
+            }
+        }
     }
 }
 
@@ -162,7 +200,7 @@ impl CostSpec {
         if !method.is_capped() {
             return None;
         }
-        let work = method.work(&case.architecture.widths(), case.batch_size);
+        let work = method.work(&case.network.widths(), case.batch_size);
         (work > self.max_work).then(|| {
             format!(
                 "size cap: about {work:.1e} multiply-adds per call > --max-work {:.1e}",
@@ -252,6 +290,17 @@ impl TryFrom<CostArgs> for CostSpec {
         };
         let batch_size = check_count("batch-size", args.batch_size, MAX_BATCH)?;
         let mut cases = Vec::new();
+        if let Some(text) = &args.arch {
+            let arch = checked_arch(text)?;
+            sweeps.clear();
+            cases.push(CostCase {
+                sweep: None,
+                size: 0,
+                network: Network::Arch(arch),
+                loss: Loss::CrossEntropy,
+                batch_size,
+            });
+        }
         for &sweep in &sweeps {
             for size in sizes.clone().unwrap_or_else(|| sweep.default_sizes()) {
                 let flag = "sizes";
@@ -263,9 +312,9 @@ impl TryFrom<CostArgs> for CostSpec {
                 check_n_params(architecture.n_params())
                     .map_err(|e| Error::input(format!("--sizes: {sweep} {size}: {e}")))?;
                 cases.push(CostCase {
-                    sweep,
+                    sweep: Some(sweep),
                     size,
-                    architecture,
+                    network: Network::Mlp(architecture),
                     loss: sweep.loss(),
                     batch_size,
                 });
@@ -292,7 +341,7 @@ impl TryFrom<CostArgs> for CostSpec {
             },
         };
         for case in &spec.cases {
-            let widths = case.architecture.widths();
+            let widths = case.network.widths();
             let timed_methods = spec
                 .methods
                 .iter()
@@ -302,7 +351,7 @@ impl TryFrom<CostArgs> for CostSpec {
                 .fold(0.0, f64::max);
             check_memory(
                 model_bytes(&widths, batch_size) + largest,
-                &format!("the {} sweep at size {}", case.sweep, case.size),
+                &format!("the {} sweep at size {}", case.sweep_name(), case.size),
             )?;
         }
         Ok(spec)

@@ -23,9 +23,9 @@ use crate::config::{check_n_params, check_nonempty, check_range, MAX_WIDTH};
 use crate::data::{planned_bytes, DataSet, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
-use crate::nn::init::Architecture;
+use crate::nn::init::{Architecture, Network};
 use crate::nn::work::{model_bytes, parameters, F64_BYTES};
-use crate::nn::{Activation, Loss};
+use crate::nn::{Activation, Arch, Loss};
 use crate::train::{Hyperparameters, Optimizer, Scaling};
 
 /// The most optimizer steps of one run.
@@ -80,6 +80,11 @@ pub struct OptimizeGrid {
     pub beta2: f64,
     /// ε of the Adam-style optimizers (default 1e-8).
     pub eps: f64,
+    /// The one network of an `--arch` grid, input first (`crate::nn::arch`); its runs
+    /// show depth = its layers with parameters − 1, width 0 and its first activation.
+    /// `None` (not recorded) for the MLPs of the width and depth axes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
 }
 
 /// A checked `optimize` request.
@@ -146,6 +151,14 @@ impl OptimizeGrid {
         steps
     }
 
+    /// The network of a grid point: the grid's `--arch`, or the MLP of the point.
+    pub fn network(&self, activation: Activation, depth: usize, width: usize) -> Network {
+        match &self.arch {
+            Some(arch) => Network::Arch(arch.clone()),
+            None => Network::Mlp(self.architecture(activation, depth, width)),
+        }
+    }
+
     /// The MLP of a grid point: 784 → width × depth → 10.
     pub fn architecture(&self, activation: Activation, depth: usize, width: usize) -> Architecture {
         Architecture {
@@ -182,14 +195,31 @@ impl OptimizeGrid {
                 ("lrs", self.lrs.is_empty()),
             ],
         )?;
-        for &width in &self.widths {
-            check_range(field("widths"), "a width", width, MAX_WIDTH)?;
-        }
-        for &depth in &self.depths {
-            check_range(field("depths"), "a depth", depth, MAX_DEPTH)?;
-            for &width in &self.widths {
-                let architecture = self.architecture(Activation::Tanh, depth, width);
-                check_n_params(architecture.n_params())?;
+        match &self.arch {
+            Some(arch) => {
+                let arch = arch.for_mnist(&field("arch"))?;
+                let (activation, depth) = arch.grid_point();
+                check_n_params(arch.n_params()?)?;
+                if (&self.activations[..], &self.depths[..], &self.widths[..])
+                    != (&[activation][..], &[depth][..], &[0][..])
+                {
+                    return Err(Error::input(format!(
+                        "{}: the grid's activations, depths and widths must be those of '{arch}'",
+                        field("arch")
+                    )));
+                }
+            }
+            None => {
+                for &width in &self.widths {
+                    check_range(field("widths"), "a width", width, MAX_WIDTH)?;
+                }
+                for &depth in &self.depths {
+                    check_range(field("depths"), "a depth", depth, MAX_DEPTH)?;
+                    for &width in &self.widths {
+                        let architecture = self.architecture(Activation::Tanh, depth, width);
+                        check_n_params(architecture.n_params())?;
+                    }
+                }
             }
         }
         for name in &self.scalings {
@@ -248,7 +278,7 @@ impl OptimizeGrid {
         let mut largest: f64 = 0.0;
         for &depth in &self.depths {
             for &width in &self.widths {
-                let widths = self.architecture(Activation::Tanh, depth, width).widths();
+                let widths = self.network(self.activations[0], depth, width).widths();
                 let method = methods
                     .iter()
                     .map(|m| m.memory(&widths, self.batch_size))
@@ -294,6 +324,7 @@ struct OptimizePreset {
     #[serde(alias = "depth")]
     depths: Option<Value>,
     activations: Option<Value>,
+    arch: Option<String>,
     data: Option<Value>,
     steps: Option<Whole>,
     eval_every: Option<Whole>,
@@ -337,6 +368,15 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
             None => OptimizePreset::default(),
         };
         let path = args.run.preset.as_deref();
+        // What --arch replaces, given by a flag or the preset.
+        let architecture_given = [
+            ("widths", args.widths.is_some() || preset.widths.is_some()),
+            ("depths", args.depths.is_some() || preset.depths.is_some()),
+            (
+                "activations",
+                args.activations.is_some() || preset.activations.is_some(),
+            ),
+        ];
 
         let (names, origin) = list_option(
             args.optimizers,
@@ -445,7 +485,37 @@ impl TryFrom<OptimizeArgs> for OptimizeSpec {
             32,
         );
         let batch_size = check_range(&origin, "a batch size", batch, MAX_BATCH)?;
+        let arch = match args.arch.map(|text| (text, Origin::flag("arch"))).or(preset
+            .arch
+            .clone()
+            .zip(path)
+            .map(|(text, path)| (text, Origin::preset(path, "arch"))))
+        {
+            Some((text, origin)) => {
+                if let Some((name, _)) = architecture_given.iter().find(|(_, given)| *given) {
+                    return Err(Error::input(format!(
+                        "{origin}: --arch replaces --{name} (the architecture says it); give one or the other"
+                    )));
+                }
+                let arch: Arch = text.parse().map_err(|e: Error| {
+                    Error::input(format!(
+                        "{origin}: {}",
+                        e.to_string().trim_start_matches("--arch: ")
+                    ))
+                })?;
+                Some(arch.for_mnist(&origin.to_string())?)
+            }
+            None => None,
+        };
+        let (activations, depths, widths) = match &arch {
+            Some(arch) => {
+                let (activation, depth) = arch.grid_point();
+                (vec![activation], vec![depth], vec![0])
+            }
+            None => (activations, depths, widths),
+        };
         let grid = OptimizeGrid {
+            arch,
             data,
             activations,
             depths,

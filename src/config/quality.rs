@@ -23,9 +23,9 @@ use crate::config::{check_range, MAX_WIDTH};
 use crate::data::{planned_bytes, DataSet, DataSource, CLASSES, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::methods::Method;
-use crate::nn::init::Architecture;
+use crate::nn::init::{Architecture, Network};
 use crate::nn::work::model_bytes;
-use crate::nn::{Activation, Loss, Reduction};
+use crate::nn::{Activation, Arch, Layer, LayerRules, Loss, Reduction};
 use crate::train::{Optimizer, OptimizerConfig};
 
 /// The most hidden layers a grid may ask for.
@@ -81,6 +81,11 @@ pub struct QualityGrid {
     pub lr: f64,
     /// The images of a training minibatch.
     pub train_batch_size: usize,
+    /// The one network of an `--arch` grid, input first (`crate::nn::arch`); its cells
+    /// show depth = its layers with parameters − 1, width 0 and its first activation.
+    /// `None` (not recorded) for the MLPs of the width and depth axes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
 }
 
 /// A checked `quality` request.
@@ -131,11 +136,16 @@ impl QualityGrid {
     /// refused before anything is allocated for it.
     pub fn check(&self, origin: &str) -> Result<()> {
         let field = |key: &str| format!("{origin}{key}");
-        for &width in &self.widths {
-            check_range(field("widths"), "a width", width, MAX_WIDTH)?;
-        }
-        for &depth in &self.depths {
-            check_range(field("depths"), "a depth", depth, MAX_DEPTH)?;
+        match &self.arch {
+            Some(arch) => check_arch_grid(origin, arch, self)?,
+            None => {
+                for &width in &self.widths {
+                    check_range(field("widths"), "a width", width, MAX_WIDTH)?;
+                }
+                for &depth in &self.depths {
+                    check_range(field("depths"), "a depth", depth, MAX_DEPTH)?;
+                }
+            }
         }
         check_range(field("inputs"), "a width", self.inputs, MAX_WIDTH)?;
         check_range(field("outputs"), "a width", self.outputs, MAX_WIDTH)?;
@@ -221,6 +231,14 @@ impl QualityGrid {
         }
     }
 
+    /// The network of a grid point: the grid's `--arch`, or the MLP of the point.
+    pub fn network(&self, activation: Activation, depth: usize, width: usize) -> Network {
+        match &self.arch {
+            Some(arch) => Network::Arch(arch.clone()),
+            None => Network::Mlp(self.architecture(activation, depth, width)),
+        }
+    }
+
     /// The methods each cell runs, in output order: `exact` (the reference, always
     /// computed) first unless `--methods` lists it, then the approximations.
     pub fn timed_methods(&self) -> Vec<Method> {
@@ -262,9 +280,7 @@ impl QualityGrid {
         let mut largest = (0.0, 0, 0);
         for &depth in &self.depths {
             for &width in &self.widths {
-                let mut widths = vec![self.inputs];
-                widths.extend(std::iter::repeat_n(width, depth));
-                widths.push(self.outputs);
+                let widths = self.network(self.activations[0], depth, width).widths();
                 let methods = self.methods.iter().copied().chain([Method::exact()]);
                 let measuring = model_bytes(&widths, self.batch_size)
                     + methods
@@ -284,6 +300,44 @@ impl QualityGrid {
         }
         largest
     }
+}
+
+/// The point an `--arch` grid must be: one depth (its layers with parameters − 1), width
+/// 0, its first activation (identity if none); its input and output widths those of the
+/// architecture, whose layers chain.
+fn check_arch_grid(origin: &str, arch: &Arch, grid: &QualityGrid) -> Result<()> {
+    let layers = arch
+        .layers()
+        .map_err(|e| Error::input(format!("{origin}{e}")))?;
+    let expected = arch_point(arch, &layers);
+    let found = (
+        grid.activations.clone(),
+        grid.depths.clone(),
+        grid.widths.clone(),
+        grid.inputs,
+        grid.outputs,
+    );
+    if found != expected {
+        return Err(Error::input(format!(
+            "{origin}arch: the grid's activations, depths, widths, inputs and outputs must be those of '{arch}'"
+        )));
+    }
+    Ok(())
+}
+
+/// The grid point of an architecture: (activations, depths, widths, inputs, outputs).
+fn arch_point(
+    arch: &Arch,
+    layers: &[Layer],
+) -> (Vec<Activation>, Vec<usize>, Vec<usize>, usize, usize) {
+    let (activation, depth) = arch.grid_point();
+    (
+        vec![activation],
+        vec![depth],
+        vec![0],
+        layers.first().map_or(0, LayerRules::inputs),
+        layers.last().map_or(0, LayerRules::outputs),
+    )
 }
 
 /// Check the training steps of a grid on `data`: at least one, increasing, each at most
@@ -344,6 +398,7 @@ struct QualityPreset {
     optimizer: Option<String>,
     lr: Option<f64>,
     train_batch_size: Option<Whole>,
+    arch: Option<String>,
     threads: Option<Whole>,
     out_dir: Option<PathBuf>,
     shard: Option<String>,
@@ -358,6 +413,20 @@ impl TryFrom<QualityArgs> for QualitySpec {
             None => QualityPreset::default(),
         };
         let path = args.run.preset.as_deref();
+        // What --arch replaces, given by a flag or the preset.
+        let architecture_given = [
+            ("widths", args.widths.is_some() || preset.widths.is_some()),
+            ("depths", args.depths.is_some() || preset.depths.is_some()),
+            (
+                "activations",
+                args.activations.is_some() || preset.activations.is_some(),
+            ),
+            ("inputs", args.inputs.is_some() || preset.inputs.is_some()),
+            (
+                "outputs",
+                args.outputs.is_some() || preset.outputs.is_some(),
+            ),
+        ];
 
         let widths = size_axis(
             args.widths,
@@ -529,7 +598,44 @@ impl TryFrom<QualityArgs> for QualitySpec {
             .seed
             .or(preset.seed.map(|Whole(seed)| seed))
             .unwrap_or(0);
+        let arch = match args.arch.map(|text| (text, Origin::flag("arch"))).or(preset
+            .arch
+            .clone()
+            .zip(path)
+            .map(|(text, path)| (text, Origin::preset(path, "arch"))))
+        {
+            Some((text, origin)) => {
+                if let Some((name, _)) = architecture_given.iter().find(|(_, given)| *given) {
+                    return Err(Error::input(format!(
+                        "{origin}: --arch replaces --{name} (the architecture says it); give one or the other"
+                    )));
+                }
+                let arch: Arch = text.parse().map_err(|e: Error| {
+                    Error::input(format!(
+                        "{origin}: {}",
+                        e.to_string().trim_start_matches("--arch: ")
+                    ))
+                })?;
+                let arch = match data_set {
+                    Some(_) => arch.for_mnist(&origin.to_string())?,
+                    None => arch,
+                };
+                let layers = arch.layers().map_err(|e| {
+                    Error::input(format!(
+                        "{origin}: {}",
+                        e.to_string().trim_start_matches("--arch: ")
+                    ))
+                })?;
+                Some((arch, layers))
+            }
+            None => None,
+        };
+        let (activations, depths, widths, inputs, outputs) = match &arch {
+            Some((arch, layers)) => arch_point(arch, layers),
+            None => (activations, depths, widths, inputs, outputs),
+        };
         let grid = QualityGrid {
+            arch: arch.map(|(arch, _)| arch),
             activations,
             losses,
             reductions,

@@ -6,15 +6,30 @@ use crate::config::{check_count, check_n_params, check_width, checked_output, pa
 use crate::error::{Error, Result};
 use crate::io::output::Output;
 use crate::nn::init::Architecture;
-use crate::nn::{Loss, Reduction};
+use crate::nn::{Arch, Loss, Reduction};
 
 /// The largest batch `sample` writes.
 pub const MAX_BATCH: usize = 100_000;
 
+/// The network `sample` draws: an MLP of widths, or any architecture (`--arch`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SampledNetwork {
+    Mlp(Architecture),
+    Arch(Arch),
+}
+
+/// A checked `--arch`: parsed, and its layers chaining from the input it names.
+pub fn checked_arch(text: &str) -> Result<Arch> {
+    let arch: Arch = text.parse()?;
+    let n_params = arch.n_params()?;
+    check_n_params(n_params)?;
+    Ok(arch)
+}
+
 /// A checked `sample` request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleSpec {
-    pub architecture: Architecture,
+    pub network: SampledNetwork,
     pub loss: Loss,
     pub reduction: Reduction,
     pub batch_size: usize,
@@ -26,27 +41,40 @@ impl TryFrom<SampleArgs> for SampleSpec {
     type Error = Error;
 
     fn try_from(args: SampleArgs) -> Result<Self> {
-        let hidden = parse_list::<usize>("hidden", &args.hidden)?
-            .into_iter()
-            .map(|width| check_width("hidden", width))
-            .collect::<Result<Vec<_>>>()?;
-        let architecture = Architecture {
-            inputs: check_width("inputs", args.inputs)?,
-            hidden,
-            outputs: check_width("outputs", args.outputs)?,
-            activation: args
-                .activation
-                .parse()
-                .map_err(|e| Error::input(format!("--activation: {e}")))?,
-        };
-        check_n_params(architecture.n_params())?;
         let batch_size = check_count("batch-size", args.batch_size, MAX_BATCH)?;
-        check_memory(
-            problem_bytes(&architecture.widths(), batch_size, &[]),
-            "the problem",
-        )?;
+        let network = match &args.arch {
+            Some(text) => {
+                let arch = checked_arch(text)?;
+                let layers = arch.layers()?;
+                let mut widths = vec![arch.input.map_or(0, |form| form.len())];
+                widths.extend(layers.iter().map(crate::nn::LayerRules::outputs));
+                check_memory(problem_bytes(&widths, batch_size, &[]), "the problem")?;
+                SampledNetwork::Arch(arch)
+            }
+            None => {
+                let hidden = parse_list::<usize>("hidden", &args.hidden)?
+                    .into_iter()
+                    .map(|width| check_width("hidden", width))
+                    .collect::<Result<Vec<_>>>()?;
+                let architecture = Architecture {
+                    inputs: check_width("inputs", args.inputs)?,
+                    hidden,
+                    outputs: check_width("outputs", args.outputs)?,
+                    activation: args
+                        .activation
+                        .parse()
+                        .map_err(|e| Error::input(format!("--activation: {e}")))?,
+                };
+                check_n_params(architecture.n_params())?;
+                check_memory(
+                    problem_bytes(&architecture.widths(), batch_size, &[]),
+                    "the problem",
+                )?;
+                SampledNetwork::Mlp(architecture)
+            }
+        };
         Ok(SampleSpec {
-            architecture,
+            network,
             loss: args
                 .loss
                 .parse()

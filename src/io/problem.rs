@@ -2,6 +2,13 @@
 //! every float round-trips exactly:
 //! `{"layers": [{"weight": [[…]], "bias": […]}], "activations": […], "loss": …,
 //!   "reduction": …, "inputs": [[…]], "targets": [[…]] | [int]}`.
+//!
+//! A network that is not an MLP (a CNN, SPEC §11) is stored with its architecture in the
+//! syntax of `--arch` (`crate::nn::arch`, input first) instead of `activations`:
+//! `{"arch": "1x8x8,conv:4k3,relu,flatten,linear:10", "layers": […], …}`, one entry of
+//! `layers` per layer with parameters, a weight as `[out][fan_in]` (a convolution's
+//! `[C_out][C_in·k·k]`, each row in (channel, kernel row, kernel column) order) and its
+//! bias. An MLP's file has no `arch` and is written as it always was.
 
 use std::io::Read;
 use std::path::Path;
@@ -12,7 +19,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::io::output::MAX_INPUT_BYTES;
-use crate::nn::{Activation, Loss, Mlp, Params, Problem, Reduction, Targets};
+use crate::nn::{Activation, Arch, LayerRules, Loss, Mlp, Params, Problem, Reduction, Targets};
 
 /// One layer as stored: weight `[out][in]`, bias `[out]`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -26,8 +33,11 @@ pub struct LayerJson {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProblemJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arch: Option<String>,
     layers: Vec<LayerJson>,
-    activations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    activations: Option<Vec<String>>,
     loss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reduction: Option<String>,
@@ -62,10 +72,16 @@ pub fn rows_from_matrix(matrix: &Array2<f64>) -> Vec<Vec<f64>> {
     matrix.rows().into_iter().map(|row| row.to_vec()).collect()
 }
 
-/// Layer `l` of parameters (or anything shaped like them) as stored: its weight and bias.
+/// Layer `l` of parameters (or anything shaped like them) as stored: its weight as
+/// `[out][fan_in]` (a convolution's `[C_out][C_in·k·k]`) and its bias.
 pub fn layer_to_json(params: &Params, l: usize) -> LayerJson {
+    let weight = params.tensor(l, 0);
+    let rows = params.layout().layers()[l].tensors[0].shape[0];
     LayerJson {
-        weight: rows_from_matrix(&params.matrix(l, 0).to_owned()),
+        weight: weight
+            .chunks_exact(weight.len() / rows)
+            .map(<[f64]>::to_vec)
+            .collect(),
         bias: params.vector(l, 1).to_vec(),
     }
 }
@@ -123,8 +139,17 @@ fn problem_from_stored(stored: ProblemJson) -> Result<Problem> {
         Some(name) => name.parse()?,
         None => Reduction::Mean,
     };
+    let inputs = matrix_from_rows(&stored.inputs, "inputs")?;
+    let targets = targets_from_json(&stored.targets, loss)?;
+    if let Some(arch) = &stored.arch {
+        let mlp = network_from_arch(arch, stored.activations.as_deref(), &stored.layers)?;
+        return Problem::new(mlp, loss, reduction, inputs, targets);
+    }
     let activations = stored
         .activations
+        .ok_or_else(|| {
+            Error::input("invalid problem JSON: missing field `activations` (or `arch`)")
+        })?
         .iter()
         .enumerate()
         .map(|(l, name)| {
@@ -143,10 +168,65 @@ fn problem_from_stored(stored: ProblemJson) -> Result<Problem> {
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let inputs = matrix_from_rows(&stored.inputs, "inputs")?;
-    let targets = targets_from_json(&stored.targets, loss)?;
     let mlp = Mlp::from_linear(layers, activations)?;
     Problem::new(mlp, loss, reduction, inputs, targets)
+}
+
+/// The network of a problem file with an `arch`: the architecture (with its input) and
+/// one stored layer per layer with parameters, each of the shape the architecture gives.
+fn network_from_arch(
+    arch: &str,
+    activations: Option<&[String]>,
+    stored: &[LayerJson],
+) -> Result<Mlp> {
+    if activations.is_some() {
+        return Err(Error::input(
+            "activations: a problem with an `arch` has its activations there",
+        ));
+    }
+    let arch: Arch = arch.parse().map_err(|e: Error| {
+        Error::input(format!(
+            "arch: {}",
+            e.to_string().trim_start_matches("--arch: ")
+        ))
+    })?;
+    let layers = arch.layers().map_err(|e| {
+        Error::input(format!(
+            "arch: {}",
+            e.to_string().trim_start_matches("--arch: ")
+        ))
+    })?;
+    let shapes: Vec<_> = layers
+        .iter()
+        .filter_map(|layer| layer.param_shapes().first().map(|(_, shape)| shape.clone()))
+        .collect();
+    if shapes.len() != stored.len() {
+        return Err(Error::input(format!(
+            "layers: {} given, but the arch has {} layers with parameters",
+            stored.len(),
+            shapes.len()
+        )));
+    }
+    let mut values = Vec::new();
+    for (l, (shape, layer)) in shapes.iter().zip(stored).enumerate() {
+        let weight = matrix_from_rows(&layer.weight, &format!("layers[{l}].weight"))?;
+        let (rows, columns) = (shape[0], shape[1..].iter().product::<usize>());
+        if weight.dim() != (rows, columns) {
+            return Err(Error::input(format!(
+                "layers[{l}].weight: shape [{}, {}] but the arch needs [{rows}, {columns}]",
+                weight.nrows(),
+                weight.ncols()
+            )));
+        }
+        if layer.bias.len() != rows {
+            return Err(Error::input(format!(
+                "layers[{l}].bias: length {} but the arch needs {rows}",
+                layer.bias.len()
+            )));
+        }
+        values.extend(weight.iter().chain(&layer.bias));
+    }
+    Mlp::new(layers, values)
 }
 
 /// Read and check a problem file; the error names the file. The JSON is parsed as it is
@@ -179,15 +259,24 @@ pub fn problem_to_json(problem: &Problem, meta: Value) -> String {
             serde_json::to_value(rows_from_matrix(values)).expect("numbers serialise")
         }
     };
+    let (arch, activations) = match mlp.as_plain() {
+        Some(_) => (
+            None,
+            Some(
+                mlp.activations()
+                    .iter()
+                    .map(|a| a.name().to_string())
+                    .collect(),
+            ),
+        ),
+        None => (Some(Arch::of(mlp).to_string()), None),
+    };
     let stored = ProblemJson {
+        arch,
         layers: (0..mlp.depth())
             .map(|l| layer_to_json(mlp.params(), l))
             .collect(),
-        activations: mlp
-            .activations()
-            .iter()
-            .map(|a| a.name().to_string())
-            .collect(),
+        activations,
         loss: problem.loss().name().to_string(),
         reduction: Some(problem.reduction().name().to_string()),
         inputs: rows_from_matrix(problem.inputs()),
@@ -205,6 +294,34 @@ mod tests {
         {"weight": [[1.0], [-1.0]], "bias": [0.0, 0.1]}],
         "activations": ["tanh"], "loss": "cross_entropy",
         "inputs": [[0.1, 0.2]], "targets": [1]}"#;
+
+    #[test]
+    fn a_cnn_problem_round_trips_exactly() {
+        use crate::nn::init::{init_network, sample_batch};
+        use crate::rng::stream_rng;
+        let arch: Arch = "2x5x5,conv:3k3p1,elu,avgpool:2,flatten,linear:4,tanh,linear:3"
+            .parse()
+            .unwrap();
+        let mut rng = stream_rng(3, 0, 0);
+        let mlp = init_network(&arch, &mut rng).unwrap();
+        let (inputs, targets) = sample_batch(50, 3, Loss::CrossEntropy, 2, &mut rng);
+        let problem =
+            Problem::new(mlp, Loss::CrossEntropy, Reduction::Sum, inputs, targets).unwrap();
+        let text = problem_to_json(&problem, serde_json::json!({}));
+        assert!(text.starts_with(
+            r#"{"arch":"2x5x5,conv:3k3p1,elu,avgpool:2,flatten,linear:4,tanh,linear:3","layers":"#
+        ));
+        let read = problem_from_json(&text).unwrap();
+        assert_eq!(read, problem);
+        assert_eq!(problem_to_json(&read, serde_json::json!({})), text);
+        let with_activations = text.replace(r#""layers":"#, r#""activations":[],"layers":"#);
+        assert_eq!(
+            problem_from_json(&with_activations)
+                .unwrap_err()
+                .to_string(),
+            "activations: a problem with an `arch` has its activations there"
+        );
+    }
 
     #[test]
     fn a_valid_problem_reads_with_mean_reduction_by_default() {

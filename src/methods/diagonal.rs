@@ -38,11 +38,43 @@ pub enum Diagonal {
     Params(Params),
 }
 
+/// One layer's part of an estimate on a network where some layer's diagonal is not the
+/// outer product of SPEC §1.1 (a convolution's): what the method has for that layer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerDiagonal {
+    /// Per-sample curvature `D` at the layer's output, `[N, out]`, made into the
+    /// parameters' diagonal by the layer's rule ([`LayerRules::param_diag`]).
+    PerSample(Array2<f64>),
+    /// The layer's parameters' diagonal itself, in its parameter order.
+    Values(Vec<f64>),
+}
+
 /// Per layer, the first tensor's diagonal (the weights) as `units ⊗ inputs` and the second
 /// one's (the biases) as `units`.
 type RankOne<'a> = Vec<(ArrayView1<'a, f64>, ArrayView1<'a, f64>)>;
 
 impl Diagonal {
+    /// The estimate made of one part per layer with parameters, in order (see
+    /// [`LayerDiagonal`]), as the parameters' diagonal.
+    pub fn from_layers(linearization: &Linearization, layers: Vec<LayerDiagonal>) -> Diagonal {
+        let layout = linearization.mlp().params().layout();
+        let mut values = Vec::with_capacity(layout.len());
+        for ((part, squared), slot) in layers
+            .into_iter()
+            .zip(linearization.squared_inputs())
+            .zip(layout.layers())
+        {
+            match part {
+                LayerDiagonal::PerSample(diagonal) => {
+                    let layer = &linearization.mlp().layers()[slot.layer];
+                    layer.append_param_diag(&diagonal, squared, &mut values);
+                }
+                LayerDiagonal::Values(diagonal) => values.extend(diagonal),
+            }
+        }
+        Diagonal::Params(Params::from_values(layout, values))
+    }
+
     /// The parameters' diagonal this estimate stands for (a fresh buffer, each value
     /// written once where the layer allows: [`LayerRules::append_param_diag`]).
     pub fn into_params(self, linearization: &Linearization) -> Params {
@@ -117,13 +149,7 @@ impl Diagonal {
     /// `units`, when the estimate has that form: per-sample curvature of one sample
     /// (inputs `h²`) of layers whose diagonal is that outer product, and Kronecker factors.
     fn rank_one<'a>(&'a self, linearization: &'a Linearization) -> Option<RankOne<'a>> {
-        let outer = || {
-            linearization
-                .mlp()
-                .layers()
-                .iter()
-                .all(LayerRules::diag_is_outer_product)
-        };
+        let outer = || linearization.mlp().diag_is_outer_product();
         match self {
             Diagonal::PerSample(diagonals) if linearization.batch_size() == 1 && outer() => Some(
                 diagonals

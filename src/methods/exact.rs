@@ -6,6 +6,15 @@
 //! `diag(M_l) = diag(J_{L,l}ᵀ ∇²_z ℓ J_{L,l}) + Σ_{l<k<L−1} diag(J_{k,l}ᵀ diag(r_k) J_{k,l}) + r_l`
 //!
 //! with the Jacobians `J_{k,l} = ∂a_k/∂a_l`. Three ways compute it, all exact:
+//! Where a layer's parameters are shared between positions (a convolution, SPEC §11) the
+//! identity of SPEC §1.1 does not hold and the diagonal of its output's Hessian is not
+//! enough: there, one Hessian-vector product per parameter of the layer, seeded at its
+//! output with the parameter's tangent `J_θ e_i` ([`crate::nn::LayerRules::unit_param_tangents`];
+//! a convolution has few parameters), up the layers above, the loss's Hessian, and down
+//! again gives `M_n J_θ e_i`, and the diagonal is `Σ_n ⟨J_θ e_i, M_n J_θ e_i⟩` (exact: the
+//! output is linear in the parameters). The other layers of such a network keep the
+//! per-unit tangents below.
+//!
 //! * [`Strategy::Tangents`], SPEC §2.1 as it stands and for any network: for each unit o of
 //!   each layer with parameters, the Hessian-vector product with respect to that layer's
 //!   output in the direction `e_o`, for all samples at once (the units' directions as the
@@ -23,10 +32,12 @@
 use ndarray::{Array1, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
+use crate::methods::diagonal::LayerDiagonal;
 use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
-use crate::nn::kernels::add_weighted_column_squares;
+use crate::nn::kernels::{add_weighted_column_squares, dot};
+use crate::nn::linearization::identity_rows;
 use crate::nn::work::{gradient_work, weights, F64_BYTES};
-use crate::nn::{LayerRules, Linearization, OutputLoss, Params, PlainMlp, Problem};
+use crate::nn::{LayerRules, Linearization, OutputLoss, Params, PlainMlp, Problem, Tangents};
 
 /// The exact diagonal, the reference of every study.
 pub const EXACT: MethodDef = MethodDef {
@@ -40,7 +51,107 @@ pub const EXACT: MethodDef = MethodDef {
 };
 
 fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng) -> Diagonal {
-    Diagonal::PerSample(preact_hessian_diags(linearization))
+    exact_diagonal(linearization)
+}
+
+/// The exact diagonal: per-sample pre-activation diagonals where every layer's rule makes
+/// them exact ([`preact_hessian_diags`]), one part per layer otherwise ([`layer_diags`]).
+pub fn exact_diagonal(linearization: &Linearization) -> Diagonal {
+    if linearization.mlp().diag_is_outer_product() {
+        Diagonal::PerSample(preact_hessian_diags(linearization))
+    } else {
+        Diagonal::from_layers(linearization, layer_diags(linearization))
+    }
+}
+
+/// The most values a stack of parameter tangents may hold at its widest layer (16 MiB):
+/// a layer's parameters go through in chunks of that size.
+const TANGENT_VALUES: usize = 1 << 21;
+
+/// Every layer's exact part on any network: per-unit diagonals ([`unit_diag`]) where the
+/// layer's rule makes them exact, the parameters' diagonal by one Hessian-vector product
+/// per parameter ([`param_diag_by_tangents`]) elsewhere.
+pub fn layer_diags(linearization: &Linearization) -> Vec<LayerDiagonal> {
+    let layout = linearization.mlp().params().layout();
+    layout
+        .layers()
+        .iter()
+        .map(|slot| {
+            let k = slot.layer;
+            if linearization.mlp().layers()[k].diag_is_outer_product() {
+                LayerDiagonal::PerSample(unit_diag(linearization, k))
+            } else {
+                LayerDiagonal::Values(param_diag_by_tangents(linearization, k))
+            }
+        })
+        .collect()
+}
+
+/// `M_n t` for a stack of tangents `t` at the output of layer k (row r for sample
+/// `r mod N`), `M_n` the per-sample Hessian of the loss w.r.t. that output: up the layers
+/// above ([`Linearization::walk_forward_tangent`]), `∇²_z ℓ` at the output, and down to
+/// k's output ([`Linearization::walk_backward`] with each layer's
+/// [`crate::nn::LayerRules::backprop_tangent`]). Returns the walk's tangents (the seed at
+/// `at(k + 1)`) and the products.
+fn hessian_at_output(
+    linearization: &Linearization,
+    k: usize,
+    seed: Array2<f64>,
+) -> (Tangents, Array2<f64>) {
+    let rows = seed.nrows();
+    let tangents = linearization.walk_forward_tangent(k + 1, Some(seed), rows, &[]);
+    let output_tangent = tangents.output().expect("the walk starts with a tangent");
+    let seed = linearization
+        .loss()
+        .hessian_vector_product(linearization.output(), output_tangent);
+    let products = linearization
+        .walk_backward(k + 1..linearization.layers(), seed, |at, grad_tangent| {
+            Some(at.layer().backprop_tangent(
+                &at.point(),
+                at.grad(),
+                &grad_tangent,
+                tangents.at(at.index()),
+                &[],
+            ))
+        })
+        .expect("every step goes on");
+    (tangents, products)
+}
+
+/// The exact diagonal of the parameters of layer k, one Hessian-vector product per
+/// parameter, in chunks: `Σ_n ⟨J_θ e_i, M_n J_θ e_i⟩`.
+pub fn param_diag_by_tangents(linearization: &Linearization, k: usize) -> Vec<f64> {
+    let at = linearization.at(k);
+    let (layer, point) = (at.layer(), at.point());
+    let samples = linearization.batch_size();
+    let widest = (k..linearization.layers())
+        .map(|j| linearization.pass().output_of(j).ncols())
+        .max()
+        .unwrap_or(1);
+    let chunk = (TANGENT_VALUES / (samples * widest)).max(1);
+    let count = layer.param_count();
+    let mut diag = Vec::with_capacity(count);
+    for start in (0..count).step_by(chunk) {
+        let end = (start + chunk).min(count);
+        let seed = layer.unit_param_tangents(&point, start..end);
+        let (tangents, products) = hessian_at_output(linearization, k, seed);
+        let seed = tangents.at(k + 1).expect("the walk keeps its seed");
+        let pairs: Vec<f64> = seed
+            .rows()
+            .into_iter()
+            .zip(products.rows())
+            .map(|(t, p)| match (t.to_slice(), p.to_slice()) {
+                (Some(t), Some(p)) => dot(t, p),
+                _ => t.dot(&p),
+            })
+            .collect();
+        diag.extend(
+            pairs
+                .chunks_exact(samples)
+                .map(|per_sample| per_sample.iter().sum::<f64>()),
+        );
+    }
+    diag
 }
 
 /// How the exact pre-activation diagonals are computed (see the module documentation).
@@ -139,40 +250,20 @@ pub fn preact_hessian_diags_by(
 /// [`crate::nn::LayerRules::backprop_tangent`]); then `D[n, o]` is row `o·N + n`'s
 /// component o.
 pub fn by_tangents(linearization: &Linearization) -> Vec<Array2<f64>> {
-    let (samples, layers) = (linearization.batch_size(), linearization.layers());
     let layout = linearization.mlp().params().layout();
     layout
         .layers()
         .iter()
-        .map(|slot| {
-            let k = slot.layer;
-            let width = linearization.pass().output_of(k).ncols();
-            let mut units = Array2::zeros((width * samples, width));
-            for o in 0..width {
-                for n in 0..samples {
-                    units[[o * samples + n, o]] = 1.0;
-                }
-            }
-            let tangents =
-                linearization.walk_forward_tangent(k + 1, Some(units), width * samples, &[]);
-            let output_tangent = tangents.output().expect("the walk starts with a tangent");
-            let seed = linearization
-                .loss()
-                .hessian_vector_product(linearization.output(), output_tangent);
-            let at_output = linearization
-                .walk_backward(k + 1..layers, seed, |at, grad_tangent| {
-                    Some(at.layer().backprop_tangent(
-                        &at.point(),
-                        at.grad(),
-                        &grad_tangent,
-                        tangents.at(at.index()),
-                        &[],
-                    ))
-                })
-                .expect("every step goes on");
-            Array2::from_shape_fn((samples, width), |(n, o)| at_output[[o * samples + n, o]])
-        })
+        .map(|slot| unit_diag(linearization, slot.layer))
         .collect()
+}
+
+/// The diagonal `D_n` at the output of layer k by [`Strategy::Tangents`], `[N, out]`.
+pub fn unit_diag(linearization: &Linearization, k: usize) -> Array2<f64> {
+    let samples = linearization.batch_size();
+    let width = linearization.pass().output_of(k).ncols();
+    let (_, at_output) = hessian_at_output(linearization, k, identity_rows(samples, width));
+    Array2::from_shape_fn((samples, width), |(n, o)| at_output[[o * samples + n, o]])
 }
 
 /// The hidden layers' diagonals by [`Strategy::Jacobians`].
@@ -261,10 +352,10 @@ fn by_dense_hessians(
 }
 
 /// The exact Hessian diagonal of every weight and bias of a problem (SPEC §1.1 applied to
-/// [`preact_hessian_diags`]).
+/// [`preact_hessian_diags`], or on a network with a convolution, [`layer_diags`]).
 pub fn hessian_diag<L: OutputLoss>(problem: &Problem<L>) -> Params {
     let linearization = Linearization::new(problem);
-    Diagonal::PerSample(preact_hessian_diags(&linearization)).into_params(&linearization)
+    exact_diagonal(&linearization).into_params(&linearization)
 }
 
 /// The gradient, per sample the cheaper strategy's products (and for

@@ -2,13 +2,21 @@
 //! `s_m` of the output Hessian (scaled so that `E[Σ_m s_m s_mᵀ] = ∇²_z ℓ`) are
 //! backpropagated like a gradient, and `D_l = Σ_m s_{l,m}²` is unbiased for the GGN's
 //! pre-activation diagonal.
+//!
+//! Where a layer shares its weights between positions (a convolution, SPEC §11), each
+//! column is mapped to the parameters first ([`LayerRules::row_param_gradients`], which
+//! sums over the positions) and squared there: `Σ_m (J_θᵀ s_{l,m})²`, still unbiased for
+//! the GGN's diagonal.
 
 use ndarray::{concatenate, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 
+use crate::methods::diagonal::LayerDiagonal;
 use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
+use crate::nn::linearization::identity_rows;
+use crate::nn::loss::SampledCurvature;
 use crate::nn::work::{forward_work, padded_rows, weights, F64_BYTES};
-use crate::nn::{LayerRules, Linearization, SquareRootFactor};
+use crate::nn::{LayerAt, LayerRules, Linearization, SquareRootFactor};
 
 /// The Monte-Carlo GGN diagonal.
 pub const GGN_MC: MethodDef = MethodDef {
@@ -16,12 +24,55 @@ pub const GGN_MC: MethodDef = MethodDef {
     estimates: "GGN diagonal, unbiased Monte-Carlo estimate from M sampled square-root columns",
     cost: CostClass::BackwardPerDraw,
     draws: Draws::MonteCarlo { in_all: &[1, 50] },
-    estimate: Estimate::WithSquareRootFactor(|linearization, factor, draws, rng| {
-        Diagonal::PerSample(sampled_preact_diags(linearization, factor, draws, rng))
-    }),
+    estimate: Estimate::WithSquareRootFactor(estimate),
     work,
     memory,
 };
+
+fn estimate(
+    linearization: &Linearization,
+    factor: &dyn SquareRootFactor,
+    draws: usize,
+    rng: &mut ChaCha8Rng,
+) -> Diagonal {
+    if linearization.mlp().diag_is_outer_product() {
+        return Diagonal::PerSample(sampled_preact_diags(linearization, factor, draws, rng));
+    }
+    let samples = linearization.batch_size();
+    let parts = if draws < linearization.mlp().outputs() {
+        by_columns(linearization, factor, draws, rng, |at, stack| {
+            if at.layer().diag_is_outer_product() {
+                LayerDiagonal::PerSample(sum_of_squares_per_sample(stack, samples))
+            } else {
+                let params = at.layer().row_param_gradients(&at.point(), stack);
+                LayerDiagonal::Values(params.mapv(|v| v * v).sum_axis(Axis(0)).to_vec())
+            }
+        })
+    } else {
+        by_output_jacobians(
+            linearization,
+            factor,
+            draws,
+            rng,
+            |at, jacobian, curvature| {
+                if at.layer().diag_is_outer_product() {
+                    return LayerDiagonal::PerSample(per_unit(jacobian, curvature));
+                }
+                let identity;
+                let rows = match jacobian {
+                    Some(jacobian) => jacobian,
+                    None => {
+                        identity = identity_rows(samples, linearization.mlp().outputs());
+                        &identity
+                    }
+                };
+                let params = at.layer().row_param_gradients(&at.point(), rows);
+                LayerDiagonal::Values(curvature.diag_through(&params).sum_axis(Axis(0)).to_vec())
+            },
+        )
+    };
+    Diagonal::from_layers(linearization, parts)
+}
 
 /// The sampled GGN diagonal at the output of every layer with parameters (an MLP's
 /// pre-activations) per sample,
@@ -37,56 +88,78 @@ pub fn sampled_preact_diags(
     draws: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Array2<f64>> {
+    let samples = linearization.batch_size();
     if draws < linearization.mlp().outputs() {
-        by_columns(linearization, factor, draws, rng)
+        by_columns(linearization, factor, draws, rng, |_, stack| {
+            sum_of_squares_per_sample(stack, samples)
+        })
     } else {
-        by_output_jacobians(linearization, factor, draws, rng)
+        by_output_jacobians(
+            linearization,
+            factor,
+            draws,
+            rng,
+            |_, jacobian, curvature| per_unit(jacobian, curvature),
+        )
     }
 }
 
 /// Backpropagate the stack of sampled columns (row `m·N + n`: draw m of sample n) down
 /// the backward walk with Jacobians only ([`crate::nn::LayerRules::backprop_rows`]; for an
-/// MLP `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`), squaring and summing at the output of each
-/// layer with parameters.
-fn by_columns(
+/// MLP `s_{l−1} = φ'(a_{l−1}) ⊙ (s_l W_l)`), keeping `keep` of the stack at the output of
+/// each layer with parameters.
+fn by_columns<T>(
     linearization: &Linearization,
     factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
-) -> Vec<Array2<f64>> {
-    let samples = linearization.batch_size();
+    mut keep: impl FnMut(LayerAt, &Array2<f64>) -> T,
+) -> Vec<T> {
     let columns: Vec<Array2<f64>> = (0..draws)
         .map(|_| factor.sample_sqrt_hessian(linearization.output(), draws, rng))
         .collect();
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
     let stack = concatenate(Axis(0), &views).expect("columns share the output width");
-    let mut diags = vec![Array2::zeros((0, 0)); linearization.mlp().depth()];
+    let mut kept: Vec<Option<T>> = (0..linearization.mlp().depth()).map(|_| None).collect();
     linearization.walk_backward(0..linearization.layers(), stack, |at, stack| {
         if let Some(slot) = at.slot() {
-            diags[slot] = sum_of_squares_per_sample(&stack, samples);
+            kept[slot] = Some(keep(at, &stack));
         }
         at.has_below()
             .then(|| at.layer().backprop_rows(&at.point(), &stack))
     });
-    diags
+    kept.into_iter()
+        .map(|part| part.expect("the walk visits every layer"))
+        .collect()
 }
 
-/// The sampled output curvature through the shared output Jacobians.
-fn by_output_jacobians(
+/// The sampled output curvature through the shared output Jacobians: `keep` of each
+/// layer with parameters, its Jacobian rows (`None` at the output, where they are the
+/// identity) and the curvature.
+fn by_output_jacobians<T>(
     linearization: &Linearization,
     factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
-) -> Vec<Array2<f64>> {
+    mut keep: impl FnMut(LayerAt, Option<&Array2<f64>>, &SampledCurvature) -> T,
+) -> Vec<T> {
     let curvature = factor.sample_output_curvature(linearization.output(), draws, rng);
-    linearization
-        .output_jacobians()
+    let layout = linearization.mlp().params().layout();
+    layout
+        .layers()
         .iter()
-        .map(|jacobian| match jacobian {
-            Some(jacobian) => curvature.diag_through(jacobian),
-            None => curvature.diagonal(),
-        })
+        .zip(linearization.output_jacobians())
+        .map(|(slot, jacobian)| keep(linearization.at(slot.layer), jacobian.as_ref(), &curvature))
         .collect()
+}
+
+/// The sampled curvature's per-unit diagonal at a layer's output from its output
+/// Jacobian rows (`None`: the output itself).
+fn per_unit(jacobian: Option<&Array2<f64>>, curvature: &SampledCurvature) -> Array2<f64> {
+    match jacobian {
+        Some(jacobian) => curvature.diag_through(jacobian),
+        None => curvature.diagonal(),
+    }
 }
 
 /// `Σ_m S[m·N + n, o]²` for a stack of rows with `samples` = N: the per-sample diagonal
@@ -149,13 +222,19 @@ mod tests {
                 let linearization = Linearization::new(&problem);
                 for draws in [1, 2, 7] {
                     let factor = problem.loss();
-                    let columns =
-                        by_columns(&linearization, factor, draws, &mut stream_rng(1, 2, 3));
+                    let columns = by_columns(
+                        &linearization,
+                        factor,
+                        draws,
+                        &mut stream_rng(1, 2, 3),
+                        |_, stack| sum_of_squares_per_sample(stack, batch),
+                    );
                     let jacobians = by_output_jacobians(
                         &linearization,
                         factor,
                         draws,
                         &mut stream_rng(1, 2, 3),
+                        |_, jacobian, curvature| per_unit(jacobian, curvature),
                     );
                     for (a, b) in columns.iter().zip(&jacobians) {
                         let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{gradient_work, F64_BYTES};
-use crate::nn::{LayerRules, Linearization};
+use crate::nn::Linearization;
 
 /// The squared gradient.
 pub const GRAD_SQUARED: MethodDef = MethodDef {
@@ -23,8 +23,7 @@ pub const GRAD_SQUARED: MethodDef = MethodDef {
 
 fn estimate(linearization: &Linearization, _draws: usize, _rng: &mut ChaCha8Rng) -> Diagonal {
     let mlp = linearization.mlp();
-    let outer = mlp.layers().iter().all(LayerRules::diag_is_outer_product);
-    if linearization.batch_size() == 1 && outer {
+    if linearization.batch_size() == 1 && mlp.diag_is_outer_product() {
         let backward = linearization.backward();
         return Diagonal::PerSample(
             mlp.params()

@@ -2,13 +2,17 @@
 //! GGN block. `G = Σ_{m,n} s sᵀ` from the ggn_mc columns at the layer's pre-activations,
 //! `A = (1/N) Σ_n h hᵀ` from its inputs; the weight diagonal is `G_oo · A_ii`, the bias
 //! diagonal `G_oo`. For N = 1 this is exactly ggn_mc:M on the same draws.
+//!
+//! A convolution's is KFC's (Grosse & Martens 2016, SPEC §11): each layer's own rule
+//! ([`crate::nn::LayerRules::kfac_diag`]) from the same per-sample diagonals; there the
+//! identity with ggn_mc holds only for the other layers.
 
 use ndarray::Axis;
 use rand_chacha::ChaCha8Rng;
 
 use crate::methods::diagonal::KroneckerFactors;
 use crate::methods::{ggn_mc, CostClass, Diagonal, Draws, Estimate, MethodDef};
-use crate::nn::{Linearization, SquareRootFactor};
+use crate::nn::{LayerRules, Linearization, SquareRootFactor};
 
 /// The diagonal of the KFAC factors.
 pub const KFAC: MethodDef = MethodDef {
@@ -30,8 +34,19 @@ fn estimate(
     rng: &mut ChaCha8Rng,
 ) -> Diagonal {
     let samples = linearization.batch_size() as f64;
+    let diags = ggn_mc::sampled_preact_diags(linearization, factor, draws, rng);
+    if !linearization.mlp().diag_is_outer_product() {
+        let mlp = linearization.mlp();
+        let mut params = mlp.zeros_like_params();
+        for (slot, (diag, squared)) in diags.iter().zip(linearization.squared_inputs()).enumerate()
+        {
+            let layer = &mlp.layers()[mlp.params().layout().layers()[slot].layer];
+            layer.kfac_diag(diag, squared, params.layer_mut(slot));
+        }
+        return Diagonal::Params(params);
+    }
     Diagonal::Kronecker(
-        ggn_mc::sampled_preact_diags(linearization, factor, draws, rng)
+        diags
             .iter()
             .zip(linearization.squared_inputs())
             .map(|(diag, squared)| KroneckerFactors {

@@ -5,12 +5,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 use ndarray::{Array2, Zip};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::nn::image::Form;
 use crate::nn::layer::{LayerCache, LayerRules, Point};
 
 /// Slope of `leaky_relu` for negative inputs (PyTorch's default).
@@ -207,7 +209,7 @@ impl ActivationLayer {
             LayerCache::Elementwise { first, second } => {
                 (Cow::Borrowed(first), Cow::Borrowed(second))
             }
-            LayerCache::Nothing => {
+            _ => {
                 let (first, second) = self.derivatives_of(at.input, at.output);
                 (Cow::Owned(first), Cow::Owned(second))
             }
@@ -252,6 +254,23 @@ impl LayerRules for ActivationLayer {
 
     fn outputs(&self) -> usize {
         self.width
+    }
+
+    /// Either: an elementwise map.
+    fn input_form(&self) -> Option<Form> {
+        None
+    }
+
+    /// The input's form (an image stays an image).
+    fn output_form(&self, input: Form) -> Result<Form, String> {
+        if input.len() == self.width {
+            Ok(input)
+        } else {
+            Err(format!(
+                "{} takes {} values, but gets {input}",
+                self.activation, self.width
+            ))
+        }
     }
 
     /// None: an activation has no parameters.
@@ -312,6 +331,19 @@ impl LayerRules for ActivationLayer {
     fn diag_is_outer_product(&self) -> bool {
         true
     }
+
+    /// None: an activation has no parameters.
+    fn row_param_gradients(&self, _at: &Point, rows: &Array2<f64>) -> Array2<f64> {
+        Array2::zeros((rows.nrows(), 0))
+    }
+
+    /// None: an activation has no parameters.
+    fn unit_param_tangents(&self, _at: &Point, _params: Range<usize>) -> Array2<f64> {
+        Array2::zeros((0, self.width))
+    }
+
+    /// None: an activation has no parameters.
+    fn kfac_diag(&self, _diag: &Array2<f64>, _squared_input: &Array2<f64>, _out: &mut [f64]) {}
 
     /// `ḣ = φ′(a) ⊙ ȧ`.
     fn forward_tangent(

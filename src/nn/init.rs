@@ -8,7 +8,8 @@ use ndarray_rand::rand_distr::{StandardNormal, Uniform};
 use ndarray_rand::RandomExt;
 
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Loss, Mlp, Targets};
+use crate::nn::arch::Arch;
+use crate::nn::{Activation, LayerRules, Loss, Mlp, Targets};
 
 /// The layer widths and activation of a random MLP: `inputs → hidden… → outputs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +63,72 @@ pub fn init_mlp<R: Rng + ?Sized>(architecture: &Architecture, rng: &mut R) -> Re
         layers,
         vec![architecture.activation; architecture.hidden.len()],
     )
+}
+
+/// The network of a study's grid point: an MLP of widths, or any architecture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Network {
+    Mlp(Architecture),
+    Arch(Arch),
+}
+
+impl Network {
+    /// A random network of this description ([`init_mlp`], [`init_network`]).
+    pub fn init<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Mlp> {
+        match self {
+            Network::Mlp(architecture) => init_mlp(architecture, rng),
+            Network::Arch(arch) => init_network(arch, rng),
+        }
+    }
+
+    /// The number of scalar parameters (0 for an architecture that does not chain).
+    pub fn n_params(&self) -> usize {
+        match self {
+            Network::Mlp(architecture) => architecture.n_params(),
+            Network::Arch(arch) => arch.n_params().unwrap_or(0),
+        }
+    }
+
+    /// The widths of an MLP of the same forward work, for the work and memory estimates
+    /// (`crate::nn::work`): an MLP's own widths; for an architecture, its input width and
+    /// then, per layer with parameters, the width w that makes `w_prev · w` that layer's
+    /// multiply-adds per sample (a convolution's `C_out · P · C_in·k·k`).
+    pub fn widths(&self) -> Vec<usize> {
+        match self {
+            Network::Mlp(architecture) => architecture.widths(),
+            Network::Arch(arch) => {
+                let layers = arch.layers().unwrap_or_default();
+                let mut widths = vec![arch.input.map_or(1, |form| form.len())];
+                for layer in &layers {
+                    if let Some((_, shape)) = layer.param_shapes().first() {
+                        let weights: usize = shape.iter().product();
+                        let positions = layer.outputs() / shape[0];
+                        let previous = *widths.last().expect("the input");
+                        widths.push((weights * positions).div_ceil(previous).max(1));
+                    }
+                }
+                widths
+            }
+        }
+    }
+}
+
+/// A randomly initialised network of a checked architecture, layer by layer input to
+/// output, each layer with parameters as PyTorch's default (SPEC §11): weight then bias
+/// ~ U(±1/√fan_in), fan_in = C_in·k·k for a convolution and the input width for a Linear
+/// layer. An architecture of Linear layers and activations draws what [`init_mlp`] draws.
+pub fn init_network<R: Rng + ?Sized>(arch: &Arch, rng: &mut R) -> Result<Mlp> {
+    let layers = arch.layers()?;
+    let mut values = Vec::with_capacity(layers.iter().map(LayerRules::param_count).sum());
+    for layer in &layers {
+        if let Some((_, shape)) = layer.param_shapes().first() {
+            let outputs = shape[0];
+            let fan_in = shape[1..].iter().product();
+            let (weight, bias) = init_linear(fan_in, outputs, rng)?;
+            values.extend(weight.iter().chain(&bias));
+        }
+    }
+    Mlp::new(layers, values)
 }
 
 /// A batch of the quality protocol: inputs ~ N(0, I), then labels uniform over the

@@ -11,7 +11,11 @@
 //! M, the output Jacobians a stack of D. Every rule is per sample (samples never interact
 //! inside a network), so a stack goes through a layer as a batch would.
 
+use std::ops::Range;
+
 use ndarray::Array2;
+
+use crate::nn::image::Form;
 
 /// What a layer keeps of the point it is linearized at, besides its input and output.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +27,12 @@ pub enum LayerCache {
         first: Array2<f64>,
         second: Array2<f64>,
     },
+    /// A convolution's unfolded input (im2col, `crate::nn::conv`): sample n's `[K, P]`
+    /// block of patches at rows `n·K .. (n+1)·K`, `[N·K, P]`.
+    Unfolded(Array2<f64>),
+    /// A max-pooling's arg-max: for sample n and output o, at `n·out + o`, the index of
+    /// the input value the output copies.
+    ArgMax(Vec<usize>),
 }
 
 /// A layer at the point the network is linearized at.
@@ -48,6 +58,14 @@ pub trait LayerRules {
     /// The output width (per sample).
     fn outputs(&self) -> usize;
 
+    /// The form of input the layer requires (a flat vector or an image of its width), or
+    /// `None` if it takes either (an elementwise map).
+    fn input_form(&self) -> Option<Form>;
+
+    /// The form of its output given that of its input, or why that input does not fit
+    /// (one line, without the layer's position).
+    fn output_form(&self, input: Form) -> Result<Form, String>;
+
     /// Its parameter tensors, named, with their shapes, in their order in the flat layout
     /// (`crate::nn::params`); none for a layer without parameters.
     fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>)>;
@@ -57,6 +75,15 @@ pub trait LayerRules {
 
     /// What the backward rules need of the point besides its input and output.
     fn cache(&self, input: &Array2<f64>, output: &Array2<f64>) -> LayerCache;
+
+    /// [`LayerRules::forward`] and [`LayerRules::cache`] together: the same output and
+    /// cache, where a layer can share work between the two (a convolution unfolds its
+    /// input once for both).
+    fn forward_cached(&self, params: &[f64], input: &Array2<f64>) -> (Array2<f64>, LayerCache) {
+        let output = self.forward(params, input);
+        let cache = self.cache(input, &output);
+        (output, cache)
+    }
 
     /// A row-stack through the layer backwards: `Jᵀ` applied to each row (the gradient's
     /// step, and that of every quantity backpropagated "like a gradient").
@@ -117,8 +144,32 @@ pub trait LayerRules {
 
     /// Whether, for one sample, [`LayerRules::param_diag`] is the outer product of `d`
     /// and the squared input for the first tensor and `d` itself for the second (so an
-    /// estimate can be kept and compared per unit instead of per parameter).
+    /// estimate can be kept and compared per unit instead of per parameter). Where this
+    /// holds, [`LayerRules::param_diag`] is also exact (SPEC §1.1); where it does not (a
+    /// convolution, whose weights are shared between positions, SPEC §11), the methods
+    /// that need the exact diagonal, or a rule from square-root columns, use
+    /// [`LayerRules::unit_param_tangents`] and [`LayerRules::row_param_gradients`].
     fn diag_is_outer_product(&self) -> bool;
+
+    /// Each row's own parameter gradient, `J_θᵀ r` for every row r of a row-stack at the
+    /// output (row r belongs to sample `r mod N`), not summed over the samples:
+    /// `[rows, params]`, each row in the layer's parameter order. Squared and summed over
+    /// square-root columns it is the GGN diagonal of the parameters ("square after
+    /// summing over positions", SPEC §11).
+    fn row_param_gradients(&self, at: &Point, rows: &Array2<f64>) -> Array2<f64>;
+
+    /// The tangent of the output along each parameter of `params` (indices into the
+    /// layer's own parameters), `J_θ e_i` per sample: row `(i − params.start)·N + n` is
+    /// parameter i's for sample n, `[len·N, out]`. The exact diagonal of a parameter is
+    /// `Σ_n ⟨J_θ e_i, M_n J_θ e_i⟩` with `M_n` the Hessian w.r.t. the output, because the
+    /// output is linear in the parameters of every layer here.
+    fn unit_param_tangents(&self, at: &Point, params: Range<usize>) -> Array2<f64>;
+
+    /// The diagonal of the layer's KFAC approximation (SPEC §2, kfac; KFC for a
+    /// convolution, SPEC §11) from the per-sample diagonal `d` of the sampled GGN at the
+    /// output (`Σ_m s_m²`, `[N, out]`) and the squared input (`[N, in]`), written over
+    /// `out`.
+    fn kfac_diag(&self, diag: &Array2<f64>, squared_input: &Array2<f64>, out: &mut [f64]);
 
     /// The forward tangent (R-op) of the layer, `ẏ = J ẋ + J_θ θ̇`, for `rows` = M·N
     /// tangent rows: the input's tangent `ẋ` (`None`: zero) and one parameter tangent per

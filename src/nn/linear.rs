@@ -4,10 +4,12 @@
 //! are the weight `W` `[out, in]` (row-major) and then the bias `b` `[out]`.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
+use crate::nn::image::Form;
 use crate::nn::kernels;
 use crate::nn::layer::{LayerCache, LayerRules, Point};
 
@@ -159,6 +161,25 @@ impl LayerRules for Linear {
         self.outputs
     }
 
+    /// A flat vector.
+    fn input_form(&self) -> Option<Form> {
+        Some(Form::Flat(self.inputs))
+    }
+
+    /// A flat vector of `outputs`, from a flat vector of `inputs` only.
+    fn output_form(&self, input: Form) -> Result<Form, String> {
+        match input {
+            Form::Flat(width) if width == self.inputs => Ok(Form::Flat(self.outputs)),
+            Form::Flat(width) => Err(format!(
+                "linear takes {} inputs, but gets {width}",
+                self.inputs
+            )),
+            Form::Image(shape) => Err(format!(
+                "linear needs a flat input, but gets a {shape} image (put flatten before it)"
+            )),
+        }
+    }
+
     fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>)> {
         vec![
             ("weight", vec![self.outputs, self.inputs]),
@@ -245,6 +266,59 @@ impl LayerRules for Linear {
 
     fn diag_is_outer_product(&self) -> bool {
         true
+    }
+
+    /// Row r (sample n): `∂a/∂W ᵀ s_r = s_r ⊗ h_n` and `∂a/∂b ᵀ s_r = s_r`.
+    fn row_param_gradients(&self, at: &Point, rows: &Array2<f64>) -> Array2<f64> {
+        let samples = at.input.nrows();
+        let mut gradients = Array2::zeros((rows.nrows(), self.param_count()));
+        for (r, (row, mut out)) in rows
+            .rows()
+            .into_iter()
+            .zip(gradients.rows_mut())
+            .enumerate()
+        {
+            let out = out.as_slice_mut().expect("fresh arrays are row-major");
+            let (weight, bias) = out.split_at_mut(self.weights());
+            let input = at.input.row(r % samples);
+            for (chunk, &s) in weight.chunks_exact_mut(self.inputs).zip(&row) {
+                for (w, &h) in chunk.iter_mut().zip(&input) {
+                    *w = s * h;
+                }
+            }
+            for (b, &s) in bias.iter_mut().zip(&row) {
+                *b = s;
+            }
+        }
+        gradients
+    }
+
+    /// Weight `(o, i)`: `h_n[i]` at output o, zero elsewhere; bias o: 1 at output o.
+    fn unit_param_tangents(&self, at: &Point, params: Range<usize>) -> Array2<f64> {
+        let samples = at.input.nrows();
+        let mut tangents = Array2::zeros((params.len() * samples, self.outputs));
+        for (k, index) in params.enumerate() {
+            for n in 0..samples {
+                let row = k * samples + n;
+                if index < self.weights() {
+                    let (o, i) = (index / self.inputs, index % self.inputs);
+                    tangents[[row, o]] = at.input[[n, i]];
+                } else {
+                    tangents[[row, index - self.weights()]] = 1.0;
+                }
+            }
+        }
+        tangents
+    }
+
+    /// SPEC §2 (kfac): `G_oo = Σ_n d_n[o]`, `A_ii = (1/N) Σ_n h_{n,i}²`; weights
+    /// `G_oo · A_ii`, biases `G_oo`.
+    fn kfac_diag(&self, diag: &Array2<f64>, squared_input: &Array2<f64>, out: &mut [f64]) {
+        let output = diag.sum_axis(Axis(0));
+        let input = squared_input.sum_axis(Axis(0)) / squared_input.nrows() as f64;
+        let (weight, bias) = out.split_at_mut(self.weights());
+        kernels::write_outer_product(&output.to_vec(), &input.to_vec(), weight);
+        bias.copy_from_slice(&output.to_vec());
     }
 
     /// `ȧ = ḣ Wᵀ + h Ẇ_mᵀ + ḃ_m` (direction m's rows).

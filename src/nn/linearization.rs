@@ -47,6 +47,18 @@ pub struct Linearization<'p> {
     lazy_seconds: Cell<f64>,
 }
 
+/// The identity as a row-stack of `width` rows per sample (row `c·N + n`: sample n's unit
+/// vector `e_c`), `[width·N, width]`: the Jacobian of a layer's output w.r.t. itself.
+pub fn identity_rows(samples: usize, width: usize) -> Array2<f64> {
+    let mut identity = Array2::zeros((width * samples, width));
+    for c in 0..width {
+        for n in 0..samples {
+            identity[[c * samples + n, c]] = 1.0;
+        }
+    }
+    identity
+}
+
 /// What the gradient's backward pass produces: the gradient of the loss at every layer's
 /// output, `[N, out_k]` (for an MLP, `δ_l = ∂L/∂a_l` at a Linear layer and
 /// `γ_l = ∂L/∂h_l` at an activation).
@@ -180,23 +192,32 @@ impl<'a> PlainMlp<'a> {
 impl<'p> Linearization<'p> {
     /// The forward pass of the problem's batch and what every layer caches of its point.
     pub fn new<L: OutputLoss>(problem: &'p Problem<L>) -> Self {
-        Self::with_pass(problem, problem.forward())
+        let (pass, caches) = problem.mlp().forward_cached(problem.inputs());
+        Self::from_parts(problem, pass, caches)
     }
 
     /// As [`Linearization::new`], with the forward pass already computed: `pass` must be
     /// the problem's own, `problem.forward()` (a caller that needed the outputs first,
     /// such as an agent whose targets hold another network's outputs, does not pay for it
-    /// twice).
+    /// twice); each layer's cache is made from its input and output in the pass.
     pub fn with_pass<L: OutputLoss>(problem: &'p Problem<L>, pass: ForwardPass) -> Self {
-        let mlp = problem.mlp();
-        let caches = mlp
+        let caches = problem
+            .mlp()
             .layers()
             .iter()
             .enumerate()
             .map(|(k, layer)| layer.cache(pass.input_of(k), pass.output_of(k)))
             .collect();
+        Self::from_parts(problem, pass, caches)
+    }
+
+    fn from_parts<L: OutputLoss>(
+        problem: &'p Problem<L>,
+        pass: ForwardPass,
+        caches: Vec<LayerCache>,
+    ) -> Self {
         Linearization {
-            mlp,
+            mlp: problem.mlp(),
             loss: problem.loss(),
             samples: problem.batch_size(),
             pass,
@@ -257,7 +278,7 @@ impl<'p> Linearization<'p> {
                     slopes.push(first);
                     curvatures.push(second);
                 }
-                LayerCache::Nothing => return None,
+                _ => return None,
             }
         }
         Some(PlainMlp {
@@ -396,13 +417,7 @@ impl<'p> Linearization<'p> {
     pub fn output_jacobians(&self) -> &[Option<Array2<f64>>] {
         self.output_jacobians.get_or_init(|| {
             self.timed(|| {
-                let (samples, outputs) = (self.samples, self.mlp.outputs());
-                let mut identity = Array2::zeros((outputs * samples, outputs));
-                for c in 0..outputs {
-                    for n in 0..samples {
-                        identity[[c * samples + n, c]] = 1.0;
-                    }
-                }
+                let identity = identity_rows(self.samples, self.mlp.outputs());
                 let top = self.layers() - 1;
                 let mut jacobians = vec![None; self.mlp.depth()];
                 self.walk_backward(0..self.layers(), identity, |at, rows| {

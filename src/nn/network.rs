@@ -1,15 +1,20 @@
 //! A network as a sequence of layers over one flat buffer of parameters, and the one
 //! registration of the kinds of layer ([`Layer`]).
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 
 use crate::error::{Error, Result};
 use crate::nn::activation::{Activation, ActivationLayer};
+use crate::nn::conv::Conv;
+use crate::nn::flatten::Flatten;
+use crate::nn::image::Form;
 use crate::nn::layer::{LayerCache, LayerRules, Point};
 use crate::nn::linear::Linear;
 use crate::nn::params::{check_finite, ParamLayout, Params};
+use crate::nn::pool::Pool;
 
 /// Every kind of layer. A new kind is a file in `nn/` implementing
 /// [`LayerRules`], a variant here and one line in `each_layer!`.
@@ -19,6 +24,12 @@ pub enum Layer {
     Linear(Linear),
     /// `h = φ(a)` elementwise (`crate::nn::activation`).
     Activation(ActivationLayer),
+    /// A 2-D convolution of an image (`crate::nn::conv`).
+    Conv(Conv),
+    /// Max or average pooling of an image (`crate::nn::pool`).
+    Pool(Pool),
+    /// An image as a flat vector (`crate::nn::flatten`).
+    Flatten(Flatten),
 }
 
 /// `$body` with `$layer` bound to the layer inside whichever variant `$self` is.
@@ -27,6 +38,9 @@ macro_rules! each_layer {
         match $self {
             Layer::Linear($layer) => $body,
             Layer::Activation($layer) => $body,
+            Layer::Conv($layer) => $body,
+            Layer::Pool($layer) => $body,
+            Layer::Flatten($layer) => $body,
         }
     };
 }
@@ -40,6 +54,14 @@ impl LayerRules for Layer {
         each_layer!(self, layer => layer.outputs())
     }
 
+    fn input_form(&self) -> Option<Form> {
+        each_layer!(self, layer => layer.input_form())
+    }
+
+    fn output_form(&self, input: Form) -> Result<Form, String> {
+        each_layer!(self, layer => layer.output_form(input))
+    }
+
     fn param_shapes(&self) -> Vec<(&'static str, Vec<usize>)> {
         each_layer!(self, layer => layer.param_shapes())
     }
@@ -50,6 +72,10 @@ impl LayerRules for Layer {
 
     fn cache(&self, input: &Array2<f64>, output: &Array2<f64>) -> LayerCache {
         each_layer!(self, layer => layer.cache(input, output))
+    }
+
+    fn forward_cached(&self, params: &[f64], input: &Array2<f64>) -> (Array2<f64>, LayerCache) {
+        each_layer!(self, layer => layer.forward_cached(params, input))
     }
 
     fn backprop_rows(&self, at: &Point, rows: &Array2<f64>) -> Array2<f64> {
@@ -93,6 +119,18 @@ impl LayerRules for Layer {
 
     fn diag_is_outer_product(&self) -> bool {
         each_layer!(self, layer => layer.diag_is_outer_product())
+    }
+
+    fn row_param_gradients(&self, at: &Point, rows: &Array2<f64>) -> Array2<f64> {
+        each_layer!(self, layer => layer.row_param_gradients(at, rows))
+    }
+
+    fn unit_param_tangents(&self, at: &Point, params: Range<usize>) -> Array2<f64> {
+        each_layer!(self, layer => layer.unit_param_tangents(at, params))
+    }
+
+    fn kfac_diag(&self, diag: &Array2<f64>, squared_input: &Array2<f64>, out: &mut [f64]) {
+        each_layer!(self, layer => layer.kfac_diag(diag, squared_input, out))
     }
 
     fn forward_tangent(
@@ -152,6 +190,9 @@ pub struct Mlp {
     params: Params,
     /// For each layer, which of the layers with parameters it is.
     slots: Vec<Option<usize>>,
+    /// What the network takes: a flat vector, or an image (its first layer that asks for
+    /// a form asks for this one).
+    input: Form,
 }
 
 /// What a forward pass keeps for the backward passes.
@@ -256,8 +297,10 @@ impl Mlp {
     /// A network of any sequence of `layers`, with their parameters `values` (in the
     /// layout's order: layer after layer, each layer's tensors as it declares them),
     /// checked: at least one layer, no zero width, layers that chain (each one's input
-    /// width the output width of the one below), one value per parameter, every value
-    /// finite.
+    /// width the output width of the one below, and the form it needs: an image of its
+    /// shape, or a flat vector), one value per parameter, every value finite. The network
+    /// takes the form its first layer that asks for one asks for (a flat vector if none
+    /// does).
     pub fn new(layers: Vec<Layer>, values: Vec<f64>) -> Result<Mlp> {
         if layers.is_empty() {
             return Err(Error::input("layers: the model needs at least one layer"));
@@ -274,6 +317,12 @@ impl Mlp {
                     k - 1
                 )));
             }
+        }
+        let mut form = input_form(&layers);
+        for (k, layer) in layers.iter().enumerate() {
+            form = layer
+                .output_form(form)
+                .map_err(|e| Error::input(format!("layers[{k}]: {e}")))?;
         }
         let count: usize = layers.iter().map(LayerRules::param_count).sum();
         if values.len() != count {
@@ -298,10 +347,16 @@ impl Mlp {
         ));
         let slots = (0..layers.len()).map(|k| layout.slot_of(k)).collect();
         Mlp {
+            input: input_form(&layers),
             layers,
             params: Params::from_values(&layout, values),
             slots,
         }
+    }
+
+    /// What the network takes: a flat vector of its input width, or an image.
+    pub fn input_form(&self) -> Form {
+        self.input
     }
 
     /// The layers, input to output.
@@ -378,9 +433,15 @@ impl Mlp {
             .iter()
             .filter_map(|layer| match layer {
                 Layer::Activation(layer) => Some(layer.activation),
-                Layer::Linear(_) => None,
+                _ => None,
             })
             .collect()
+    }
+
+    /// Whether every layer's parameter diagonal is the outer product of SPEC §1.1
+    /// ([`LayerRules::diag_is_outer_product`]; not where a convolution shares its weights).
+    pub fn diag_is_outer_product(&self) -> bool {
+        self.layers.iter().all(LayerRules::diag_is_outer_product)
     }
 
     /// A multi-layer perceptron's layers (Linear and activation alternating, Linear first
@@ -412,6 +473,29 @@ impl Mlp {
         }
         ForwardPass { values }
     }
+
+    /// The forward pass and what each layer caches of its point
+    /// ([`LayerRules::forward_cached`]): the start of a linearization.
+    pub fn forward_cached(&self, x: &Array2<f64>) -> (ForwardPass, Vec<LayerCache>) {
+        let mut values = Vec::with_capacity(self.layers.len() + 1);
+        let mut caches = Vec::with_capacity(self.layers.len());
+        values.push(x.clone());
+        for (k, layer) in self.layers.iter().enumerate() {
+            let (output, cache) = layer.forward_cached(self.layer_params(k), &values[k]);
+            values.push(output);
+            caches.push(cache);
+        }
+        (ForwardPass { values }, caches)
+    }
+}
+
+/// The form a sequence of layers takes: that of its first layer that asks for one, or a
+/// flat vector of the first layer's width.
+fn input_form(layers: &[Layer]) -> Form {
+    layers
+        .iter()
+        .find_map(LayerRules::input_form)
+        .unwrap_or(Form::Flat(layers[0].inputs()))
 }
 
 #[cfg(test)]

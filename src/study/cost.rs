@@ -19,7 +19,7 @@ use crate::config::cost::{CostCase, CostSpec};
 use crate::error::Result;
 use crate::io::table::{self, non_negative, optional_float, Row};
 use crate::methods::Method;
-use crate::nn::init::{init_mlp, sample_batch};
+use crate::nn::init::{sample_batch, Network};
 use crate::nn::work::gradient_work;
 use crate::nn::{Linearization, Problem, Reduction};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
@@ -154,11 +154,11 @@ pub fn case_rows(
                 Outcome::Skipped(reason) => (0, None, None, reason.clone()),
             };
             CostRow {
-                sweep: case.sweep.name().to_string(),
+                sweep: case.sweep_name().to_string(),
                 depth: case.depth(),
                 width: case.width(),
-                inputs: case.architecture.inputs,
-                outputs: case.architecture.outputs,
+                inputs: case.inputs(),
+                outputs: case.outputs(),
                 batch_size: case.batch_size,
                 n_params: case.n_params(),
                 method: subject.name(),
@@ -177,11 +177,10 @@ pub fn case_rows(
 /// problem stream of (seed, case), mean reduction.
 pub fn case_problem(case: &CostCase, seed: u64) -> Result<Problem> {
     let mut rng = stream_rng(seed, case.cell(), PROBLEM_STREAM);
-    let architecture = &case.architecture;
-    let mlp = init_mlp(architecture, &mut rng)?;
+    let mlp = case.network.init(&mut rng)?;
     let (inputs, targets) = sample_batch(
-        architecture.inputs,
-        architecture.outputs,
+        mlp.inputs(),
+        mlp.outputs(),
         case.loss,
         case.batch_size,
         &mut rng,
@@ -237,7 +236,8 @@ impl CostStudy {
             if let Some(reason) = &skip {
                 crate::io::console::line(&format!(
                     "note: {method} skipped on the {} sweep at size {} ({reason})",
-                    case.sweep, case.size
+                    case.sweep_name(),
+                    case.size
                 ));
             }
             subjects.push((Subject::Method(method), skip));
@@ -330,13 +330,13 @@ impl Study for CostStudy {
     }
 
     fn cell_key(&self, case: &CostCase) -> String {
-        format!("{}/{}", case.sweep, case.size)
+        format!("{}/{}", case.sweep_name(), case.size)
     }
 
     /// The timed rounds of the gradient and every method not over the cap, alone and with
     /// the gradient.
     fn cell_work(&self, case: &CostCase) -> f64 {
-        let widths = case.architecture.widths();
+        let widths = case.network.widths();
         let gradient = gradient_work(&widths, case.batch_size);
         let per_round: f64 = gradient
             + self
@@ -371,7 +371,7 @@ impl Study for CostStudy {
             ));
         }
         match rows.iter().find(|r| {
-            r.sweep != case.sweep.name()
+            r.sweep != case.sweep_name()
                 || r.n_params != case.n_params()
                 || r.batch_size != case.batch_size
         }) {
@@ -393,18 +393,25 @@ impl Study for CostStudy {
             .cases
             .iter()
             .map(|case| {
-                json!({
-                    "sweep": case.sweep.name(),
+                let mut network = json!({
+                    "sweep": case.sweep_name(),
                     "size": case.size,
-                    "inputs": case.architecture.inputs,
-                    "hidden": case.architecture.hidden,
-                    "outputs": case.architecture.outputs,
-                    "activation": case.architecture.activation.name(),
-                    "loss": case.loss.name(),
-                    "reduction": Reduction::Mean.name(),
-                    "n_params": case.n_params(),
-                    "gradient_work_estimate": gradient_work(&case.architecture.widths(), case.batch_size),
-                })
+                });
+                match &case.network {
+                    Network::Mlp(architecture) => {
+                        network["inputs"] = json!(architecture.inputs);
+                        network["hidden"] = json!(architecture.hidden);
+                        network["outputs"] = json!(architecture.outputs);
+                        network["activation"] = json!(architecture.activation.name());
+                    }
+                    Network::Arch(arch) => network["arch"] = json!(arch.to_string()),
+                }
+                network["loss"] = json!(case.loss.name());
+                network["reduction"] = json!(Reduction::Mean.name());
+                network["n_params"] = json!(case.n_params());
+                network["gradient_work_estimate"] =
+                    json!(gradient_work(&case.network.widths(), case.batch_size));
+                network
             })
             .collect();
         json!({
@@ -432,9 +439,9 @@ mod tests {
 
     fn case() -> CostCase {
         CostCase {
-            sweep: Sweep::Width,
+            sweep: Some(Sweep::Width),
             size: 4,
-            architecture: Sweep::Width.architecture(4),
+            network: Network::Mlp(Sweep::Width.architecture(4)),
             loss: Sweep::Width.loss(),
             batch_size: 2,
         }

@@ -249,7 +249,7 @@ impl Study for OptimizeStudy {
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
-            .architecture(cell.activation, cell.depth, cell.width)
+            .network(cell.activation, cell.depth, cell.width)
             .widths();
         let config = OptimizerConfig {
             scaling: cell.scaling,
@@ -468,6 +468,7 @@ mod tests {
             beta1: Hyperparameters::BETA1,
             beta2: Hyperparameters::BETA2,
             eps: Hyperparameters::EPS,
+            arch: None,
         }
     }
 

@@ -16,7 +16,6 @@ use std::time::Instant;
 use crate::config::optimize::OptimizeGrid;
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::nn::init::init_mlp;
 use crate::rng::{stream_rng, PROBLEM_STREAM};
 use crate::study::optimize::rows::{CurveRow, RunKey, TimingRow};
 use crate::study::optimize::Cell;
@@ -38,11 +37,9 @@ pub fn run_cell(
     data: &Mnist,
 ) -> Result<(Vec<CurveRow>, TimingRow)> {
     let stream = cell.stream_key(grid, &data.digest.stream_name());
-    let architecture = grid.architecture(cell.activation, cell.depth, cell.width);
-    let mlp = init_mlp(
-        &architecture,
-        &mut stream_rng(grid.seed, stream, PROBLEM_STREAM),
-    )?;
+    let mlp = grid
+        .network(cell.activation, cell.depth, cell.width)
+        .init(&mut stream_rng(grid.seed, stream, PROBLEM_STREAM))?;
     let config = TrainerConfig {
         optimizer: OptimizerConfig {
             optimizer: cell.optimizer,

@@ -23,7 +23,7 @@ use crate::data::Mnist;
 use crate::error::{Error, Result};
 use crate::methods::diagonal::Reference;
 use crate::methods::{Diagonal, Method};
-use crate::nn::init::{init_mlp, sample_batch};
+use crate::nn::init::sample_batch;
 use crate::nn::{Linearization, Loss, Mlp, Problem, Reduction, Targets};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
 use crate::study::quality::Cell;
@@ -122,9 +122,9 @@ pub struct CellResult {
 pub fn run_cell(grid: &QualityGrid, cell: &Cell, data: Option<&Mnist>) -> Result<CellResult> {
     let stream_name = data.map(|mnist| mnist.digest.stream_name());
     let key = cell.stream_key(grid.batch_size, stream_name.as_deref());
-    let architecture = grid.architecture(cell.activation, cell.depth, cell.width);
+    let network = grid.network(cell.activation, cell.depth, cell.width);
     let mut problem_rng = stream_rng(grid.seed, key, PROBLEM_STREAM);
-    let mlp = init_mlp(&architecture, &mut problem_rng)?;
+    let mlp = network.init(&mut problem_rng)?;
     let mut meter = Meter::new(grid, cell, key);
     let (steps, training_seconds) = match (cell.data.data_set(), data) {
         (None, _) => {

@@ -280,7 +280,7 @@ impl Study for QualityStudy {
     fn cell_work(&self, cell: &Cell) -> f64 {
         let grid = &self.grid;
         let widths = grid
-            .architecture(cell.activation, cell.depth, cell.width)
+            .network(cell.activation, cell.depth, cell.width)
             .widths();
         let per_batch: f64 = grid
             .timed_methods()

@@ -65,7 +65,7 @@ impl Point {
             inputs: grid.inputs,
             outputs: grid.outputs,
             n_params: grid
-                .architecture(cell.activation, cell.depth, cell.width)
+                .network(cell.activation, cell.depth, cell.width)
                 .n_params(),
             batch_size: grid.batch_size,
             step,
