@@ -197,7 +197,7 @@ fn gnb_at_batch_one_is_ggn_mc_on_the_same_draws() {
                 let ggn_mc =
                     method(&format!("ggn_mc:{draws}")).estimate(&problem, &mut stream_rng(1, 2, 3));
                 assert_params_close(
-                    &format!("{case} M={draws}"),
+                    format!("{case} M={draws}"),
                     &gnb,
                     &ggn_mc,
                     scaled(1e-12, &ggn_mc),
@@ -216,12 +216,7 @@ fn xdiag_with_one_test_vector_is_hutchinson_signed() {
         let xdiag = method("xdiag:2").estimate(&problem, &mut stream_rng(4, cell as u64, 5));
         let hutchinson =
             method("hutchinson_signed:1").estimate(&problem, &mut stream_rng(4, cell as u64, 5));
-        assert_params_close(
-            &case.to_string(),
-            &xdiag,
-            &hutchinson,
-            scaled(1e-12, &hutchinson),
-        );
+        assert_params_close(&case, &xdiag, &hutchinson, scaled(1e-12, &hutchinson));
     }
 }
 
@@ -252,7 +247,7 @@ fn xdiag_with_more_test_vectors_than_parameters_is_exact() {
         let exact = exact::hessian_diag(&problem);
         let draws = 2 * (problem.mlp().n_params() + 3);
         let xdiag = method(&format!("xdiag:{draws}")).estimate(&problem, &mut stream_rng(1, 1, 1));
-        assert_params_close(&case.to_string(), &xdiag, &exact, scaled(1e-9, &exact));
+        assert_params_close(&case, &xdiag, &exact, scaled(1e-9, &exact));
     }
 }
 

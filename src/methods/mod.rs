@@ -94,7 +94,7 @@ impl Draws {
         match self {
             Draws::None => true,
             Draws::MonteCarlo { .. } => (1..=MAX_DRAWS).contains(&draws),
-            Draws::Paired => (2..=MAX_DRAWS).contains(&draws) && draws % 2 == 0,
+            Draws::Paired => (2..=MAX_DRAWS).contains(&draws) && draws.is_multiple_of(2),
         }
     }
 }
