@@ -17,9 +17,10 @@ completions: build ## Shell completion scripts into target/completions/
 	mkdir -p target/completions
 	for shell in bash zsh fish; do $(BIN) completions $$shell > target/completions/hesscale-cli.$$shell; done
 
-man: build ## The manual page into target/man/hesscale-cli.1
+man: build ## The manual pages (the program's and one per subcommand) into target/man/
 	mkdir -p target/man
 	$(BIN) man > target/man/hesscale-cli.1
+	for sub in $$($(BIN) man | sed -n 's/^hesscale\\-cli\\-\([a-z]*\)(1).*/\1/p'); do $(BIN) man $$sub > target/man/hesscale-cli-$$sub.1; done
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -100,11 +100,19 @@ pub enum Command {
     #[command(after_help = "Example (bash):\n  \
         hesscale-cli completions bash > ~/.local/share/bash-completion/completions/hesscale-cli")]
     Completions(CompletionsArgs),
-    /// Print the manual page (roff).
-    #[command(
-        after_help = "Example:\n  hesscale-cli man > hesscale-cli.1 && man ./hesscale-cli.1"
-    )]
-    Man,
+    /// Print the manual page (roff) of the program or of one subcommand.
+    #[command(after_help = "Examples:\n  \
+        hesscale-cli man > hesscale-cli.1 && man ./hesscale-cli.1\n  \
+        hesscale-cli man quality > hesscale-cli-quality.1 && man ./hesscale-cli-quality.1")]
+    Man(ManArgs),
+}
+
+/// `hesscale-cli man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`hesscale-cli-SUBCOMMAND(1)`); the program's page
+    /// when left out.
+    pub subcommand: Option<String>,
 }
 
 /// `hesscale-cli completions`.

@@ -39,7 +39,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Merge(args) => runner::merge::run(&MergeSpec::try_from(args)?).map(|()| 0),
         Command::Cost(args) => runner::cost::run(&CostSpec::try_from(args)?).map(|()| 0),
         Command::Completions(args) => runner::shell::completions(args.shell).map(|()| 0),
-        Command::Man => runner::shell::man().map(|()| 0),
+        Command::Man(args) => runner::shell::man(args.subcommand.as_deref()).map(|()| 0),
     }
 }
 

@@ -582,6 +582,54 @@ fn completions_cover_every_subcommand_in_each_shell() {
     assert_fails(&["completions", "tcsh"], 2, "invalid value 'tcsh'");
 }
 
+/// What bash offers for `words` (the last one being completed), with the script sourced.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let words_list = words.join(" ");
+    let last = words.last().unwrap();
+    let previous = words[words.len() - 2];
+    let program = format!(
+        "source {}; COMP_WORDS=({words_list}); COMP_CWORD={}; \
+         _hesscale__cli hesscale-cli '{last}' '{previous}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        words.len() - 1
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_the_options_of_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hesscale-cli.bash");
+    let output = cli().args(["completions", "bash"]).output().unwrap();
+    fs::write(&script, output.stdout).unwrap();
+
+    assert_eq!(
+        bash_completes(&script, &["hesscale-cli", "qual"]),
+        ["quality"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["hesscale-cli", "quality", "--wid"]),
+        ["--widths"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["hesscale-cli", "optimize", "--optim"]),
+        ["--optimizers"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["hesscale-cli", "merge", "--out-d"]),
+        ["--out-dir"]
+    );
+}
+
 #[test]
 fn the_man_page_is_roff_naming_every_subcommand() {
     let output = cli().arg("man").output().unwrap();
@@ -597,4 +645,29 @@ fn the_man_page_is_roff_naming_every_subcommand() {
             "the man page does not name {subcommand}"
         );
     }
+}
+
+#[test]
+fn every_page_the_man_page_refers_to_exists() {
+    let output = cli().arg("man").output().unwrap();
+    let page = String::from_utf8(output.stdout).unwrap();
+    for subcommand in SUBCOMMANDS {
+        let reference = format!("hesscale\\-cli\\-{subcommand}(1)");
+        assert!(page.contains(&reference), "no {reference} in:\n{page}");
+        let output = cli().args(["man", subcommand]).output().unwrap();
+        assert!(output.status.success(), "man {subcommand} failed");
+        let sub_page = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            sub_page.contains(&format!(".TH hesscale-cli-{subcommand} 1")),
+            "the page of {subcommand} is not titled hesscale-cli-{subcommand}(1):\n{sub_page}"
+        );
+    }
+    let quality = cli().args(["man", "quality"]).output().unwrap();
+    let quality = String::from_utf8(quality.stdout).unwrap();
+    assert!(quality.contains("widths"), "{quality}");
+    assert_fails(
+        &["man", "qualty"],
+        2,
+        "man: no subcommand 'qualty' (one of:",
+    );
 }
