@@ -21,7 +21,7 @@
 //! so a sketch of lower rank than k (a Hessian of low rank) is handled by the same
 //! formula. Cost: M Hessian-vector products and `O(P k²)` for the bases.
 
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 use rand_chacha::ChaCha8Rng;
 
 use crate::methods::hutchinson::rademacher_like;
@@ -69,13 +69,7 @@ pub fn estimate(linearization: &Linearization, draws: usize, rng: &mut ChaCha8Rn
     // Row i: `Π_i Qᵀ y_i`, `[k, r]`.
     let mut kept = Array2::<f64>::zeros((tests, rank));
     for i in 0..tests {
-        let others: Vec<ArrayView1<f64>> = (0..tests)
-            .filter(|&j| j != i)
-            .map(|j| coordinates.column(j))
-            .collect();
-        let others = ndarray::stack(Axis(0), &others).unwrap_or_else(|_| Array2::zeros((0, rank)));
-        let small = orthonormal_rows(&others);
-        let projector = small.t().dot(&small);
+        let projector = leave_one_out_projector(&coordinates, i);
         kept.row_mut(i)
             .assign(&projector.dot(&coordinates.column(i)));
         mean_projector += &projector;
@@ -109,30 +103,65 @@ fn rows_of(vectors: &[Params], width: usize) -> Array2<f64> {
 /// reorthogonalisation) and is kept, normalised, unless what remains is below
 /// [`DEPENDENT`] of its norm.
 pub fn orthonormal_rows(vectors: &Array2<f64>) -> Array2<f64> {
-    let width = vectors.ncols();
-    let mut basis: Vec<Array1<f64>> = Vec::with_capacity(vectors.nrows());
+    let mut basis = Array2::zeros(vectors.raw_dim());
+    let mut rank = 0;
     for vector in vectors.rows() {
         let norm = vector.dot(&vector).sqrt();
         if norm == 0.0 || !norm.is_finite() {
             continue;
         }
         let mut rest = vector.to_owned();
+        let kept = basis.slice(s![..rank, ..]);
         for _ in 0..2 {
-            for b in &basis {
-                let along = b.dot(&rest);
-                rest.scaled_add(-along, b);
+            let along = kept.dot(&rest);
+            for (&a, b) in along.iter().zip(kept.rows()) {
+                rest.scaled_add(-a, &b);
             }
         }
         let left = rest.dot(&rest).sqrt();
         if left > DEPENDENT * norm {
-            basis.push(rest / left);
+            basis.row_mut(rank).assign(&(rest / left));
+            rank += 1;
         }
     }
-    let mut rows = Array2::zeros((basis.len(), width));
-    for (mut row, b) in rows.rows_mut().into_iter().zip(&basis) {
-        row.assign(b);
+    basis.slice(s![..rank, ..]).to_owned()
+}
+
+/// The projector `Π_i` onto the span of the coordinates of every sketch column but the
+/// i-th (`coordinates` `[r, k]`, column j the coordinates of `y_j`). When the sketch has
+/// full rank (r = k) the coordinates are triangular and `Π_i = I − s_i s_iᵀ`, `s_i` the
+/// normalised solution of `Cᵀ s = e_i` (the paper's form); otherwise a basis of the other
+/// columns is made.
+fn leave_one_out_projector(coordinates: &Array2<f64>, i: usize) -> Array2<f64> {
+    let (rank, tests) = coordinates.dim();
+    if rank == tests {
+        // Forward substitution on the lower-triangular Cᵀ.
+        let mut x = Array1::<f64>::zeros(rank);
+        for row in 0..rank {
+            let known: f64 = (0..row).map(|j| coordinates[[j, row]] * x[j]).sum();
+            let unit = if row == i { 1.0 } else { 0.0 };
+            x[row] = (unit - known) / coordinates[[row, row]];
+        }
+        let norm = x.dot(&x).sqrt();
+        if norm.is_finite() && norm > 0.0 {
+            let unit = x / norm;
+            let column = unit.view().insert_axis(Axis(1));
+            return Array2::eye(rank) - column.dot(&column.t());
+        }
     }
-    rows
+    projector_from_a_basis(coordinates, i)
+}
+
+/// [`leave_one_out_projector`] made from an orthonormal basis of the other columns.
+fn projector_from_a_basis(coordinates: &Array2<f64>, i: usize) -> Array2<f64> {
+    let (rank, tests) = coordinates.dim();
+    let others: Vec<ArrayView1<f64>> = (0..tests)
+        .filter(|&j| j != i)
+        .map(|j| coordinates.column(j))
+        .collect();
+    let others = ndarray::stack(Axis(0), &others).unwrap_or_else(|_| Array2::zeros((0, rank)));
+    let small = orthonormal_rows(&others);
+    small.t().dot(&small)
 }
 
 /// A forward pass and a gradient, M Hessian-vector products as a stack of `M·N` tangent
@@ -157,6 +186,28 @@ pub fn memory(widths: &[usize], batch: usize, draws: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_triangular_shortcut_is_the_projector_onto_the_other_columns() {
+        let coordinates = ndarray::arr2(&[
+            [2.0, -1.0, 0.5, 3.0],
+            [0.0, 1.5, 2.0, -1.0],
+            [0.0, 0.0, -0.7, 0.2],
+            [0.0, 0.0, 0.0, 1.1],
+        ]);
+        for i in 0..4 {
+            let shortcut = leave_one_out_projector(&coordinates, i);
+            let general = projector_from_a_basis(&coordinates, i);
+            assert!(
+                shortcut.abs_diff_eq(&general, 1e-13),
+                "{i}: {shortcut} vs {general}"
+            );
+        }
+        let deficient = ndarray::arr2(&[[1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]);
+        let projector = leave_one_out_projector(&deficient, 2);
+        let expected = ndarray::arr2(&[[1.0, 0.0], [0.0, 0.0]]);
+        assert!(projector.abs_diff_eq(&expected, 1e-14), "{projector}");
+    }
 
     #[test]
     fn orthonormal_rows_span_the_rows_and_drop_dependent_ones() {

@@ -150,6 +150,12 @@ pub struct TimingCellRow {
     /// The subject's total wall time over them.
     #[serde(with = "float")]
     pub seconds: f64,
+    /// The gradient's and each method's cost in backward-pass equivalents: the median over
+    /// the cell's cost rounds of its time (on its own, forward pass included) over the
+    /// gradient's (`crate::study::quality::cell::Timing`); empty for the linearization
+    /// and training.
+    #[serde(with = "optional_float")]
+    pub backward_equivalents: Option<f64>,
 }
 
 impl Row for TimingCellRow {
@@ -269,6 +275,11 @@ pub struct TimingRow {
     /// The mean wall time per sample: the total time over `samples`.
     #[serde(with = "float")]
     pub seconds_per_sample: f64,
+    /// The median over the grid point's cells of their `backward_equivalents`: the cost
+    /// of the gradient (1) and of each method in gradients; empty for the linearization
+    /// and training.
+    #[serde(with = "optional_float")]
+    pub backward_equivalents: Option<f64>,
 }
 
 impl Row for TimingRow {}
@@ -404,6 +415,7 @@ fn timing_row(
     subject: &str,
     samples: usize,
     seconds: f64,
+    backward_equivalents: Option<f64>,
 ) -> TimingCellRow {
     TimingCellRow {
         activation: cell.activation,
@@ -417,6 +429,7 @@ fn timing_row(
         method: subject.to_string(),
         samples,
         seconds,
+        backward_equivalents,
     }
 }
 
@@ -450,6 +463,7 @@ pub fn timing_cell_rows(grid: &QualityGrid, result: &CellResult) -> Vec<TimingCe
                 subject,
                 *samples,
                 timing.seconds,
+                timing.backward_equivalents,
             )
         })
         .collect()
@@ -459,7 +473,7 @@ pub fn timing_cell_rows(grid: &QualityGrid, result: &CellResult) -> Vec<TimingCe
 pub fn timing_row_keys(grid: &QualityGrid, cell: &Cell) -> Vec<TimingCellRow> {
     timed_subjects(grid, cell)
         .iter()
-        .map(|(subject, samples)| timing_row(cell, grid.batch_size, subject, *samples, 0.0))
+        .map(|(subject, samples)| timing_row(cell, grid.batch_size, subject, *samples, 0.0, None))
         .collect()
 }
 
@@ -554,15 +568,14 @@ impl RunRow {
 }
 
 impl TimingCellRow {
-    /// Whether two rows have the same key and sample count (everything but `seconds`).
+    /// Whether two rows have the same key and sample count (everything but the times).
     pub fn same_key(&self, other: &TimingCellRow) -> bool {
-        TimingCellRow {
+        let key = |row: &TimingCellRow| TimingCellRow {
             seconds: 0.0,
-            ..self.clone()
-        } == TimingCellRow {
-            seconds: 0.0,
-            ..other.clone()
-        }
+            backward_equivalents: None,
+            ..row.clone()
+        };
+        key(self) == key(other)
     }
 }
 
@@ -621,6 +634,7 @@ mod tests {
         Timing {
             subject: subject.to_string(),
             seconds,
+            backward_equivalents: None,
         }
     }
 
