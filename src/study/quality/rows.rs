@@ -160,7 +160,9 @@ pub struct TimingCellRow {
 
 impl Row for TimingCellRow {
     fn validate(&self) -> Result<(), String> {
-        non_negative("seconds", self.seconds)
+        non_negative("seconds", self.seconds)?;
+        self.backward_equivalents
+            .map_or(Ok(()), |cost| non_negative("backward_equivalents", cost))
     }
 }
 
@@ -686,7 +688,7 @@ tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,all,1.75,6.125
         let timings = timing_cell_rows(&grid, &result);
         assert_eq!(
             lines(&timings[3..]),
-            "tanh,mse,sum,random,1,4,1,2,hesscale,10,0.5\n"
+            "tanh,mse,sum,random,1,4,1,2,hesscale,10,0.5,\n"
         );
         let keys = timing_row_keys(&grid, &cell());
         assert!(check_keys(&timings, &keys, TimingCellRow::same_key).is_ok());
@@ -748,13 +750,17 @@ tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,all,1.75,6.125
         assert!(parse::<RunRow>(line, 2)
             .unwrap_err()
             .contains("l1 -1 is negative"));
-        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,-5.0\n";
+        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,-5.0,\n";
         assert!(parse::<TimingCellRow>(line, 2)
             .unwrap_err()
             .contains("seconds -5 is negative"));
-        let line = "swish,mse,sum,random,1,4,1,2,exact,10,5.0\n";
+        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,5.0,-2.0\n";
+        assert!(parse::<TimingCellRow>(line, 2)
+            .unwrap_err()
+            .contains("backward_equivalents -2 is negative"));
+        let line = "swish,mse,sum,random,1,4,1,2,exact,10,5.0,\n";
         assert!(parse::<TimingCellRow>(line, 2).is_err());
-        let line = "tanh,mse,sum,cifar,1,4,1,2,exact,10,5.0\n";
+        let line = "tanh,mse,sum,cifar,1,4,1,2,exact,10,5.0,\n";
         assert!(parse::<TimingCellRow>(line, 2).is_err());
     }
 
