@@ -1014,7 +1014,7 @@ def fig_error_vs_cost(results: Path, out: Path, where: dict | None = None) -> li
     normalized = any(positive(r["normalized_l1"]) for r in summary)
     panels = sorted(points)
     shown = varying([dict(zip(CELL, p)) for p in panels], CELL)
-    fig, axes = panel_grid(len(panels), panel_size=(4.6, 3.6), max_cols=2, extra_height=2.0)
+    fig, axes = panel_grid(len(panels), panel_size=(4.2, 3.0), max_cols=2, extra_height=1.8)
     drawn = set()
     for ax, panel in zip(axes, panels):
         by_method = points[panel]
