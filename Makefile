@@ -4,7 +4,7 @@ BIN := $(or $(CARGO_TARGET_DIR),target)/release/hesscale-cli
 # Cargo features of `make build` and the targets that use it (make test passes mujoco).
 FEATURES ?=
 
-.PHONY: help build build-mujoco mujoco mujoco-reference install test lint fuzz quality quality-small cost optimize rl rl-mujoco ci-quality check-baseline baseline completions man
+.PHONY: help build build-mujoco mujoco mujoco-reference install test lint fuzz quality quality-small estimators cost optimize rl rl-mujoco ci-quality check-baseline baseline completions man
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -86,6 +86,22 @@ quality: build ## The standard quality study (widths 16,32,64 x 30 seeds) into r
 quality-small: build ## A quick quality grid that feeds every quality figure (< 1 min) into results/ (or QUALITY_OUT)
 	$(BIN) quality --activations tanh,relu --losses cross_entropy,mse --widths 8,16,32 \
 		--seeds 5 --samples 100 --out-dir $(QUALITY_OUT) --resume
+
+# The estimators' equal-cost comparison (README "Estimators at equal cost"): the preset on
+# random networks at batch 1, the same at batch 32, and on MNIST-trained networks; then its
+# error-vs-cost figure. Under 10 minutes on 2 cores; resumable.
+ESTIMATORS_OUT ?= results/estimators
+estimators: build ## The estimators' equal-cost comparison (experiments/estimators.json at batch 1, 32 and on MNIST-trained nets, < 10 min) and its figure
+	$(BIN) quality --preset experiments/estimators.json --out-dir $(ESTIMATORS_OUT)/batch1 --resume --quiet
+	$(BIN) quality --preset experiments/estimators.json --batch-size 32 --seeds 10 --samples 50 \
+		--out-dir $(ESTIMATORS_OUT)/batch32 --resume --quiet
+	$(BIN) quality --preset experiments/estimators.json --data mnist --inputs 784 --widths 32 \
+		--train-steps 1000 --seeds 3 --samples 50 --out-dir $(ESTIMATORS_OUT)/mnist --resume --quiet
+	$(MAKE) --no-print-directory $(FIGURES_STAMP)
+	for run in batch1 batch32 mnist; do \
+		$(FIGURES_VENV)/bin/python plots/make_figures.py --results $(ESTIMATORS_OUT)/$$run \
+			--out $(ESTIMATORS_OUT)/figures/$$run --only fig11 --dpi 100 || exit 1; \
+	done
 
 COST_ARGS ?=
 cost: build ## Time the gradient and every method on the default sweeps into results/ (COST_ARGS=--force to replace)

@@ -191,6 +191,9 @@ fn list_names_every_method_family() {
         "kfac:M",
         "hutchinson:M",
         "hutchinson_signed:M",
+        "cp:M",
+        "gnb:M",
+        "xdiag:M",
         "grad_squared",
         "zero",
     ] {
@@ -201,7 +204,7 @@ fn list_names_every_method_family() {
     }
     let json = cli().args(["list", "--json"]).output().unwrap().stdout;
     let table: Value = serde_json::from_slice(&json).unwrap();
-    assert_eq!(table.as_array().unwrap().len(), 11);
+    assert_eq!(table.as_array().unwrap().len(), 14);
 }
 
 /// Runs `args` (with `{dir}` replaced by a temporary folder holding a valid problem) and

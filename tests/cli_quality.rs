@@ -128,7 +128,7 @@ fn readme_quick_command_writes_every_file() {
     assert!(summary.contains("tanh,cross_entropy,mean,random,3,8,6,10,290,1,0,hesscale,all,3,20,"));
     let timing = String::from_utf8(read(&out.join("quality_timing.csv"))).unwrap();
     assert!(timing.starts_with(
-        "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample\n"
+        "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample,backward_equivalents\n"
     ));
     assert!(timing.contains("tanh,cross_entropy,random,3,4,1,exact,60,"));
     let meta: serde_json::Value =

@@ -277,8 +277,10 @@ fn edited_results_are_refused_by_resume_merge_and_check() {
     let timing = other.join("quality_timing_cells.csv");
     let text = fs::read_to_string(&timing).unwrap();
     let first = text.lines().nth(1).unwrap();
-    let (keep, _) = first.rsplit_once(',').unwrap();
-    let negative = format!("{keep},-5.0");
+    // The seconds are the last field but one (before the cost in backward-pass equivalents).
+    let (head, cost) = first.rsplit_once(',').unwrap();
+    let (keep, _) = head.rsplit_once(',').unwrap();
+    let negative = format!("{keep},-5.0,{cost}");
     let new_text = text.replacen(first, &negative, 1);
     fs::write(&timing, &new_text).unwrap();
     // The first cell's block: gradient, linearization, exact and the three methods.

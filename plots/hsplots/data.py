@@ -39,6 +39,13 @@ QUALITY_TIMING_CELLS = (
     ["seconds"],
     QUALITY_ADDED,
 )
+# quality_timing.csv with each method's cost in backward-pass equivalents (a column files
+# written before the cost rounds lack: the figure that needs it has no data then).
+QUALITY_COST = (
+    ["activation", "loss", "data", "depth", "width", "batch_size", "method"],
+    ["backward_equivalents"],
+    QUALITY_ADDED,
+)
 QUALITY_TRAINING_SUMMARY = (
     ["activation", "loss", "reduction", "data", "depth", "width", "step", "seeds"],
     ["train_loss", "test_loss", "test_accuracy", "test_accuracy_se"],
@@ -82,7 +89,7 @@ class BadData(Exception):
 
 
 # Every column some figure reads (what --where may filter on).
-ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING,
+ALL_COLUMNS = sorted({c for schema in (QUALITY_RUNS, QUALITY_SUMMARY, QUALITY_TIMING, QUALITY_COST,
                                      QUALITY_TIMING_CELLS, QUALITY_TRAINING_SUMMARY, COST,
                                      OPTIMIZE_CURVES, OPTIMIZE_SUMMARY, RL_CURVES, RL_SUMMARY)
                       for c in schema[0] + schema[1]})

@@ -25,7 +25,9 @@ from matplotlib.ticker import (
 )
 
 from .data import (
+    BadData,
     COST,
+    QUALITY_COST,
     QUALITY_RUNS,
     ROUNDOFF,
     QUALITY_SUMMARY,
@@ -971,6 +973,90 @@ def fig_normalized_l1_vs_step(results: Path, out: Path,
 
 
 # (file name, function, what it shows) in the order they are made.
+# ---------------------------------------------------------------------------------------
+# Figure 11: error against cost (the estimators at equal cost)
+# ---------------------------------------------------------------------------------------
+
+def error_vs_cost_points(summary: list[dict], cost: list[dict]) -> dict[tuple, dict]:
+    """Per grid point (CELL without the reduction) and method: (cost, error) for the
+    `layer = all` summary rows with a cost in backward-pass equivalents at the same grid
+    point (quality_timing.csv has no reduction or step: one cost serves them all). The
+    error is the normalized L1 (÷ hesscale's) where there is one, else the relative L1."""
+    costs = {tuple(r[c] for c in TIMING_KEY): r["backward_equivalents"] for r in cost
+             if positive(r["backward_equivalents"])}
+    normalized = any(positive(r["normalized_l1"]) for r in summary)
+    points: dict[tuple, dict] = defaultdict(dict)
+    for r in summary:
+        if r["layer"] != "all":
+            continue
+        key = tuple(r[c] for c in TIMING_KEY)
+        error = r["normalized_l1"] if normalized else r["relative_l1"]
+        if key in costs and positive(error):
+            panel = tuple(r[c] for c in CELL)
+            points[panel][r["method"]] = (costs[key], error)
+    return points
+
+
+def fig_error_vs_cost(results: Path, out: Path, where: dict | None = None) -> list[Path]:
+    """Each method's error (normalized L1, layer all) against its cost in backward-pass
+    equivalents (quality_timing.csv), log-log, one panel per grid point: one point per
+    deterministic method, one line per stochastic family over its sample counts M (the
+    points labelled with M). The exact diagonal (error 0) is left out. Lower left is
+    better; a family's line shows what more draws buy."""
+    summary = read_table(results / "quality_summary.csv", QUALITY_SUMMARY, where)
+    try:
+        cost = read_table(results / "quality_timing.csv", QUALITY_COST, where)
+    except BadData as e:
+        raise NoData(f"{e} (written before quality measured costs)") from None
+    points = error_vs_cost_points(summary, cost)
+    if not points:
+        raise NoData(f"{results} has no method with both an error and a cost")
+    normalized = any(positive(r["normalized_l1"]) for r in summary)
+    panels = sorted(points)
+    shown = varying([dict(zip(CELL, p)) for p in panels], CELL)
+    fig, axes = panel_grid(len(panels), panel_size=(4.2, 3.0), max_cols=2, extra_height=1.8)
+    drawn = set()
+    for ax, panel in zip(axes, panels):
+        by_method = points[panel]
+        families: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for m in by_method:
+            family, _, draws = m.partition(":")
+            families[family].append((int(draws) if draws else 0, m))
+        for family, members in families.items():
+            members.sort()
+            xs = [by_method[m][0] for _, m in members]
+            ys = [by_method[m][1] for _, m in members]
+            label = members[-1][1] if len(members) > 1 else members[0][1]
+            style = method_style(label)
+            if len(members) > 1:
+                style = dict(style, ls="-", markerfacecolor=style["color"])
+            ax.plot(xs, ys, **style, label=family)
+            drawn.add(label)
+            if len(members) > 1:
+                for (draws, _), x, y in zip(members, xs, ys):
+                    ax.annotate(str(draws), (x, y), textcoords="offset points",
+                                xytext=(3, 2), fontsize=6, color=style["color"])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(panel_title(dict(zip(CELL, panel)), shown))
+        ax.set_xlabel("cost (backward-pass equivalents)")
+    fig.supylabel("normalized L1 error (hesscale = 1)" if normalized
+                  else "relative L1 error", fontsize=9)
+    families = {}
+    for m in ordered_methods(drawn):
+        families.setdefault(m.partition(":")[0], m)
+    handles = method_handles(list(families.values()),
+                             labels={m: (f"{f}:M" if ":" in m else f)
+                                     for f, m in families.items()})
+    figure_legend(fig, handles, column_width=1.7)
+    settings = shared_settings([dict(zip(CELL, p)) for p in panels], CELL)
+    settings.append(seeds_and_samples([r for r in summary if r["layer"] == "all"]))
+    settings.append("cost: median over cells of a method's time on its own ÷ the gradient's")
+    figure_title(fig, "Error against cost of every method",
+                 settings)
+    return save(fig, out, "fig11_error_vs_cost")
+
+
 FIGURES = [
     ("fig1_normalized_l1", fig_normalized_l1, "normalized L1 error per method"),
     ("fig2_l1_per_layer", fig_l1_per_layer, "L1 error per layer"),
@@ -982,4 +1068,5 @@ FIGURES = [
      "normalized L1 error before and after training"),
     ("fig8_normalized_l1_vs_step", fig_normalized_l1_vs_step,
      "normalized L1 error against the training step"),
+    ("fig11_error_vs_cost", fig_error_vs_cost, "error against cost, every method"),
 ]

@@ -28,7 +28,7 @@ QUALITY_RUNS_HEADER = [*QUALITY_POINT, "seed", "method", "layer", "param", "l1",
 QUALITY_SUMMARY_HEADER = [*QUALITY_POINT, "method", "layer", "seeds", "samples", "mean_l1",
                           "se_l1", "normalized_l1", "ratio_mean", "ratio_se", "relative_l1"]
 QUALITY_TIMING_HEADER = ["activation", "loss", "data", "depth", "width", "batch_size",
-                         "method", "samples", "seconds_per_sample"]
+                         "method", "samples", "seconds_per_sample", "backward_equivalents"]
 QUALITY_TIMING_CELLS_HEADER = ["activation", "loss", "reduction", "data", "depth", "width",
                                "batch_size", "seed", "method", "samples", "seconds"]
 QUALITY_TRAINING_HEADER = ["activation", "loss", "reduction", "data", "depth", "width",
@@ -210,6 +210,9 @@ def quality_rows(widths=(8, 16), depth=3, seeds=3, batch_size=1, samples=50, rng
                     **{k: cell[k] for k in QUALITY_TIMING_HEADER if k in cell},
                     "method": m, "samples": str(cell_samples * seeds),
                     "seconds_per_sample": _fmt(sum(seconds) / (cell_samples * seeds)),
+                    "backward_equivalents": _fmt(
+                        None if m in ("linearization", TRAINING)
+                        else COST_FACTOR.get(m, 1.5) * (1 + 0.1 * rng.random())),
                 })
         if data != "random":
             accuracies = []

@@ -7,14 +7,17 @@
 //! `crate::nn`; a variant is a parameter (hesscale_gn is hesscale without the residual
 //! term, bl89 is hesscale with another output seed).
 
+pub mod cp;
 pub mod diagonal;
 pub mod exact;
 pub mod ggn;
 pub mod ggn_mc;
+pub mod gnb;
 pub mod grad_squared;
 pub mod hesscale;
 pub mod hutchinson;
 pub mod kfac;
+pub mod xdiag;
 pub mod zero;
 
 use std::cmp::Ordering;
@@ -30,16 +33,19 @@ use crate::nn::{Linearization, LossKind, Need, Params, Problem, SquareRootFactor
 pub use diagonal::Diagonal;
 
 /// Every method, in the order `list`, `all` and the output files use.
-pub static REGISTRY: [&MethodDef; 11] = [
+pub static REGISTRY: [&MethodDef; 14] = [
     &exact::EXACT,
     &hesscale::HESSCALE,
     &hesscale::HESSCALE_GN,
     &hesscale::BL89,
+    &cp::CP,
     &ggn::GGN,
     &ggn_mc::GGN_MC,
+    &gnb::GNB,
     &kfac::KFAC,
     &hutchinson::HUTCHINSON,
     &hutchinson::HUTCHINSON_SIGNED,
+    &xdiag::XDIAG,
     &grad_squared::GRAD_SQUARED,
     &zero::ZERO,
 ];
@@ -67,8 +73,30 @@ pub enum CostClass {
 pub enum Draws {
     /// Deterministic: no `:M`.
     None,
-    /// Stochastic, `:M` draws (1 by default); `all` includes it with each of these counts.
+    /// Stochastic, `:M` draws (1 by default); `all` includes it with each of these counts
+    /// (none: not in `all`).
     MonteCarlo { in_all: &'static [usize] },
+    /// Stochastic, `:M` draws in pairs (M even, 2 by default); not in `all`.
+    Paired,
+}
+
+impl Draws {
+    /// The draws of `name` without `:M`.
+    fn default_count(self) -> usize {
+        match self {
+            Draws::Paired => 2,
+            Draws::None | Draws::MonteCarlo { .. } => 1,
+        }
+    }
+
+    /// Whether `draws` is a count the method takes.
+    fn allows(self, draws: usize) -> bool {
+        match self {
+            Draws::None => true,
+            Draws::MonteCarlo { .. } => (1..=MAX_DRAWS).contains(&draws),
+            Draws::Paired => (2..=MAX_DRAWS).contains(&draws) && draws.is_multiple_of(2),
+        }
+    }
 }
 
 /// A method's estimate from the shared linearization of a batch, drawing (if stochastic)
@@ -147,15 +175,15 @@ pub struct Method {
 
 impl Method {
     /// The method `def` with `draws` Monte-Carlo draws (ignored by a deterministic method).
-    /// Panics on 0 or more than [`MAX_DRAWS`] draws for a stochastic method: parse names
-    /// with [`str::parse`] to get an error instead.
+    /// Panics on a count the method does not take (0 or more than [`MAX_DRAWS`], odd for
+    /// a paired method): parse names with [`str::parse`] to get an error instead.
     pub fn with_draws(def: &'static MethodDef, draws: usize) -> Method {
         match def.draws {
             Draws::None => Method { def, draws: 1 },
-            Draws::MonteCarlo { .. } => {
+            Draws::MonteCarlo { .. } | Draws::Paired => {
                 assert!(
-                    (1..=MAX_DRAWS).contains(&draws),
-                    "{}: {draws} draws is outside 1..={MAX_DRAWS}",
+                    def.draws.allows(draws),
+                    "{}: {draws} draws is not a count it takes",
                     def.name
                 );
                 Method { def, draws }
@@ -163,9 +191,9 @@ impl Method {
         }
     }
 
-    /// A deterministic method, or a stochastic one with one draw.
+    /// A method with its default draws (one, two for a paired method).
     pub fn of(def: &'static MethodDef) -> Method {
-        Method::with_draws(def, 1)
+        Method::with_draws(def, def.draws.default_count())
     }
 
     /// The exact diagonal, the reference of every study.
@@ -184,6 +212,7 @@ impl Method {
                     .iter()
                     .map(|&draws| Method::with_draws(def, draws))
                     .collect(),
+                Draws::Paired => Vec::new(),
             })
             .collect()
     }
@@ -221,7 +250,7 @@ impl Method {
     pub fn draws(self) -> Option<usize> {
         match self.def.draws {
             Draws::None => None,
-            Draws::MonteCarlo { .. } => Some(self.draws),
+            Draws::MonteCarlo { .. } | Draws::Paired => Some(self.draws),
         }
     }
 
@@ -406,7 +435,7 @@ impl FromStr for Method {
                 .iter()
                 .map(|def| match def.draws {
                     Draws::None => def.name.to_string(),
-                    Draws::MonteCarlo { .. } => format!("{}[:M]", def.name),
+                    Draws::MonteCarlo { .. } | Draws::Paired => format!("{}[:M]", def.name),
                 })
                 .collect();
             Error::input(format!(
@@ -424,21 +453,25 @@ impl FromStr for Method {
             .find(|def| def.name == name)
             .ok_or_else(unknown)?;
         let draws = match (def.draws, count) {
-            (_, None) => 1,
+            (_, None) => def.draws.default_count(),
             (Draws::None, Some(_)) => {
                 return Err(Error::input(format!(
                     "method '{name}' takes no ':M' sample count (got '{text}')"
                 )))
             }
-            (Draws::MonteCarlo { .. }, Some(count)) => {
+            (Draws::MonteCarlo { .. } | Draws::Paired, Some(count)) => {
                 let draws: usize = count.parse().map_err(|_| {
                     Error::input(format!(
                         "method '{text}': the sample count M must be a whole number >= 1"
                     ))
                 })?;
-                if draws == 0 || draws > MAX_DRAWS {
+                if !def.draws.allows(draws) {
+                    let range = match def.draws {
+                        Draws::Paired => format!("an even number between 2 and {MAX_DRAWS}"),
+                        _ => format!("between 1 and {MAX_DRAWS}"),
+                    };
                     return Err(Error::input(format!(
-                        "method '{text}': the sample count M must be between 1 and {MAX_DRAWS}"
+                        "method '{text}': the sample count M must be {range}"
                     )));
                 }
                 draws
@@ -473,6 +506,12 @@ mod tests {
             "ggn_mc:0",
             "ggn_mc:x",
             "ggn_mc:100001",
+            "cp:0",
+            "gnb:-1",
+            "xdiag:1",
+            "xdiag:3",
+            "xdiag:0",
+            "xdiag:100002",
             "",
         ] {
             let error = bad.parse::<Method>().unwrap_err();
@@ -496,7 +535,7 @@ mod tests {
     fn the_catalogue_has_one_row_per_registered_method() {
         let catalogue = Method::catalogue();
         assert_eq!(catalogue.len(), REGISTRY.len());
-        assert_eq!(catalogue[5].name, "ggn_mc:M");
-        assert!(catalogue[5].stochastic);
+        assert_eq!(catalogue[6].name, "ggn_mc:M");
+        assert!(catalogue[6].stochastic);
     }
 }

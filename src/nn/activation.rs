@@ -327,6 +327,11 @@ impl LayerRules for ActivationLayer {
     /// None: an activation has no parameters.
     fn param_diag(&self, _diag: &Array2<f64>, _squared_input: &Array2<f64>, _out: &mut [f64]) {}
 
+    /// `r = φ″(a) ⊙ γ`.
+    fn residual_diag(&self, at: &Point, grad: &Array2<f64>) -> Option<Array2<f64>> {
+        Some(self.derivatives(at).1.as_ref() * grad)
+    }
+
     /// Vacuously: it has no parameters.
     fn diag_is_outer_product(&self) -> bool {
         true

@@ -123,6 +123,16 @@ pub trait LayerRules {
         residual: bool,
     ) -> (Array2<f64>, Array2<f64>);
 
+    /// The layer's own second-order term at its input for the gradient `g` at its output,
+    /// `r = Σ_o g_o ∂²y_o/∂x²`, where it is diagonal (`φ″ ⊙ g` for an activation), per
+    /// sample `[N, in]`; `None` where it vanishes (a layer affine in its input). The
+    /// residual that curvature propagation factors into noise (SPEC §2.4). By default the
+    /// residual part of [`LayerRules::backprop_diag`] (run with zero curvature).
+    fn residual_diag(&self, at: &Point, grad: &Array2<f64>) -> Option<Array2<f64>> {
+        let zero = Array2::zeros(grad.raw_dim());
+        Some(self.backprop_diag(at, grad, &zero, true).1)
+    }
+
     /// The parameters' Hessian diagonal from the per-sample diagonal `d` of the Hessian
     /// with respect to the layer's output (`[N, out]`) and the elementwise square of its
     /// input (`[N, in]`), written over `out`: exact where the output is affine in the

@@ -264,6 +264,11 @@ impl LayerRules for Linear {
         append_outer_products_and_sums(diag.view(), squared_input.view(), out);
     }
 
+    /// None: an affine map has no second-order term.
+    fn residual_diag(&self, _at: &Point, _grad: &Array2<f64>) -> Option<Array2<f64>> {
+        None
+    }
+
     fn diag_is_outer_product(&self) -> bool {
         true
     }

@@ -117,6 +117,10 @@ impl LayerRules for Layer {
         each_layer!(self, layer => layer.append_param_diag(diag, squared_input, out))
     }
 
+    fn residual_diag(&self, at: &Point, grad: &Array2<f64>) -> Option<Array2<f64>> {
+        each_layer!(self, layer => layer.residual_diag(at, grad))
+    }
+
     fn diag_is_outer_product(&self) -> bool {
         each_layer!(self, layer => layer.diag_is_outer_product())
     }

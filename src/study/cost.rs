@@ -219,6 +219,33 @@ fn time_once(call: Call, problem: &Problem, rng: &mut ChaCha8Rng) -> f64 {
 /// The study's name: its subcommand and its files `cost.meta.json`, `cost.ledger.csv`.
 pub const NAME: &str = "cost";
 
+/// Each method's cost in gradients on `problem`, measured as this study measures it:
+/// `rounds` rounds, each timing the gradient and then every method's estimate on its own
+/// (forward pass and all its work), the methods' order rotated by one each round; per
+/// method, the ratio of its seconds to the gradient's of the same round, round by round.
+/// The methods draw from `rng` (the numbers are thrown away).
+pub fn gradient_ratios(
+    problem: &Problem,
+    methods: &[Method],
+    rounds: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<f64>> {
+    let mut ratios = vec![Vec::with_capacity(rounds); methods.len()];
+    for round in 0..rounds {
+        let call = |subject| Call {
+            subject,
+            with_gradient: false,
+        };
+        let gradient = time_once(call(Subject::Gradient), problem, rng);
+        for offset in 0..methods.len() {
+            let slot = (round + offset) % methods.len();
+            let seconds = time_once(call(Subject::Method(methods[slot])), problem, rng);
+            ratios[slot].push(seconds / gradient);
+        }
+    }
+    ratios
+}
+
 /// The cost study of a spec.
 pub struct CostStudy {
     pub spec: CostSpec,

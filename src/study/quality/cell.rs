@@ -26,7 +26,9 @@ use crate::methods::{Diagonal, Method};
 use crate::nn::init::sample_batch;
 use crate::nn::{Linearization, Loss, Mlp, Problem, Reduction, Targets};
 use crate::rng::{stream_id, stream_rng, PROBLEM_STREAM};
+use crate::study::cost::gradient_ratios;
 use crate::study::quality::Cell;
+use crate::study::stats::median;
 use crate::train::{batch, evaluate, StepOutcome, Trainer, TrainerConfig};
 
 /// The timing subject of training (the optimizer's steps), in `quality_timing*.csv`; its
@@ -43,6 +45,9 @@ pub const LINEARIZATION: &str = "linearization";
 /// The training images the training loss is measured on: the first this many of the
 /// training part (all of it if smaller).
 pub const TRAIN_LOSS_IMAGES: usize = 1000;
+
+/// The rounds of a cell's cost measurement (per measured step): see [`Meter::measure`].
+pub const COST_ROUNDS: usize = 15;
 
 /// Per-seed means of one parameter tensor (a layer's weight or bias): `l1` is the mean
 /// over samples of `Σ|exact − estimate|`, `sum_abs_exact` the mean of `Σ|exact|`.
@@ -91,11 +96,16 @@ pub struct StepResult {
 }
 
 /// The wall time one timed subject (the gradient, the shared linearization, a method's
-/// own work, or training) spent in a cell.
+/// own work, or training) spent in a cell, and for the gradient and each method its cost
+/// in gradients (backward-pass equivalents) measured as `cost` measures it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timing {
     pub subject: String,
     pub seconds: f64,
+    /// The median over the cell's cost rounds of the subject's time (forward pass and all
+    /// its work, on its own) over the gradient's of the same round; 1 for the gradient,
+    /// none for the linearization and training.
+    pub backward_equivalents: Option<f64>,
 }
 
 /// Everything a finished cell contributes to the files.
@@ -162,6 +172,7 @@ pub fn run_cell(grid: &QualityGrid, cell: &Cell, data: Option<&Mnist>) -> Result
         timings.push(Timing {
             subject: TRAINING.to_string(),
             seconds,
+            backward_equivalents: None,
         });
     }
     Ok(CellResult {
@@ -253,6 +264,10 @@ struct Meter<'g> {
     seconds: Seconds,
     /// Batches measured so far, over all steps: the rotation of the method order.
     batches_done: usize,
+    /// Each method's cost rounds so far (its time over the gradient's), `methods` order.
+    cost_ratios: Vec<Vec<f64>>,
+    /// The stream the cost rounds' estimates draw from (their numbers are thrown away).
+    cost_rng: ChaCha8Rng,
 }
 
 impl<'g> Meter<'g> {
@@ -285,18 +300,22 @@ impl<'g> Meter<'g> {
             label: cell.label(),
             loss: cell.loss,
             reduction: cell.reduction,
-            methods,
             rngs,
             exact_slot,
             slots,
             seconds,
             batches_done: 0,
+            cost_ratios: vec![Vec::new(); methods.len()],
+            cost_rng: stream_rng(grid.seed, key, stream_id("cost")),
+            methods,
         }
     }
 
     /// Measure every method on the network `mlp` over the grid's `batches` batches
     /// (`next_batch(b)` gives batch `b`): the per-seed mean errors of each of the grid's
-    /// methods.
+    /// methods. Then [`COST_ROUNDS`] rounds of the cost measurement on the first batch
+    /// ([`gradient_ratios`]: each method on its own against the gradient, as `cost` times
+    /// them), which change no estimate.
     fn measure(
         &mut self,
         mlp: &Mlp,
@@ -372,6 +391,12 @@ impl<'g> Meter<'g> {
                 model = Some(problem);
             }
         }
+        if let Some(problem) = &model {
+            let rounds = gradient_ratios(problem, &self.methods, COST_ROUNDS, &mut self.cost_rng);
+            for (ratios, more) in self.cost_ratios.iter_mut().zip(rounds) {
+                ratios.extend(more);
+            }
+        }
 
         let n = grid.batches as f64;
         Ok(grid
@@ -401,19 +426,23 @@ impl<'g> Meter<'g> {
             Timing {
                 subject: GRADIENT.to_string(),
                 seconds: self.seconds.gradient,
+                backward_equivalents: Some(1.0),
             },
             Timing {
                 subject: LINEARIZATION.to_string(),
                 seconds: self.seconds.linearization,
+                backward_equivalents: None,
             },
         ];
         timings.extend(
             self.methods
                 .iter()
                 .zip(&self.seconds.methods)
-                .map(|(method, &seconds)| Timing {
+                .zip(&self.cost_ratios)
+                .map(|((method, &seconds), ratios)| Timing {
                     subject: method.to_string(),
                     seconds,
+                    backward_equivalents: (!ratios.is_empty()).then(|| median(ratios)),
                 }),
         );
         timings

@@ -202,6 +202,7 @@ fn example_timing() -> TimingCellRow {
         method: String::new(),
         samples: 0,
         seconds: 0.0,
+        backward_equivalents: None,
     }
 }
 
@@ -419,8 +420,9 @@ impl Study for QualityStudy {
         grid::keys(&self.grid.axes())
     }
 
-    /// The normalized L1 error of every method at every grid point and step, and the test
-    /// accuracy of trained networks ([`report::table`]).
+    /// The normalized L1 error of every method at every grid point and step, its cost in
+    /// backward-pass equivalents, and the test accuracy of trained networks
+    /// ([`report::table`]).
     fn report(&self, summaries: &[(&'static str, Vec<u8>)]) -> Option<String> {
         let rows = |file: &str| {
             let (_, bytes) = summaries.iter().find(|(name, _)| *name == file)?;
@@ -430,7 +432,10 @@ impl Study for QualityStudy {
         let summary: Vec<SummaryRow> = table::parse(&rows(SUMMARY_FILE)?, 2).ok()?;
         let training: Vec<TrainingSummaryRow> =
             table::parse(&rows(TRAINING_SUMMARY_FILE)?, 2).ok()?;
-        Some(report::table(&summary, &training))
+        let timing: Vec<TimingRow> = rows(TIMING_FILE)
+            .and_then(|text| table::parse(&text, 2).ok())
+            .unwrap_or_default();
+        Some(report::table(&summary, &timing, &training))
     }
 }
 
@@ -440,7 +445,8 @@ pub const SUMMARY_HEADER: &str = "activation,loss,reduction,data,depth,width,inp
      ratio_mean,ratio_se,relative_l1";
 /// The header of `quality_timing.csv` (the field names of [`TimingRow`]).
 pub const TIMING_HEADER: &str =
-    "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample";
+    "activation,loss,data,depth,width,batch_size,method,samples,seconds_per_sample,\
+     backward_equivalents";
 /// The header of `quality_training_summary.csv` (the field names of
 /// [`TrainingSummaryRow`]).
 pub const TRAINING_SUMMARY_HEADER: &str = "activation,loss,reduction,data,depth,width,step,\
@@ -520,6 +526,7 @@ mod tests {
             method: String::new(),
             samples: 0,
             seconds_per_sample: 0.0,
+            backward_equivalents: None,
         };
         assert_eq!(table::header(&timing), TIMING_HEADER);
         let training = TrainingSummaryRow {

@@ -6,7 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::study::quality::rows::{Point, SummaryRow, TrainingSummaryRow, SUMMARY_FILE};
+use crate::study::quality::rows::{
+    Point, SummaryRow, TimingRow, TrainingSummaryRow, SUMMARY_FILE, TIMING_FILE,
+};
 
 /// The grid points a results table shows at most.
 pub const COLUMNS: usize = 8;
@@ -62,9 +64,10 @@ fn labels(points: &[Point]) -> Vec<String> {
         .collect()
 }
 
-/// The table of the summary's `layer = all` rows, then the test accuracy of each trained
-/// grid point and step (`training`).
-pub fn table(rows: &[SummaryRow], training: &[TrainingSummaryRow]) -> String {
+/// The table of the summary's `layer = all` rows, then each method's cost in
+/// backward-pass equivalents at the same grid points (from `timing`, where it has them),
+/// then the test accuracy of each trained grid point and step (`training`).
+pub fn table(rows: &[SummaryRow], timing: &[TimingRow], training: &[TrainingSummaryRow]) -> String {
     let all: Vec<&SummaryRow> = rows.iter().filter(|r| r.layer == "all").collect();
     let mut points: Vec<Point> = Vec::new();
     let mut methods: Vec<&str> = Vec::new();
@@ -80,37 +83,77 @@ pub fn table(rows: &[SummaryRow], training: &[TrainingSummaryRow]) -> String {
     let columns = &points[..points.len().min(COLUMNS)];
     let labels = labels(columns);
     let name_width = methods.iter().map(|m| m.len()).max().unwrap_or(6).max(6);
-    let mut text = if normalized {
-        "normalized L1 error (each method's mean L1 over seeds and all layers, divided by \
-         hesscale's; - where undefined)\n"
-            .to_string()
-    } else {
-        "relative L1 error (each method's mean L1 over seeds and all layers, divided by the \
-         size of the exact diagonal)\n"
-            .to_string()
-    };
-    text += &format!("{:name_width$}", "method");
-    for label in &labels {
-        text += &format!("  {label:>8}");
-    }
-    text.push('\n');
-    for method in &methods {
-        text += &format!("{method:name_width$}");
-        for (p, label) in columns.iter().zip(&labels) {
-            let value = all
-                .iter()
-                .find(|r| point(r) == *p && r.method == *method)
-                .and_then(|r| {
-                    if normalized {
-                        r.normalized_l1
-                    } else {
-                        r.relative_l1
-                    }
-                });
-            let cell = value.map_or_else(|| "-".to_string(), short);
-            text += &format!("  {cell:>w$}", w = label.len().max(8));
+    let block = |title: &str, value: &dyn Fn(&Point, &str) -> Option<f64>| {
+        let mut text = format!("{title}\n{:name_width$}", "method");
+        for label in &labels {
+            text += &format!("  {label:>8}");
         }
         text.push('\n');
+        for method in &methods {
+            text += &format!("{method:name_width$}");
+            for (p, label) in columns.iter().zip(&labels) {
+                let cell = value(p, method).map_or_else(|| "-".to_string(), short);
+                text += &format!("  {cell:>w$}", w = label.len().max(8));
+            }
+            text.push('\n');
+        }
+        text
+    };
+    let error = |p: &Point, method: &str| {
+        all.iter()
+            .find(|r| point(r) == *p && r.method == method)
+            .and_then(|r| {
+                if normalized {
+                    r.normalized_l1
+                } else {
+                    r.relative_l1
+                }
+            })
+    };
+    let mut text = if normalized {
+        block(
+            "normalized L1 error (each method's mean L1 over seeds and all layers, divided by \
+             hesscale's; - where undefined)",
+            &error,
+        )
+    } else {
+        block(
+            "relative L1 error (each method's mean L1 over seeds and all layers, divided by the \
+             size of the exact diagonal)",
+            &error,
+        )
+    };
+    let cost = |p: &Point, method: &str| {
+        timing
+            .iter()
+            .find(|t| {
+                t.method == method
+                    && (
+                        t.activation,
+                        t.loss,
+                        &t.data,
+                        t.depth,
+                        t.width,
+                        t.batch_size,
+                    ) == (
+                        p.activation,
+                        p.loss,
+                        &p.data,
+                        p.depth,
+                        p.width,
+                        p.batch_size,
+                    )
+            })
+            .and_then(|t| t.backward_equivalents)
+    };
+    if timing.iter().any(|t| t.backward_equivalents.is_some()) {
+        text += &block(
+            &format!(
+                "cost in backward-pass equivalents (median over cells of each method's time on \
+                 its own, forward pass included, over the gradient's; {TIMING_FILE})"
+            ),
+            &cost,
+        );
     }
     if points.len() > columns.len() {
         text += &format!(
@@ -188,7 +231,7 @@ mod tests {
             row("hesscale", 32, Some(1.0)),
             row("ggn", 32, None),
         ];
-        let text = table(&rows, &[]);
+        let text = table(&rows, &[], &[]);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("normalized L1 error"));
         assert_eq!(
@@ -234,7 +277,7 @@ mod tests {
             test_accuracy: 0.9,
             test_accuracy_se: Some(0.01),
         }];
-        let text = table(&rows, &training);
+        let text = table(&rows, &[], &training);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[1].split_whitespace().collect::<Vec<_>>(),

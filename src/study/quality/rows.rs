@@ -146,11 +146,19 @@ pub struct TimingCellRow {
     /// The subject's total wall time over them.
     #[serde(with = "float")]
     pub seconds: f64,
+    /// The gradient's and each method's cost in backward-pass equivalents: the median over
+    /// the cell's cost rounds of its time (on its own, forward pass included) over the
+    /// gradient's (`crate::study::quality::cell::Timing`); empty for the linearization
+    /// and training.
+    #[serde(with = "optional_float")]
+    pub backward_equivalents: Option<f64>,
 }
 
 impl Row for TimingCellRow {
     fn validate(&self) -> Result<(), String> {
-        non_negative("seconds", self.seconds)
+        non_negative("seconds", self.seconds)?;
+        self.backward_equivalents
+            .map_or(Ok(()), |cost| non_negative("backward_equivalents", cost))
     }
 }
 
@@ -265,6 +273,11 @@ pub struct TimingRow {
     /// The mean wall time per sample: the total time over `samples`.
     #[serde(with = "float")]
     pub seconds_per_sample: f64,
+    /// The median over the grid point's cells of their `backward_equivalents`: the cost
+    /// of the gradient (1) and of each method in gradients; empty for the linearization
+    /// and training.
+    #[serde(with = "optional_float")]
+    pub backward_equivalents: Option<f64>,
 }
 
 impl Row for TimingRow {}
@@ -400,6 +413,7 @@ fn timing_row(
     subject: &str,
     samples: usize,
     seconds: f64,
+    backward_equivalents: Option<f64>,
 ) -> TimingCellRow {
     TimingCellRow {
         activation: cell.activation,
@@ -413,6 +427,7 @@ fn timing_row(
         method: subject.to_string(),
         samples,
         seconds,
+        backward_equivalents,
     }
 }
 
@@ -446,6 +461,7 @@ pub fn timing_cell_rows(grid: &QualityGrid, result: &CellResult) -> Vec<TimingCe
                 subject,
                 *samples,
                 timing.seconds,
+                timing.backward_equivalents,
             )
         })
         .collect()
@@ -455,7 +471,7 @@ pub fn timing_cell_rows(grid: &QualityGrid, result: &CellResult) -> Vec<TimingCe
 pub fn timing_row_keys(grid: &QualityGrid, cell: &Cell) -> Vec<TimingCellRow> {
     timed_subjects(grid, cell)
         .iter()
-        .map(|(subject, samples)| timing_row(cell, grid.batch_size, subject, *samples, 0.0))
+        .map(|(subject, samples)| timing_row(cell, grid.batch_size, subject, *samples, 0.0, None))
         .collect()
 }
 
@@ -550,15 +566,14 @@ impl RunRow {
 }
 
 impl TimingCellRow {
-    /// Whether two rows have the same key and sample count (everything but `seconds`).
+    /// Whether two rows have the same key and sample count (everything but the times).
     pub fn same_key(&self, other: &TimingCellRow) -> bool {
-        TimingCellRow {
+        let key = |row: &TimingCellRow| TimingCellRow {
             seconds: 0.0,
-            ..self.clone()
-        } == TimingCellRow {
-            seconds: 0.0,
-            ..other.clone()
-        }
+            backward_equivalents: None,
+            ..row.clone()
+        };
+        key(self) == key(other)
     }
 }
 
@@ -617,6 +632,7 @@ mod tests {
         Timing {
             subject: subject.to_string(),
             seconds,
+            backward_equivalents: None,
         }
     }
 
@@ -668,7 +684,7 @@ tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,all,1.75,6.125
         let timings = timing_cell_rows(&grid, &result);
         assert_eq!(
             lines(&timings[3..]),
-            "tanh,mse,sum,random,1,4,1,2,hesscale,10,0.5\n"
+            "tanh,mse,sum,random,1,4,1,2,hesscale,10,0.5,\n"
         );
         let keys = timing_row_keys(&grid, &cell());
         assert!(check_keys(&timings, &keys, TimingCellRow::same_key).is_ok());
@@ -730,13 +746,17 @@ tanh,mse,sum,random,1,4,3,2,26,1,0,2,hesscale,all,all,1.75,6.125
         assert!(parse::<RunRow>(line, 2)
             .unwrap_err()
             .contains("l1 -1 is negative"));
-        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,-5.0\n";
+        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,-5.0,\n";
         assert!(parse::<TimingCellRow>(line, 2)
             .unwrap_err()
             .contains("seconds -5 is negative"));
-        let line = "swish,mse,sum,random,1,4,1,2,exact,10,5.0\n";
+        let line = "tanh,mse,sum,random,1,4,1,2,exact,10,5.0,-2.0\n";
+        assert!(parse::<TimingCellRow>(line, 2)
+            .unwrap_err()
+            .contains("backward_equivalents -2 is negative"));
+        let line = "swish,mse,sum,random,1,4,1,2,exact,10,5.0,\n";
         assert!(parse::<TimingCellRow>(line, 2).is_err());
-        let line = "tanh,mse,sum,cifar,1,4,1,2,exact,10,5.0\n";
+        let line = "tanh,mse,sum,cifar,1,4,1,2,exact,10,5.0,\n";
         assert!(parse::<TimingCellRow>(line, 2).is_err());
     }
 

@@ -9,6 +9,7 @@ use crate::nn::{Activation, Loss, Reduction};
 use crate::study::quality::rows::{
     Point, RunRow, SummaryRow, TimingCellRow, TimingRow, TrainingRow, TrainingSummaryRow,
 };
+use crate::study::stats::median;
 use crate::study::stats::{mean, standard_error};
 
 /// The method every `normalized_l1` and ratio is relative to.
@@ -129,11 +130,12 @@ fn summary_row(
 /// One timing row per (activation, loss, data, depth, width, batch size, method), in the
 /// order the groups first appear: every seed, reduction and step of the grid point pooled, so
 /// `samples` is the number of samples timed (each cell's row counts batches × batch size)
-/// and `seconds_per_sample` is the total time over it: the mean wall time per sample.
+/// and `seconds_per_sample` is the total time over it: the mean wall time per sample;
+/// `backward_equivalents` is the median over the cells of theirs.
 pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
     type Key = (Activation, Loss, DataSource, usize, usize, usize, String);
     let mut order: Vec<Key> = Vec::new();
-    let mut totals: HashMap<Key, (usize, f64)> = HashMap::new();
+    let mut totals: HashMap<Key, (usize, f64, Vec<f64>)> = HashMap::new();
     for row in cells {
         let key = (
             row.activation,
@@ -146,15 +148,16 @@ pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
         );
         let total = totals.entry(key.clone()).or_insert_with(|| {
             order.push(key);
-            (0, 0.0)
+            (0, 0.0, Vec::new())
         });
         total.0 += row.samples;
         total.1 += row.seconds;
+        total.2.extend(row.backward_equivalents);
     }
     order
         .into_iter()
         .map(|key| {
-            let (samples, seconds) = totals[&key];
+            let (samples, seconds, ref costs) = totals[&key];
             let (activation, loss, data, depth, width, batch_size, method) = key;
             TimingRow {
                 activation,
@@ -166,6 +169,7 @@ pub fn aggregate_timing(cells: &[TimingCellRow]) -> Vec<TimingRow> {
                 method,
                 samples,
                 seconds_per_sample: seconds / samples as f64,
+                backward_equivalents: (!costs.is_empty()).then(|| median(costs)),
             }
         })
         .collect()
@@ -321,7 +325,7 @@ mod tests {
 
     #[test]
     fn timing_pools_seeds_and_reductions() {
-        let timing = |reduction: Reduction, seed, seconds| TimingCellRow {
+        let timing = |reduction: Reduction, seed, seconds: f64| TimingCellRow {
             activation: Activation::Tanh,
             loss: Loss::Mse,
             data: DataSource::Random,
@@ -333,6 +337,7 @@ mod tests {
             method: "exact".into(),
             samples: 10,
             seconds,
+            backward_equivalents: Some(10.0 * seconds),
         };
         let rows = aggregate_timing(&[
             timing(Reduction::Mean, 0, 1.0),
@@ -342,6 +347,11 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].samples, 30);
         assert_relative_eq!(rows[0].seconds_per_sample, 0.2);
+        assert_eq!(
+            rows[0].backward_equivalents,
+            Some(20.0),
+            "the median over cells"
+        );
     }
 
     #[test]
