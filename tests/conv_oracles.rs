@@ -1045,3 +1045,34 @@ fn monte_carlo_estimators_converge_to_their_targets_on_cnns() {
         );
     }
 }
+
+#[test]
+fn the_newer_estimators_converge_to_their_targets_on_cnns() {
+    for net in nets().into_iter().take(3) {
+        let problem = net.problem();
+        let ggn = net.ggn();
+        let exact = net.hessian().diag().to_vec();
+        // cp is unbiased for the exact diagonal (on a convolution, the product of s and t
+        // after summing over positions), gnb for the GGN's.
+        for (name, target, band) in [("cp", &exact, 0.05), ("gnb", &ggn, 0.1)] {
+            let rough = relative_error(&estimate(&problem, &format!("{name}:2")), target);
+            let close = relative_error(&estimate(&problem, &format!("{name}:20000")), target);
+            assert!(close < band, "{}: {name}:20000 is {close} off", net.name);
+            assert!(
+                close < rough / 10.0,
+                "{}: {name}: {rough} → {close}",
+                net.name
+            );
+        }
+        // xdiag with more sketch vectors than parameters has the whole Hessian in its
+        // sketch: exact up to rounding.
+        let sketch = 2 * (exact.len() + 2);
+        let xdiag = estimate(&problem, &format!("xdiag:{sketch}"));
+        assert!(
+            relative_error(&xdiag, &exact) < 1e-8,
+            "{}: xdiag:{sketch} is {} off",
+            net.name,
+            relative_error(&xdiag, &exact)
+        );
+    }
+}

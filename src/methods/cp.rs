@@ -26,6 +26,7 @@ use ndarray::{s, Array2, Zip};
 use ndarray_rand::rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
+use crate::methods::diagonal::LayerDiagonal;
 use crate::methods::{CostClass, Diagonal, Draws, Estimate, MethodDef};
 use crate::nn::work::{forward_work, padded_rows, units, weights, F64_BYTES};
 use crate::nn::{LayerRules, Linearization, SquareRootFactor};
@@ -37,7 +38,10 @@ pub const CP: MethodDef = MethodDef {
     cost: CostClass::BackwardPerDraw,
     draws: Draws::MonteCarlo { in_all: &[] },
     estimate: Estimate::WithSquareRootFactor(|linearization, factor, draws, rng| {
-        Diagonal::PerSample(preact_diags(linearization, factor, draws, rng))
+        Diagonal::from_layers(
+            linearization,
+            layer_estimates(linearization, factor, draws, rng),
+        )
     }),
     work,
     memory,
@@ -73,15 +77,19 @@ fn output_factor_times(columns: &Array2<f64>, noise: &Array2<f64>, samples: usiz
     out
 }
 
-/// The estimate `(1/M) Σ_m s_m ⊙ t_m` at the output of every layer with parameters, per
-/// sample (`[N, out_l]`), from `draws` draws of `rng` only: first `v_L` (`[M·N, D]`), then
-/// the noise of each layer with a residual, from the top down.
-pub fn preact_diags(
+/// Every layer with parameters' part of the estimate, from `draws` draws of `rng` only
+/// (first `v_L` (`[M·N, D]`), then the noise of each layer with a residual, from the top
+/// down): where the layer's diagonal is the outer product of SPEC §1.1, the estimate
+/// `(1/M) Σ_m s_m ⊙ t_m` at its output per sample (`[N, out_l]`); otherwise (a
+/// convolution, whose weights are shared over positions) the parameters' estimate itself,
+/// `(1/M) Σ_{m,n} (J_θᵀ s_{m,n}) ⊙ (J_θᵀ t_{m,n})`, the same unbiased product taken after
+/// summing over positions (SPEC §11).
+pub fn layer_estimates(
     linearization: &Linearization,
     factor: &dyn SquareRootFactor,
     draws: usize,
     rng: &mut ChaCha8Rng,
-) -> Vec<Array2<f64>> {
+) -> Vec<LayerDiagonal> {
     let samples = linearization.batch_size();
     let rows = draws * samples;
     let output = linearization.output();
@@ -94,10 +102,15 @@ pub fn preact_diags(
     let mut stack = Array2::zeros((2 * rows, output.ncols()));
     stack.slice_mut(s![..rows, ..]).assign(&top);
     stack.slice_mut(s![rows.., ..]).assign(&top);
-    let mut diags = vec![Array2::zeros((0, 0)); linearization.mlp().depth()];
+    let mut diags = vec![LayerDiagonal::Values(Vec::new()); linearization.mlp().depth()];
     linearization.walk_backward(0..linearization.layers(), stack, |at, stack| {
         if let Some(slot) = at.slot() {
-            diags[slot] = mean_product_per_sample(&stack, draws, samples);
+            diags[slot] = if at.layer().diag_is_outer_product() {
+                LayerDiagonal::PerSample(mean_product_per_sample(&stack, draws, samples))
+            } else {
+                let gradients = at.layer().row_param_gradients(&at.point(), &stack);
+                LayerDiagonal::Values(mean_product(&gradients, draws))
+            };
         }
         at.has_below().then(|| {
             let point = at.point();
@@ -134,6 +147,15 @@ fn add_residual_noise(
                 *t += root.copysign(r) * v;
             });
     }
+}
+
+/// `(1/M) Σ_r s[r, p] · t[M·N + r, p]` over the `M·N` rows of the s half, per column p.
+fn mean_product(stack: &Array2<f64>, draws: usize) -> Vec<f64> {
+    let rows = stack.nrows() / 2;
+    let (s_rows, t_rows) = stack.view().split_at(ndarray::Axis(0), rows);
+    let mut sums = (&s_rows * &t_rows).sum_axis(ndarray::Axis(0));
+    sums /= draws as f64;
+    sums.to_vec()
 }
 
 /// `(1/M) Σ_m s[m·N + n, o] · t[M·N + m·N + n, o]`, `[N, w]`.
