@@ -95,46 +95,9 @@ fn variance_scaling(family: &str, draws: usize, case: &Case, cell: u64) -> f64 {
     draws as f64 * many / one
 }
 
-fn nets() -> Vec<Case> {
-    vec![
-        Case::new(
-            &[4, 8, 8, 5],
-            Activation::Tanh,
-            Loss::CrossEntropy,
-            Reduction::Mean,
-            1,
-            21,
-        ),
-        Case::new(
-            &[4, 8, 8, 5],
-            Activation::Softplus,
-            Loss::CrossEntropy,
-            Reduction::Sum,
-            3,
-            22,
-        ),
-        Case::new(
-            &[3, 6, 4],
-            Activation::Sigmoid,
-            Loss::Mse,
-            Reduction::Mean,
-            2,
-            23,
-        ),
-        Case::new(
-            &[3, 6, 6, 4],
-            Activation::Elu,
-            Loss::Mse,
-            Reduction::Sum,
-            1,
-            24,
-        ),
-    ]
-}
-
 #[test]
 fn cp_is_unbiased_for_the_exact_diagonal_and_averages_draws_like_one_over_m() {
-    for (cell, case) in nets().into_iter().enumerate() {
+    for (cell, case) in statistical_nets().into_iter().enumerate() {
         let exact = exact::hessian_diag(&case.problem());
         for draws in [1, 5] {
             assert_unbiased(method(&format!("cp:{draws}")), &case, &exact, cell as u64);
@@ -147,7 +110,7 @@ fn cp_is_unbiased_for_the_exact_diagonal_and_averages_draws_like_one_over_m() {
 
 #[test]
 fn gnb_is_unbiased_for_the_ggn_diagonal_and_averages_draws_like_one_over_m() {
-    for (cell, case) in nets().into_iter().enumerate() {
+    for (cell, case) in statistical_nets().into_iter().enumerate() {
         let problem = case.problem();
         let ggn = method("ggn").estimate(&problem, &mut stream_rng(0, 0, 0));
         for draws in [1, 5] {
@@ -161,7 +124,7 @@ fn gnb_is_unbiased_for_the_ggn_diagonal_and_averages_draws_like_one_over_m() {
 
 #[test]
 fn xdiag_is_unbiased_for_the_exact_diagonal() {
-    for (cell, case) in nets().into_iter().enumerate() {
+    for (cell, case) in statistical_nets().into_iter().enumerate() {
         let exact = exact::hessian_diag(&case.problem());
         for draws in [2, 6, 20] {
             assert_unbiased(
@@ -211,7 +174,7 @@ fn gnb_at_batch_one_is_ggn_mc_on_the_same_draws() {
 /// on the same draw.
 #[test]
 fn xdiag_with_one_test_vector_is_hutchinson_signed() {
-    for (cell, case) in nets().into_iter().enumerate() {
+    for (cell, case) in statistical_nets().into_iter().enumerate() {
         let problem = case.problem();
         let xdiag = method("xdiag:2").estimate(&problem, &mut stream_rng(4, cell as u64, 5));
         let hutchinson =

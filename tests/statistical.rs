@@ -44,46 +44,9 @@ fn error_ratio(
     (few, many)
 }
 
-fn nets() -> Vec<Case> {
-    vec![
-        Case::new(
-            &[4, 8, 8, 5],
-            Activation::Tanh,
-            Loss::CrossEntropy,
-            Reduction::Mean,
-            1,
-            21,
-        ),
-        Case::new(
-            &[4, 8, 8, 5],
-            Activation::Softplus,
-            Loss::CrossEntropy,
-            Reduction::Sum,
-            3,
-            22,
-        ),
-        Case::new(
-            &[3, 6, 4],
-            Activation::Sigmoid,
-            Loss::Mse,
-            Reduction::Mean,
-            2,
-            23,
-        ),
-        Case::new(
-            &[3, 6, 6, 4],
-            Activation::Elu,
-            Loss::Mse,
-            Reduction::Sum,
-            1,
-            24,
-        ),
-    ]
-}
-
 #[test]
 fn ggn_mc_converges_to_ggn_like_one_over_root_m() {
-    for (cell, case) in nets().into_iter().enumerate() {
+    for (cell, case) in statistical_nets().into_iter().enumerate() {
         let problem = case.problem();
         let ggn = method("ggn").estimate(&problem, &mut stream_rng(0, 0, 0));
         let (few, many) = error_ratio(
@@ -107,7 +70,7 @@ fn ggn_mc_converges_to_ggn_like_one_over_root_m() {
 
 #[test]
 fn hutchinson_signed_converges_to_exact_like_one_over_root_m() {
-    for (cell, case) in nets().into_iter().enumerate() {
+    for (cell, case) in statistical_nets().into_iter().enumerate() {
         let problem = case.problem();
         let exact = exact::hessian_diag(&problem);
         let (few, many) = error_ratio(

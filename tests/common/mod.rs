@@ -562,3 +562,42 @@ pub fn method(name: &str) -> hesscale::methods::Method {
     name.parse()
         .unwrap_or_else(|e| panic!("'{name}' is not a method: {e}"))
 }
+
+/// The four networks the statistical tests draw from: smooth activations, both losses and
+/// both reductions, batches of 1 to 3.
+pub fn statistical_nets() -> Vec<Case> {
+    vec![
+        Case::new(
+            &[4, 8, 8, 5],
+            Activation::Tanh,
+            Loss::CrossEntropy,
+            Reduction::Mean,
+            1,
+            21,
+        ),
+        Case::new(
+            &[4, 8, 8, 5],
+            Activation::Softplus,
+            Loss::CrossEntropy,
+            Reduction::Sum,
+            3,
+            22,
+        ),
+        Case::new(
+            &[3, 6, 4],
+            Activation::Sigmoid,
+            Loss::Mse,
+            Reduction::Mean,
+            2,
+            23,
+        ),
+        Case::new(
+            &[3, 6, 6, 4],
+            Activation::Elu,
+            Loss::Mse,
+            Reduction::Sum,
+            1,
+            24,
+        ),
+    ]
+}
